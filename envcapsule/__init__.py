@@ -1,0 +1,19 @@
+"""envcapsule: capture a notebook's exact environment, rebuild it anywhere, prove it reproduces."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from envcapsule._version import __version__
+
+if TYPE_CHECKING:
+    from envcapsule.snapshot import SnapshotResult
+
+__all__ = ["__version__", "snapshot"]
+
+
+def snapshot(*args: Any, **kwargs: Any) -> SnapshotResult:
+    """Capture a notebook's kernel environment into a capsule folder; see envcapsule.snapshot.snapshot."""
+    from envcapsule.snapshot import snapshot as _snapshot
+
+    return _snapshot(*args, **kwargs)

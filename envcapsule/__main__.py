@@ -1,0 +1,3 @@
+from envcapsule.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,201 @@
+"""The capsule folder: capsule.toml + lockfiles + vendored wheels + the notebook.
+
+A capsule is written into a temporary sibling folder and renamed into place at the end,
+so a failed or interrupted snapshot leaves any previous capsule untouched. The capsule
+hash is a sha256 over the canonical content that determines the image; the creation
+time and envcapsule's version are left out so that the same environment always gives
+the same hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import tomllib
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from envcapsule.errors import CapsuleError
+
+SCHEMA_VERSION = 1
+MANIFEST = "capsule.toml"
+FACTS = "facts.json"
+
+
+@dataclass(frozen=True)
+class LockfileRecord:
+    path: str
+    format: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Capsule:
+    """A capsule folder as read back from disk."""
+
+    folder: Path
+    manifest: Mapping[str, Any]
+
+    @property
+    def capsule_hash(self) -> str:
+        return str(self.manifest["capsule_hash"])
+
+    @property
+    def notebooks(self) -> list[str]:
+        return [n["path"] for n in self.manifest.get("notebooks", [])]
+
+    @property
+    def lockfiles(self) -> list[LockfileRecord]:
+        return [LockfileRecord(**record) for record in self.manifest.get("lockfiles", [])]
+
+    @property
+    def warnings(self) -> list[dict[str, str]]:
+        return list(self.manifest.get("warnings", []))
+
+    def facts(self) -> dict[str, Any]:
+        return json.loads((self.folder / FACTS).read_text(encoding="utf-8"))
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def capsule_hash(manifest: Mapping[str, Any]) -> str:
+    """sha256 over what determines the image: interpreter, platform, lockfiles, vendored files, notebooks, environment."""
+    platform = manifest.get("platform", {})
+    canonical = {
+        "schema": manifest.get("schema"),
+        "interpreter": {k: manifest["interpreter"].get(k) for k in ("implementation", "version", "abi_tag")},
+        "platform": {k: platform.get(k) for k in ("os", "machine", "libc")},
+        "target": manifest.get("target"),
+        "lockfiles": sorted((r["path"], r["sha256"]) for r in manifest.get("lockfiles", [])),
+        "vendor": sorted((r["path"], r["sha256"]) for r in manifest.get("vendor", [])),
+        "notebooks": sorted((r["path"], r["sha256"]) for r in manifest.get("notebooks", [])),
+        "environment": dict(sorted(manifest.get("environment", {}).items())),
+        "base_image": manifest.get("base_image", {}).get("name"),
+    }
+    return sha256_bytes(json.dumps(canonical, sort_keys=True, separators=(",", ":")).encode())
+
+
+@dataclass
+class CapsuleWriter:
+    """Collects the files of a capsule in a temporary folder, then publishes them in one rename."""
+
+    staging: Path
+    files: dict[str, str] = field(default_factory=dict)
+
+    def write_text(self, relative: str, text: str) -> str:
+        data = text.encode("utf-8")
+        target = self.staging / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        digest = sha256_bytes(data)
+        self.files[relative] = digest
+        return digest
+
+    def copy_file(self, source: Path, relative: str) -> str:
+        target = self.staging / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+        digest = sha256_bytes(target.read_bytes())
+        self.files[relative] = digest
+        return digest
+
+    @property
+    def vendor_dir(self) -> Path:
+        return self.staging / "vendor"
+
+
+@contextmanager
+def staged_capsule(destination: Path) -> Iterator[CapsuleWriter]:
+    """Yield a writer for a temporary sibling of ``destination``; on success swap it into place."""
+    parent = destination.parent
+    if not parent.is_dir():
+        raise CapsuleError(f"The folder {parent} does not exist; create it or pass --out with an existing folder.")
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", suffix=".partial", dir=parent))
+    except OSError as error:
+        raise CapsuleError(
+            f"Cannot write the capsule into {parent} ({error.strerror}); pass --out with a folder you can write to."
+        ) from None
+    try:
+        yield CapsuleWriter(staging)
+        _publish(staging, destination)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _publish(staging: Path, destination: Path) -> None:
+    if destination.exists() and not (destination / MANIFEST).exists() and any(destination.iterdir()):
+        raise CapsuleError(
+            f"{destination} exists and is not a capsule; move it away or pass --out with another folder."
+        )
+    os.chmod(staging, 0o755)
+    if not destination.exists():
+        os.replace(staging, destination)
+        return
+    retired = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", suffix=".old", dir=destination.parent))
+    os.replace(destination, retired / "capsule")
+    try:
+        os.replace(staging, destination)
+    except OSError:
+        os.replace(retired / "capsule", destination)  # put the previous capsule back
+        raise
+    finally:
+        shutil.rmtree(retired, ignore_errors=True)
+
+
+def render_manifest(manifest: Mapping[str, Any]) -> str:
+    header = "# The envcapsule manifest. The capsule hash covers the lockfiles, so edit nothing by hand.\n"
+    return header + tomli_w.dumps(_drop_none(manifest))
+
+
+def _drop_none(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _drop_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop_none(v) for v in value]
+    return value
+
+
+def read_capsule(folder: Path, *, verify: bool = True) -> Capsule:
+    """Read a capsule folder; with ``verify``, refuse one whose files no longer match their recorded hashes."""
+    manifest_path = folder / MANIFEST
+    if not manifest_path.is_file():
+        raise CapsuleError(f"{folder} is not a capsule (no {MANIFEST}); run `envcapsule snapshot` first.")
+    try:
+        manifest = tomllib.loads(manifest_path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise CapsuleError(f"{manifest_path} is not valid TOML ({error}); snapshot again to rewrite it.") from None
+    if manifest.get("schema") != SCHEMA_VERSION:
+        raise CapsuleError(
+            f"{manifest_path} has schema {manifest.get('schema')!r}, and this envcapsule reads schema {SCHEMA_VERSION}; upgrade envcapsule or snapshot again."
+        )
+    capsule = Capsule(folder, manifest)
+    if verify:
+        verify_capsule(capsule)
+    return capsule
+
+
+def verify_capsule(capsule: Capsule) -> None:
+    records = [*capsule.manifest.get("lockfiles", []), *capsule.manifest.get("vendor", []), *capsule.manifest.get("notebooks", [])]
+    for record in records:
+        path = capsule.folder / record["path"]
+        if not path.is_file():
+            raise CapsuleError(f"{path} is missing from the capsule; snapshot again to recreate it.")
+        if sha256_bytes(path.read_bytes()) != record["sha256"]:
+            raise CapsuleError(
+                f"{record['path']} was changed after the snapshot (its sha256 no longer matches {MANIFEST}); "
+                "snapshot again instead of editing lockfiles by hand."
+            )
+    if capsule_hash(capsule.manifest) != capsule.capsule_hash:
+        raise CapsuleError(f"{MANIFEST} was edited by hand (the capsule hash no longer matches its content); snapshot again.")

@@ -1,0 +1,143 @@
+"""The ``envcapsule`` command: parse arguments, call the core, render the result."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from envcapsule._version import __version__
+
+DESCRIPTION = """\
+Capture a notebook's exact environment into a capsule: lockfiles that pin every
+package to the exact file and sha256 that is installed, ready to rebuild anywhere.
+
+  envcapsule snapshot analysis.ipynb         # writes analysis.capsule/ beside it
+  envcapsule inspect --python .venv/bin/python
+"""
+
+SNAPSHOT_HELP = """\
+Write <notebook stem>.capsule/ beside the notebook: capsule.toml, pylock.toml (PEP 751),
+requirements.txt with --hash on every line, the facts the probe saw, and a copy of the
+notebook. The kernel's interpreter comes from --python, else from the notebook's
+kernelspec. The folder is written atomically: a failed snapshot leaves the previous one.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="envcapsule", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"envcapsule {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+
+    snap = commands.add_parser(
+        "snapshot",
+        help="capture a notebook's environment into a capsule folder",
+        description=SNAPSHOT_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    snap.add_argument("notebook", type=Path, help="the .ipynb whose kernel environment is captured")
+    _add_python_option(snap)
+    snap.add_argument("--out", type=Path, metavar="DIR", help="capsule folder (default: <notebook stem>.capsule beside it)")
+    snap.add_argument("--strict", action="store_true", help="fail if any distribution cannot be locked to an exact file")
+    snap.add_argument(
+        "--offline", action="store_true", help="use only cached index data; files not in the cache are marked unresolved"
+    )
+    snap.add_argument(
+        "--include-tooling",
+        action="store_true",
+        help="keep the distributions that are installed only because envcapsule is (left out by default)",
+    )
+    _add_json_option(snap)
+    snap.set_defaults(run=_run_snapshot)
+
+    inspect = commands.add_parser(
+        "inspect",
+        help="print what the probe sees in an environment, writing nothing",
+        description="Run the probe under an interpreter and print its facts; nothing is written.",
+    )
+    inspect.add_argument("notebook", type=Path, nargs="?", help="a notebook whose kernel is inspected")
+    _add_python_option(inspect)
+    _add_json_option(inspect)
+    inspect.set_defaults(run=_run_inspect)
+    return parser
+
+
+def _add_python_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--python", metavar="PATH", help="the kernel's interpreter (default: from the notebook's kernelspec)"
+    )
+
+
+def _add_json_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of human output")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from envcapsule.errors import EnvcapsuleError
+
+    try:
+        return int(args.run(args))
+    except EnvcapsuleError as error:
+        return _fail(args, str(error), error.exit_code)
+    except KeyboardInterrupt:
+        return _fail(args, "Interrupted; nothing was written and any previous capsule is untouched.", 130)
+
+
+def _fail(args: argparse.Namespace, message: str, code: int) -> int:
+    if getattr(args, "json", False):
+        print(json.dumps({"error": message}))
+    else:
+        from envcapsule.console import error_console
+
+        error_console().print(f"[bold red]error:[/] {message}", highlight=False)
+    return code
+
+
+def _run_snapshot(args: argparse.Namespace) -> int:
+    from envcapsule.console import render_snapshot, task_progress
+    from envcapsule.snapshot import snapshot
+
+    with task_progress(enabled=not args.json) as progress:
+        result = snapshot(
+            args.notebook,
+            python=args.python,
+            out=args.out,
+            strict=args.strict,
+            offline=args.offline,
+            include_tooling=args.include_tooling,
+            progress=progress,
+        )
+    if args.json:
+        _print_json(result.to_json())
+    else:
+        render_snapshot(result)
+    return 0
+
+
+def _run_inspect(args: argparse.Namespace) -> int:
+    from envcapsule.capture import find_kernel_python, probe_interpreter
+    from envcapsule.console import render_facts
+
+    if args.notebook is None and args.python is None:
+        args.python = sys.executable
+    facts = probe_interpreter(find_kernel_python(args.notebook, args.python))
+    if args.json:
+        _print_json(facts.to_dict())
+    else:
+        render_facts(facts)
+    return 0
+
+
+def _print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, indent=2, sort_keys=True) + "\n")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

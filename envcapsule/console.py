@@ -1,0 +1,92 @@
+"""Human output for the CLI: a rich progress display and result tables."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress as RichProgress
+from rich.table import Table
+
+from envcapsule.facts import EnvironmentFacts
+from envcapsule.progress import NullProgress, Progress
+from envcapsule.snapshot import SnapshotResult
+
+
+def console() -> Console:
+    return Console(highlight=False)
+
+
+def error_console() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+class RichTaskProgress:
+    """Adapts envcapsule's Progress protocol to one rich progress bar per step."""
+
+    def __init__(self, display: RichProgress) -> None:
+        self.display = display
+        self.task: int | None = None
+
+    def step(self, description: str, total: int | None = None) -> None:
+        if self.task is not None:
+            self.display.update(self.task, completed=self.display.tasks[self.task].total or 1, total=self.display.tasks[self.task].total or 1)
+        self.task = self.display.add_task(description, total=total)
+
+    def advance(self, item: str = "") -> None:
+        if self.task is not None:
+            self.display.advance(self.task)
+
+    def log(self, line: str) -> None:
+        self.display.console.print(line, highlight=False)
+
+
+@contextmanager
+def task_progress(enabled: bool = True) -> Iterator[Progress]:
+    if not enabled:
+        yield NullProgress()
+        return
+    display = RichProgress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=error_console(),
+        transient=True,
+    )
+    with display:
+        yield RichTaskProgress(display)
+
+
+def render_snapshot(result: SnapshotResult) -> None:
+    out = console()
+    by_kind: dict[str, int] = {}
+    for entry in result.entries:
+        by_kind[entry.kind] = by_kind.get(entry.kind, 0) + 1
+    kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(by_kind.items()))
+    out.print(f"[bold green]Capsule written:[/] {result.capsule}")
+    out.print(f"  capsule hash  {result.capsule_hash}")
+    out.print(f"  interpreter   {result.python}")
+    out.print(f"  locked        {result.locked} of {len(result.entries)} distributions ({kinds})")
+    if result.excluded_tooling:
+        out.print(f"  left out      {len(result.excluded_tooling)} installed only for envcapsule: {', '.join(result.excluded_tooling)} (--include-tooling keeps them)")
+    for warning in result.warnings:
+        out.print(f"[yellow]warning:[/] {warning}")
+
+
+def render_facts(facts: EnvironmentFacts) -> None:
+    out = console()
+    interp, plat = facts.interpreter, facts.platform
+    out.print(f"[bold]{interp.implementation} {interp.version}[/] ({interp.abi_tag}, {interp.environment_kind}) at {interp.executable}")
+    distro = f"{plat.distro_id or '?'} {plat.distro_version or ''}".strip()
+    out.print(f"{plat.os} {plat.machine}, {distro}, {plat.libc or 'libc ?'} {plat.libc_version or ''}")
+    out.print(f"indexes: {', '.join(facts.pip_config.index_urls) or 'none'}")
+    table = Table("distribution", "version", "installed from", "tags", box=None)
+    for dist in facts.distributions:
+        table.add_row(dist.name, dist.version, dist.source_kind, " ".join(dist.wheel_tags[:2]))
+    out.print(table)
+    for problem in facts.problems:
+        out.print(f"[yellow]problem:[/] {problem}")

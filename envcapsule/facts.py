@@ -1,0 +1,191 @@
+"""EnvironmentFacts: what the probe saw, as typed, immutable data.
+
+The probe prints plain JSON so that it can run under any interpreter; this module
+turns that JSON into frozen dataclasses and back, so every later step (locking,
+writing the capsule, diffing) works on one well-typed value.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+_NAME_SEPARATORS = re.compile(r"[-_.]+")
+
+
+def normalize_name(name: str) -> str:
+    """PEP 503 normalisation: ``Typing_Extensions`` -> ``typing-extensions``."""
+    return _NAME_SEPARATORS.sub("-", name).lower()
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    implementation: str
+    version: str
+    abi_tag: str
+    executable: str
+    prefix: str
+    base_prefix: str
+    environment_kind: str
+    soabi: str | None = None
+    conda_prefix: str | None = None
+
+    @property
+    def minor_version(self) -> str:
+        return ".".join(self.version.split(".")[:2])
+
+
+@dataclass(frozen=True)
+class Platform:
+    os: str
+    system: str
+    machine: str
+    release: str = ""
+    distro_id: str | None = None
+    distro_version: str | None = None
+    distro_codename: str | None = None
+    distro_name: str | None = None
+    libc: str | None = None
+    libc_version: str | None = None
+
+
+@dataclass(frozen=True)
+class Distribution:
+    name: str
+    version: str
+    display_name: str = ""
+    installer: str | None = None
+    requested: bool = False
+    wheel_tags: tuple[str, ...] = ()
+    direct_url: Mapping[str, Any] | None = None
+    location: str = ""
+    metadata_dir: str = ""
+    top_level: tuple[str, ...] = ()
+    requires_dist: tuple[str, ...] = ()
+    requires_python: str | None = None
+
+    @property
+    def is_editable(self) -> bool:
+        dir_info = (self.direct_url or {}).get("dir_info") or {}
+        return bool(dir_info.get("editable"))
+
+    @property
+    def source_kind(self) -> str:
+        """Where the installed files came from: index, vcs, directory or archive (PEP 610)."""
+        if not self.direct_url:
+            return "index"
+        if "vcs_info" in self.direct_url:
+            return "vcs"
+        if "dir_info" in self.direct_url:
+            return "directory"
+        return "archive"
+
+
+@dataclass(frozen=True)
+class PipConfig:
+    index_url: str = "https://pypi.org/simple"
+    extra_index_urls: tuple[str, ...] = ()
+    find_links: tuple[str, ...] = ()
+    no_index: bool = False
+    cert: str | None = None
+    trusted_hosts: tuple[str, ...] = ()
+    config_files: tuple[str, ...] = ()
+
+    @property
+    def index_urls(self) -> tuple[str, ...]:
+        if self.no_index:
+            return ()
+        return (self.index_url, *self.extra_index_urls)
+
+
+@dataclass(frozen=True)
+class EnvironmentFacts:
+    interpreter: Interpreter
+    platform: Platform
+    distributions: tuple[Distribution, ...]
+    pip_config: PipConfig = field(default_factory=PipConfig)
+    environment: Mapping[str, str] = field(default_factory=dict)
+    problems: tuple[str, ...] = ()
+    imported_modules: tuple[str, ...] = ()
+
+    def distribution(self, name: str) -> Distribution | None:
+        wanted = normalize_name(name)
+        return next((d for d in self.distributions if d.name == wanted), None)
+
+    def marker_environment(self) -> dict[str, str]:
+        """The PEP 508 marker values of the captured interpreter, for evaluating Requires-Dist."""
+        impl = self.interpreter.implementation
+        return {
+            "implementation_name": impl,
+            "implementation_version": self.interpreter.version,
+            "os_name": "nt" if self.platform.os == "windows" else "posix",
+            "platform_machine": self.platform.machine,
+            "platform_release": self.platform.release,
+            "platform_system": self.platform.system,
+            "platform_version": "",
+            "python_full_version": self.interpreter.version,
+            "platform_python_implementation": {"cpython": "CPython", "pypy": "PyPy"}.get(impl, impl),
+            "python_version": self.interpreter.minor_version,
+            "sys_platform": {"windows": "win32"}.get(self.platform.os, self.platform.os),
+        }
+
+    @classmethod
+    def from_probe(cls, data: Mapping[str, Any]) -> EnvironmentFacts:
+        return cls(
+            interpreter=_build(Interpreter, data["interpreter"]),
+            platform=_build(Platform, data["platform"]),
+            distributions=tuple(
+                _build(Distribution, d) for d in sorted(data.get("distributions", ()), key=lambda d: d["name"])
+            ),
+            pip_config=_build(PipConfig, data.get("pip_config") or {}),
+            environment=dict(data.get("environment") or {}),
+            problems=tuple(data.get("problems") or ()),
+            imported_modules=tuple(data.get("imported_modules") or ()),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "interpreter": _plain(self.interpreter),
+            "platform": _plain(self.platform),
+            "distributions": [_plain(d) for d in self.distributions],
+            "pip_config": _plain(self.pip_config),
+            "environment": dict(self.environment),
+            "problems": list(self.problems),
+            "imported_modules": list(self.imported_modules),
+        }
+
+
+def _build(kind: type[Any], data: Mapping[str, Any]) -> Any:
+    """Build a dataclass from a mapping, ignoring keys it does not know (newer probes)."""
+    known = kind.__dataclass_fields__
+    values = {}
+    for key, value in data.items():
+        if key in known:
+            values[key] = tuple(value) if isinstance(value, list) else value
+    return kind(**values)
+
+
+def _plain(obj: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in obj.__dataclass_fields__:
+        value = getattr(obj, name)
+        if isinstance(value, tuple):
+            value = list(value)
+        elif isinstance(value, Mapping):
+            value = dict(value)
+        out[name] = value
+    return out
+
+
+def tag_strings(tags: Sequence[str]) -> frozenset[str]:
+    """Expand WHEEL ``Tag:`` lines (which may themselves be compressed) into a set of single tags."""
+    expanded: set[str] = set()
+    for tag in tags:
+        interpreters, abis, platforms = tag.split("-")
+        for i in interpreters.split("."):
+            for a in abis.split("."):
+                for p in platforms.split("."):
+                    expanded.add(f"{i}-{a}-{p}")
+    return frozenset(expanded)

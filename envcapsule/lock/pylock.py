@@ -1,0 +1,99 @@
+"""pylock.toml (PEP 751, lock-version 1.0), built and validated with ``packaging.pylock``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import tomli_w
+from packaging.pylock import (
+    Package,
+    PackageArchive,
+    PackageSdist,
+    PackageVcs,
+    PackageWheel,
+    Pylock,
+    PylockValidationError,
+)
+from packaging.specifiers import SpecifierSet
+from packaging.markers import Marker
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from envcapsule.errors import CapsuleError
+from envcapsule.facts import EnvironmentFacts
+from envcapsule.lock.entries import LockEntry
+
+
+def build_pylock(facts: EnvironmentFacts, entries: Sequence[LockEntry], tool: dict[str, Any] | None = None) -> Pylock:
+    """The lock of every locked entry; unresolved entries are listed under ``[tool.envcapsule]``."""
+    packages = [_package(entry) for entry in entries if entry.is_locked]
+    unresolved = [
+        {"name": e.name, "version": e.version, "reason": e.reason or ""} for e in entries if not e.is_locked
+    ]
+    envcapsule_tool: dict[str, Any] = dict(tool or {})
+    if unresolved:
+        envcapsule_tool["unresolved"] = unresolved
+    lock = Pylock(
+        lock_version=Version("1.0"),
+        environments=[Marker(_environment_marker(facts))],
+        requires_python=SpecifierSet(f"=={facts.interpreter.minor_version}.*"),
+        created_by="envcapsule",
+        packages=packages,
+        tool={"envcapsule": envcapsule_tool} if envcapsule_tool else None,
+    )
+    try:
+        lock.validate()
+    except PylockValidationError as error:  # a bug in envcapsule, never the user's input
+        raise CapsuleError(f"envcapsule produced an invalid pylock.toml ({error}); please report this.") from None
+    return lock
+
+
+def render_pylock(lock: Pylock) -> str:
+    return tomli_w.dumps(dict(lock.to_dict()))
+
+
+def _environment_marker(facts: EnvironmentFacts) -> str:
+    env = facts.marker_environment()
+    return (
+        f"sys_platform == '{env['sys_platform']}' and platform_machine == '{env['platform_machine']}'"
+        f" and implementation_name == '{env['implementation_name']}'"
+    )
+
+
+def _hashes(entry: LockEntry) -> dict[str, str]:
+    return {"sha256": entry.sha256} if entry.sha256 else {}
+
+
+def _upload_time(entry: LockEntry) -> datetime | None:
+    if not entry.upload_time:
+        return None
+    try:
+        return datetime.fromisoformat(entry.upload_time.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _package(entry: LockEntry) -> Package:
+    common: dict[str, Any] = {"name": canonicalize_name(entry.name), "version": Version(entry.version)}
+    if entry.kind == "wheel":
+        wheel = PackageWheel(url=entry.url, size=entry.size, upload_time=_upload_time(entry), hashes=_hashes(entry))
+        return Package(**common, index=entry.index, wheels=[wheel])
+    if entry.kind == "sdist":
+        sdist = PackageSdist(url=entry.url, size=entry.size, upload_time=_upload_time(entry), hashes=_hashes(entry))
+        return Package(**common, index=entry.index, sdist=sdist)
+    if entry.kind == "vendored":
+        return Package(**common, wheels=[PackageWheel(path=entry.vendored_path, size=entry.size, hashes=_hashes(entry))])
+    if entry.kind == "vcs":
+        vcs = PackageVcs(
+            type=entry.vcs or "git",
+            url=entry.url,
+            commit_id=entry.commit or "",
+            requested_revision=entry.requested_revision,
+            subdirectory=entry.subdirectory,
+        )
+        return Package(**common, vcs=vcs)
+    if entry.kind == "archive":
+        return Package(**common, archive=PackageArchive(url=entry.url, hashes=_hashes(entry)))
+    raise ValueError(f"cannot write {entry.kind} entries to pylock.toml")

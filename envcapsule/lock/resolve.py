@@ -1,0 +1,320 @@
+"""Find, for every installed distribution, the exact file it was installed from.
+
+An index distribution is matched by version and by the tag set of its dist-info
+``WHEEL`` file, compared as sets with the tags in each candidate wheel's filename.
+Direct installs (PEP 610) lock to their commit, archive or a wheel built into the
+capsule's ``vendor/`` folder. Anything that cannot be locked exactly becomes an
+``unresolved`` entry carrying the reason, never a silent guess.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import unquote, urlsplit
+
+from packaging.utils import InvalidSdistFilename, InvalidWheelFilename, parse_sdist_filename, parse_wheel_filename
+from packaging.version import InvalidVersion, Version
+
+from envcapsule.facts import Distribution, tag_strings
+from envcapsule.lock.entries import LockEntry
+from envcapsule.lock.index import IndexFile
+from envcapsule.progress import NullProgress, Progress
+
+
+class ProjectFiles(Protocol):
+    """The part of IndexClient that resolution needs (a seam for tests)."""
+
+    unavailable: set[str]
+
+    def many_project_files(
+        self, projects: Iterable[str], progress: Callable[[str], None] | None = None
+    ) -> dict[str, list[IndexFile]]: ...
+
+    def file_size(self, url: str) -> int | None: ...
+
+
+WheelBuilder = Callable[[str, Path], Path]
+"""Builds a wheel from a pip requirement spec into a folder and returns its path."""
+
+
+def resolve_distributions(
+    distributions: Sequence[Distribution],
+    client: ProjectFiles,
+    *,
+    locations: Sequence[str],
+    vendor_dir: Path,
+    build_wheel: WheelBuilder,
+    cache: ResolutionCache | None = None,
+    progress: Progress | None = None,
+) -> list[LockEntry]:
+    """One LockEntry per distribution, in the order given."""
+    progress = progress or NullProgress()
+    entries: dict[str, LockEntry] = {}
+    from_index = [d for d in distributions if d.source_kind == "index"]
+    direct = [d for d in distributions if d.source_kind != "index"]
+
+    misses: list[Distribution] = []
+    for dist in from_index:
+        hit = cache.get(locations, dist) if cache else None
+        if hit is not None:
+            entries[dist.name] = hit
+        else:
+            misses.append(dist)
+
+    if misses:
+        progress.step("Looking up files on the package indexes", total=len(misses))
+        pages = client.many_project_files([d.name for d in misses], progress=progress.advance)
+        matched = [_match_index_file(dist, pages.get(dist.name, []), client, locations) for dist in misses]
+        matched = _fill_sizes(matched, client)
+        for entry in matched:
+            entries[entry.name] = entry
+            if cache and entry.kind in ("wheel", "sdist") and entry.sha256 and entry.size is not None:
+                cache.put(locations, entry)
+
+    if direct:
+        progress.step("Locking direct installs", total=len(direct))
+        for dist in direct:
+            entries[dist.name] = _lock_direct(dist, vendor_dir, build_wheel)
+            progress.advance(dist.name)
+    return [entries[d.name] for d in distributions]
+
+
+def _match_index_file(
+    dist: Distribution, files: Sequence[IndexFile], client: ProjectFiles, locations: Sequence[str]
+) -> LockEntry:
+    if dist.name in client.unavailable:
+        return LockEntry(
+            dist, "unresolved", reason=f"{dist.name}=={dist.version}: no index data is cached for it and --offline forbids a look-up."
+        )
+    wanted = tag_strings(dist.wheel_tags)
+    same_version = [f for f in files if _file_version(f) == _parse_version(dist.version)]
+    if not same_version:
+        where = ", ".join(locations) or "no index (pip is configured with --no-index)"
+        return LockEntry(dist, "unresolved", reason=f"{dist.name}=={dist.version} is not on the configured indexes ({where}).")
+
+    wheels = [f for f in same_version if f.filename.endswith(".whl") and _wheel_tags(f.filename) == wanted]
+    if wheels:
+        hashed = [f for f in wheels if f.sha256]
+        if not hashed:
+            return LockEntry(
+                dist, "unresolved", reason=f"{wheels[0].filename} is on {wheels[0].index}, but that index publishes no sha256 for it."
+            )
+        return _entry_from_file(dist, "wheel", hashed[0])
+
+    sdists = [f for f in same_version if not f.filename.endswith(".whl") and f.sha256]
+    if sdists and _built_locally(dist, same_version):
+        return _entry_from_file(
+            dist,
+            "sdist",
+            sdists[0],
+            note=f"{dist.name}=={dist.version} was installed from a wheel built on this machine; the capsule locks its source distribution.",
+        )
+    shown = ", ".join(sorted(wanted)) or "no WHEEL tags"
+    return LockEntry(
+        dist,
+        "unresolved",
+        reason=f"{dist.name}=={dist.version} is on the indexes, but no file there matches its installed tags ({shown}).",
+    )
+
+
+def _built_locally(dist: Distribution, same_version: Sequence[IndexFile]) -> bool:
+    """True when no published wheel could have produced the installed tags (a local sdist build or egg)."""
+    if not dist.wheel_tags:
+        return True
+    published = set().union(*(_wheel_tags(f.filename) for f in same_version if f.filename.endswith(".whl")))
+    return not (tag_strings(dist.wheel_tags) & published)
+
+
+def _entry_from_file(dist: Distribution, kind: Any, file: IndexFile, note: str | None = None) -> LockEntry:
+    return LockEntry(
+        dist,
+        kind,
+        url=file.url,
+        sha256=file.sha256,
+        size=file.size,
+        index=file.index,
+        upload_time=file.upload_time,
+        note=note,
+    )
+
+
+def _fill_sizes(entries: list[LockEntry], client: ProjectFiles) -> list[LockEntry]:
+    """Ask for the sizes that PEP 503 pages do not carry, concurrently."""
+    missing = [i for i, e in enumerate(entries) if e.kind in ("wheel", "sdist") and e.size is None and e.url]
+    if not missing:
+        return entries
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        sizes = list(pool.map(lambda i: client.file_size(entries[i].url or ""), missing))
+    filled = list(entries)
+    for i, size in zip(missing, sizes):
+        filled[i] = _replace(filled[i], size=size)
+    return filled
+
+
+def _replace(entry: LockEntry, **changes: Any) -> LockEntry:
+    from dataclasses import replace
+
+    return replace(entry, **changes)
+
+
+def _parse_version(text: str) -> Version | None:
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return None
+
+
+def _file_version(file: IndexFile) -> Version | None:
+    try:
+        if file.filename.endswith(".whl"):
+            return parse_wheel_filename(file.filename)[1]
+        return parse_sdist_filename(file.filename)[1]
+    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
+        return None
+
+
+def _wheel_tags(filename: str) -> frozenset[str]:
+    try:
+        return frozenset(str(tag) for tag in parse_wheel_filename(filename)[3])
+    except (InvalidWheelFilename, InvalidVersion):
+        return frozenset()
+
+
+# --- direct installs (PEP 610) ---------------------------------------------------------
+
+
+def _lock_direct(dist: Distribution, vendor_dir: Path, build_wheel: WheelBuilder) -> LockEntry:
+    direct = dict(dist.direct_url or {})
+    url = str(direct.get("url", ""))
+    if "vcs_info" in direct:
+        return _lock_vcs(dist, direct, vendor_dir, build_wheel)
+    if "dir_info" in direct:
+        return _lock_directory(dist, url, vendor_dir, build_wheel)
+    return _lock_archive(dist, direct)
+
+
+def _lock_vcs(dist: Distribution, direct: dict[str, Any], vendor_dir: Path, build_wheel: WheelBuilder) -> LockEntry:
+    info = direct["vcs_info"]
+    vcs, url, commit = info.get("vcs", "git"), str(direct.get("url", "")), info.get("commit_id")
+    if not commit:
+        return LockEntry(dist, "unresolved", reason=f"{dist.name} was installed from {vcs} at {url} without a recorded commit.")
+    entry = LockEntry(
+        dist,
+        "vcs",
+        url=url,
+        vcs=vcs,
+        commit=commit,
+        requested_revision=info.get("requested_revision"),
+        subdirectory=direct.get("subdirectory"),
+    )
+    spec = f"{dist.display_name or dist.name} @ {vcs}+{url}@{commit}"
+    if direct.get("subdirectory"):
+        spec += f"#subdirectory={direct['subdirectory']}"
+    try:
+        wheel = build_wheel(spec, vendor_dir)
+    except (OSError, RuntimeError) as error:
+        return _replace(entry, note=f"{dist.name} is locked to {vcs} commit {commit[:12]}, but building it into the capsule failed ({error}).")
+    return _replace(entry, **_vendored_fields(wheel, vendor_dir))
+
+
+def _lock_directory(dist: Distribution, url: str, vendor_dir: Path, build_wheel: WheelBuilder) -> LockEntry:
+    source = _local_path(url)
+    how = "an editable install" if dist.is_editable else "a local folder"
+    if source is None or not source.is_dir():
+        return LockEntry(dist, "unresolved", reason=f"{dist.name} is {how} from {url}, which no longer exists, so no wheel can be built.")
+    try:
+        wheel = build_wheel(str(source), vendor_dir)
+    except (OSError, RuntimeError) as error:
+        return LockEntry(dist, "unresolved", reason=f"{dist.name} is {how} from {source}, and building a wheel from it failed ({error}).")
+    note = f"{dist.name} is {how} ({source}); the capsule holds a wheel built from it as it was at the snapshot."
+    return LockEntry(dist, "vendored", note=note, **_vendored_fields(wheel, vendor_dir))
+
+
+def _lock_archive(dist: Distribution, direct: dict[str, Any]) -> LockEntry:
+    url = str(direct.get("url", ""))
+    info = direct.get("archive_info") or {}
+    sha256 = (info.get("hashes") or {}).get("sha256")
+    legacy = info.get("hash", "")
+    if not sha256 and legacy.startswith("sha256="):
+        sha256 = legacy.split("=", 1)[1]
+    local = _local_path(url)
+    if local is not None:
+        return LockEntry(dist, "unresolved", reason=f"{dist.name} was installed from the local file {local}; keep that file beside the notebook or publish it on an index.")
+    if not sha256:
+        return LockEntry(dist, "unresolved", reason=f"{dist.name} was installed from {url} and no sha256 of that archive was recorded.")
+    return LockEntry(dist, "archive", url=url, sha256=sha256)
+
+
+def _vendored_fields(wheel: Path, vendor_dir: Path) -> dict[str, Any]:
+    return {
+        "vendored_path": f"{vendor_dir.name}/{wheel.name}",
+        "sha256": sha256_file(wheel),
+        "size": wheel.stat().st_size,
+    }
+
+
+def _local_path(url: str) -> Path | None:
+    parts = urlsplit(url)
+    if parts.scheme != "file":
+        return None
+    return Path(unquote(parts.path))
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# --- the resolution cache ----------------------------------------------------------------
+
+
+class ResolutionCache:
+    """Remembers which index file matched (locations, name, version, tags): released files never change."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _path(self, locations: Sequence[str], dist: Distribution) -> Path:
+        key = json.dumps([list(locations), dist.name, dist.version, sorted(tag_strings(dist.wheel_tags))])
+        digest = hashlib.sha256(key.encode()).hexdigest()
+        return self.root / digest[:2] / f"{digest}.json"
+
+    def get(self, locations: Sequence[str], dist: Distribution) -> LockEntry | None:
+        try:
+            data = json.loads(self._path(locations, dist).read_text())
+        except (OSError, ValueError):
+            return None
+        fields = {k: data.get(k) for k in ("url", "sha256", "size", "index", "upload_time", "note")}
+        if data.get("kind") not in ("wheel", "sdist") or not fields["sha256"]:
+            return None
+        return LockEntry(dist, data["kind"], **fields)
+
+    def put(self, locations: Sequence[str], entry: LockEntry) -> None:
+        path = self._path(locations, entry.distribution)
+        record = {
+            "kind": entry.kind,
+            "url": entry.url,
+            "sha256": entry.sha256,
+            "size": entry.size,
+            "index": entry.index,
+            "upload_time": entry.upload_time,
+            "note": entry.note,
+        }
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+            with os.fdopen(fd, "w") as stream:
+                json.dump(record, stream)
+            os.replace(tmp, path)
+        except OSError:
+            pass  # a cache that cannot be written only costs speed

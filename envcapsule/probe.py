@@ -1,0 +1,599 @@
+"""Describe the Python environment this interpreter runs in, as one JSON object.
+
+Contract:
+
+* ``python -I probe.py`` prints one JSON object (ASCII-only, hence valid UTF-8,
+  ``sort_keys=True``) on stdout and exits 0.  The object is EnvironmentFacts'
+  raw form: ``probe_version``, ``interpreter``, ``platform``, ``distributions``,
+  ``pip_config``, ``environment``, ``sys_path`` and ``problems``.
+* It runs under any Python >= 3.8, imports only the standard library, never
+  imports or initialises torch/CUDA, never runs pip, and spawns a subprocess
+  only on musl systems (to ask the musl loader for its version).
+* Nothing it prints holds a credential: URLs lose their ``user:password@``
+  part and the environment is captured through an allow-list that drops any
+  name that looks secret.
+* A broken metadata file never crashes it; it is skipped and described in
+  ``problems``.
+
+envcapsule (Python >= 3.10) also imports this module and calls ``collect()``
+in-process; ``read_pip_config(redact=False)`` gives it the credentials for
+index look-ups without ever printing them.
+
+The ``abi_tag`` rule: CPython gives ``cp`` + major + minor, then ``d`` for a
+debug build and ``t`` for a free-threaded build (``cp311``, ``cp313t``); other
+implementations give ``sys.implementation.cache_tag`` without dashes
+(``pypy310``), or name + major + minor when there is no cache tag.
+"""
+
+from __future__ import annotations
+
+import configparser
+import csv
+import json
+import os
+import platform
+import re
+import struct
+import sys
+import sysconfig
+import urllib.parse
+from email.parser import HeaderParser
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs import time and is only needed by type checkers
+    from typing import Any, Iterable, Mapping
+
+PROBE_VERSION = 1
+DEFAULT_INDEX_URL = "https://pypi.org/simple"
+
+CAPTURED_VARIABLES = frozenset(
+    (
+        "LANG", "LANGUAGE", "TZ", "PYTHONHASHSEED", "PYTHONUTF8", "PYTHONIOENCODING",
+        "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+        "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "CUDA_VISIBLE_DEVICES",
+        "NVIDIA_VISIBLE_DEVICES", "CUBLAS_WORKSPACE_CONFIG", "TF_DETERMINISTIC_OPS",
+        "MPLBACKEND",
+    )
+)
+CAPTURED_PREFIXES = ("LC_",)
+SECRET_NAME_PARTS = ("TOKEN", "SECRET", "PASSWORD", "PASSWD", "KEY", "CREDENTIAL", "AUTH")
+
+# PEP 610: a userinfo made only of environment variables is not a secret.
+ENV_VAR_USERINFO = re.compile(r"^\$\{[A-Za-z0-9-_]+\}(:\$\{[A-Za-z0-9-_]+\})?$")
+PIP_TRUE = ("y", "yes", "t", "true", "on", "1")
+PIP_FALSE = ("n", "no", "f", "false", "off", "0")
+
+
+# --- small readers ----------------------------------------------------------
+
+
+def read_text(path: str) -> str | None:
+    """The file's text, or None when it cannot be read."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return handle.read()
+    except OSError:
+        return None
+
+
+def under_root(root: str, path: str) -> str:
+    """``path`` (absolute) seen from the fixture root ``root``."""
+    return os.path.join(root, path.lstrip("/")) if root not in ("", "/") else path
+
+
+def normalize_name(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def redact_url(url: str, keep_user: str | None = None) -> str:
+    """``url`` without its userinfo, unless that is ``keep_user`` or ``${VAR}`` style."""
+    netloc = urllib.parse.urlsplit(url).netloc
+    if "@" not in netloc:
+        return url
+    userinfo, host = netloc.rsplit("@", 1)
+    if userinfo == keep_user or ENV_VAR_USERINFO.match(userinfo):
+        return url
+    start = url.index(netloc)
+    return url[:start] + host + url[start + len(netloc):]
+
+
+# --- interpreter ------------------------------------------------------------
+
+
+def abi_tag() -> str:
+    impl = sys.implementation
+    if impl.name == "cpython":
+        flags = "d" if hasattr(sys, "gettotalrefcount") else ""
+        flags += "t" if sysconfig.get_config_var("Py_GIL_DISABLED") else ""
+        return "cp%d%d%s" % (sys.version_info[0], sys.version_info[1], flags)
+    if impl.cache_tag:
+        return impl.cache_tag.replace("-", "")
+    return "%s%d%d" % (impl.name, sys.version_info[0], sys.version_info[1])
+
+
+def detect_environment_kind(prefix: str, base_prefix: str) -> tuple[str, str | None]:
+    """The kind of environment at ``prefix`` and the conda prefix behind it, if any."""
+
+    def has_conda_meta(path: str) -> bool:
+        return os.path.isfile(os.path.join(path, "conda-meta", "history"))
+
+    if has_conda_meta(prefix):
+        return "conda", prefix
+    pyvenv_cfg = os.path.join(prefix, "pyvenv.cfg")
+    if os.path.isfile(pyvenv_cfg) and os.path.realpath(prefix) != os.path.realpath(base_prefix):
+        if has_conda_meta(base_prefix):
+            return "conda-venv", base_prefix
+        cfg_keys = [line.partition("=")[0].strip() for line in (read_text(pyvenv_cfg) or "").splitlines()]
+        return ("virtualenv" if "virtualenv" in cfg_keys else "venv"), None
+    if "/.pyenv/versions/" in base_prefix.replace("\\", "/"):
+        return "pyenv", None
+    if base_prefix in ("/usr", "/usr/local"):
+        return "system", None
+    return "unknown", None
+
+
+def describe_interpreter() -> dict[str, Any]:
+    kind, conda_prefix = detect_environment_kind(sys.prefix, sys.base_prefix)
+    return {
+        "implementation": sys.implementation.name,
+        "version": platform.python_version(),
+        "version_info": list(sys.version_info),
+        "abi_tag": abi_tag(),
+        "soabi": sysconfig.get_config_var("SOABI"),
+        "executable": sys.executable,
+        "prefix": sys.prefix,
+        "base_prefix": sys.base_prefix,
+        "environment_kind": kind,
+        "conda_prefix": conda_prefix,
+    }
+
+
+# --- platform ---------------------------------------------------------------
+
+
+def os_name() -> str:
+    if sys.platform.startswith("linux"):
+        return "linux"
+    if sys.platform in ("win32", "cygwin"):
+        return "windows"
+    return sys.platform
+
+
+def parse_os_release(text: str) -> dict[str, str]:
+    """KEY=value pairs of an os-release file, quotes and escapes undone."""
+    fields = {}
+    for line in text.splitlines():
+        name, sep, value = line.strip().partition("=")
+        if not sep or name.startswith("#"):
+            continue
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            value = re.sub(r"\\(.)", r"\1", value[1:-1])
+        elif len(value) >= 2 and value[0] == value[-1] == "'":
+            value = value[1:-1]
+        fields[name] = value
+    return fields
+
+
+def read_os_release(root: str = "/") -> dict[str, str | None]:
+    fields: dict[str, str] = {}
+    for path in ("/etc/os-release", "/usr/lib/os-release"):
+        text = read_text(under_root(root, path))
+        if text is not None:
+            fields = parse_os_release(text)
+            break
+    if not fields and sys.platform == "darwin" and root in ("", "/"):
+        fields = {"ID": "macos", "VERSION_ID": platform.mac_ver()[0]}
+    return {
+        "distro_id": fields.get("ID"),
+        "distro_version": fields.get("VERSION_ID"),
+        "distro_codename": fields.get("VERSION_CODENAME"),
+        "distro_name": fields.get("PRETTY_NAME") or fields.get("NAME"),
+    }
+
+
+def elf_interpreter(path: str) -> str | None:
+    """The PT_INTERP program (dynamic loader) named by the ELF file at ``path``."""
+    try:
+        with open(path, "rb") as elf:
+            ident = elf.read(16)
+            if ident[:4] != b"\x7fELF" or ident[4] not in (1, 2) or ident[5] not in (1, 2):
+                return None
+            wide, order = ident[4] == 2, "<" if ident[5] == 1 else ">"
+            header = order + ("QQQIHHHHHH" if wide else "IIIIHHHHHH")
+            elf.seek(24)
+            fields = struct.unpack(header, elf.read(struct.calcsize(header)))
+            phoff, phentsize, phnum = fields[1], fields[5], fields[6]
+            entry = order + ("IIQQQQQQ" if wide else "IIIIIIII")
+            for index in range(phnum):
+                elf.seek(phoff + index * phentsize)
+                segment = struct.unpack(entry, elf.read(struct.calcsize(entry)))
+                if segment[0] == 3:  # PT_INTERP
+                    offset, size = (segment[2], segment[5]) if wide else (segment[1], segment[4])
+                    elf.seek(offset)
+                    return elf.read(size).rstrip(b"\0").decode("utf-8", "replace")
+    except (OSError, struct.error):
+        return None
+    return None
+
+
+def musl_version(loader_output: str) -> str | None:
+    """The version from what the musl loader prints when run without arguments."""
+    match = re.search(r"^Version (\d+\.\d+[^\s]*)", loader_output, re.MULTILINE)
+    return match.group(1) if match else None
+
+
+def libc_version(executable: str | None = None) -> tuple[str | None, str | None]:
+    """("glibc" | "musl" | None, version or None) for the running interpreter."""
+    try:
+        glibc = os.confstr("CS_GNU_LIBC_VERSION")
+    except (AttributeError, ValueError, OSError):
+        glibc = None
+    if glibc and glibc.startswith("glibc "):
+        return "glibc", glibc.split()[1]
+    loader = elf_interpreter(executable or sys.executable)
+    if not loader or "musl" not in os.path.basename(loader):
+        return None, None
+    import subprocess  # only musl needs it: its version is known only to its loader
+
+    try:
+        run = subprocess.run([loader], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=2)
+    except (OSError, subprocess.SubprocessError):
+        return "musl", None
+    return "musl", musl_version(run.stdout.decode("utf-8", "replace"))
+
+
+def describe_platform(root: str = "/") -> dict[str, Any]:
+    if hasattr(os, "uname"):  # platform.uname() may spawn `uname -p` on 3.8
+        uname = os.uname()
+        system, release, machine = uname.sysname, uname.release, uname.machine
+    else:
+        system, release, machine = platform.system(), platform.release(), platform.machine()
+    libc, libc_ver = libc_version() if os_name() == "linux" else (None, None)
+    facts: dict[str, Any] = {
+        "os": os_name(),
+        "system": system,
+        "release": release,
+        "machine": machine,
+        "libc": libc,
+        "libc_version": libc_ver,
+    }
+    facts.update(read_os_release(root))
+    return facts
+
+
+# --- distributions ----------------------------------------------------------
+
+
+def parse_headers(text: str) -> Any:
+    """The header block of a METADATA / PKG-INFO file as an email Message."""
+    head = text.replace("\r\n", "\n").split("\n\n", 1)[0]
+    return HeaderParser().parsestr(head)
+
+
+def header_values(message: Any, name: str) -> list[str]:
+    return [re.sub(r"\n[ \t]+", " ", str(value)).strip() for value in message.get_all(name) or []]
+
+
+def wheel_tags(text: str | None) -> list[str]:
+    """The ``Tag:`` values of a WHEEL file, in file order."""
+    if not text:
+        return []
+    return [value for value in header_values(parse_headers(text), "Tag") if value]
+
+
+def egg_requirements(text: str) -> list[str]:
+    """requires.txt of an egg-info as Requires-Dist strings (importlib.metadata's rule)."""
+    requirements, section = [], ""
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1]
+            continue
+        extra, _, markers = section.partition(":")
+        conditions = ["(%s)" % markers if extra and markers else markers]
+        conditions.append('extra == "%s"' % extra if extra else "")
+        marker = " and ".join(c for c in conditions if c)
+        space = " " if "@" in line else ""
+        requirements.append(line + (space + "; " + marker if marker else ""))
+    return requirements
+
+
+def record_top_level(text: str) -> list[str]:
+    """Top-level import names of the files listed in a RECORD."""
+    names = set()
+    try:
+        rows = list(csv.reader(text.replace("\0", "").splitlines()))
+    except csv.Error:
+        return []
+    for row in rows:
+        if not row or not row[0] or row[0].startswith(("/", "..")):
+            continue
+        parts = row[0].replace("\\", "/").split("/")
+        if len(parts) > 1:
+            name = parts[0]
+        elif parts[0].endswith((".py", ".so", ".pyd")):
+            name = parts[0].split(".", 1)[0]
+        else:
+            continue
+        if name.isidentifier() and name != "__pycache__":
+            names.add(name)
+    return sorted(names)
+
+
+def top_level_names(metadata_dir: str, files: set[str]) -> list[str]:
+    """From top_level.txt when present, else derived from RECORD."""
+    if "top_level.txt" in files:
+        text = read_text(os.path.join(metadata_dir, "top_level.txt")) or ""
+        return sorted({line.strip() for line in text.splitlines() if line.strip()})
+    if "RECORD" in files:
+        return record_top_level(read_text(os.path.join(metadata_dir, "RECORD")) or "")
+    return []
+
+
+def read_direct_url(path: str, problems: list[str]) -> dict[str, Any] | None:
+    text = read_text(path)
+    if text is None:
+        return None
+    try:
+        direct_url = json.loads(text)
+    except ValueError:
+        problems.append("%s is not valid JSON; the install source is unknown." % path)
+        return None
+    if not isinstance(direct_url, dict) or not isinstance(direct_url.get("url"), str):
+        problems.append("%s has no url; the install source is unknown." % path)
+        return None
+    vcs_info = direct_url.get("vcs_info")
+    is_git = isinstance(vcs_info, dict) and vcs_info.get("vcs") == "git"
+    direct_url["url"] = redact_url(direct_url["url"], keep_user="git" if is_git else None)
+    return direct_url
+
+
+def read_distribution(location: str, entry: str, problems: list[str]) -> dict[str, Any] | None:
+    """The facts of one ``*.dist-info`` / ``*.egg-info`` in ``location``, or None if unusable."""
+    metadata_dir = os.path.join(location, entry)
+    is_dist_info = entry.endswith(".dist-info")
+    if os.path.isdir(metadata_dir):
+        try:
+            files = set(os.listdir(metadata_dir))
+        except OSError:
+            files = set()
+        metadata_file = os.path.join(metadata_dir, "METADATA" if is_dist_info else "PKG-INFO")
+    else:  # a distutils egg-info is a single PKG-INFO file
+        files, metadata_file = set(), metadata_dir
+    text = read_text(metadata_file)
+    message = parse_headers(text) if text else None
+    name = str(message["Name"] or "").strip() if message else ""
+    version = str(message["Version"] or "").strip() if message else ""
+    if not name or not version:
+        problems.append("%s has no readable name and version; it was skipped." % metadata_dir)
+        return None
+
+    def sibling(filename: str) -> str | None:
+        return read_text(os.path.join(metadata_dir, filename)) if filename in files else None
+
+    requires_dist = header_values(message, "Requires-Dist")
+    if not requires_dist and not is_dist_info and "requires.txt" in files:
+        requires_dist = egg_requirements(sibling("requires.txt") or "")
+    requires_python = header_values(message, "Requires-Python")
+    direct_url = None
+    if "direct_url.json" in files:
+        direct_url = read_direct_url(os.path.join(metadata_dir, "direct_url.json"), problems)
+    return {
+        "name": normalize_name(name),
+        "display_name": name,
+        "version": version,
+        "installer": (sibling("INSTALLER") or "").strip() or None,
+        "requested": "REQUESTED" in files,
+        "wheel_tags": wheel_tags(sibling("WHEEL")),
+        "direct_url": direct_url,
+        "location": location,
+        "metadata_dir": metadata_dir,
+        "top_level": top_level_names(metadata_dir, files),
+        "requires_dist": requires_dist,
+        "requires_python": requires_python[0] if requires_python else None,
+        "format": "dist-info" if is_dist_info else "egg-info",
+    }
+
+
+def scan_distributions(paths: Iterable[str], problems: list[str]) -> list[dict[str, Any]]:
+    """Every distribution on ``paths``; the first of each name wins, as for imports."""
+    found: dict[str, dict[str, Any]] = {}
+    for location in paths:
+        try:
+            entries = sorted(os.listdir(location))
+        except OSError:
+            continue
+        here: set[str] = set()
+        for entry in entries:
+            if not entry.endswith((".dist-info", ".egg-info")):
+                continue
+            dist = read_distribution(location, entry, problems)
+            if dist is None:
+                continue
+            if dist["name"] in here:
+                problems.append(
+                    "%s holds more than one metadata folder for %s; %s was used."
+                    % (location, dist["name"], found[dist["name"]]["metadata_dir"])
+                )
+            elif dist["name"] not in found:
+                found[dist["name"]] = dist
+                here.add(dist["name"])
+    return [found[name] for name in sorted(found)]
+
+
+def default_scan_paths() -> list[str]:
+    """The directories on sys.path, minus zip files and the probe's own folder."""
+    own_dir = os.path.dirname(os.path.abspath(__file__))
+    paths = []
+    for entry in sys.path:
+        path = os.path.abspath(entry or os.curdir)
+        if path != own_dir and path not in paths and os.path.isdir(path):
+            paths.append(path)
+    return paths
+
+
+# --- pip configuration --------------------------------------------------------
+
+
+def home_dir(environ: Mapping[str, str]) -> str:
+    return environ.get("HOME") or environ.get("USERPROFILE") or os.path.expanduser("~")
+
+
+def pip_config_files(environ: Mapping[str, str], prefix: str, root: str = "/") -> list[str]:
+    """The pip configuration files that exist, in pip's load order (later wins)."""
+    env_file = environ.get("PIP_CONFIG_FILE")
+    if env_file == os.devnull:
+        return []
+    home = home_dir(environ)
+    if os_name() == "windows":
+        basename = "pip.ini"
+        program_data = environ.get("ALLUSERSPROFILE") or "C:\\ProgramData"
+        global_files = [os.path.join(program_data, "pip", basename)]
+        appdata = environ.get("APPDATA") or os.path.join(home, "AppData", "Roaming")
+        user_files = [os.path.join(home, "pip", basename), os.path.join(appdata, "pip", basename)]
+    else:
+        basename = "pip.conf"
+        if sys.platform == "darwin":
+            system_dirs = ["/Library/Application Support/pip"]
+            new_user_dir = os.path.join(home, "Library", "Application Support", "pip")
+            if not os.path.isdir(new_user_dir):
+                new_user_dir = os.path.join(home, ".config", "pip")
+        else:
+            xdg_dirs = [d for d in environ.get("XDG_CONFIG_DIRS", "").split(os.pathsep) if d]
+            system_dirs = [os.path.join(d, "pip") for d in xdg_dirs or ["/etc/xdg"]] + ["/etc"]
+            config_home = environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")
+            new_user_dir = os.path.join(config_home, "pip")
+        global_files = [under_root(root, os.path.join(d, basename)) for d in system_dirs]
+        user_files = [os.path.join(home, ".pip", basename), os.path.join(new_user_dir, basename)]
+    if env_file and os.path.exists(env_file):  # pip skips user files then
+        user_files = []
+    candidates = global_files + user_files + [os.path.join(prefix, basename)]
+    candidates += [env_file] if env_file else []
+    return [path for path in candidates if os.path.isfile(path)]
+
+
+def normalize_option(name: str) -> str:
+    name = name.lower().replace("_", "-")
+    return name[2:] if name.startswith("--") else name
+
+
+def pip_install_options(
+    files: Iterable[str], environ: Mapping[str, str], problems: list[str]
+) -> dict[str, str]:
+    """Raw option values as ``pip install`` sees them: [global], then [install], then PIP_*."""
+    sections: dict[str, dict[str, str]] = {"global": {}, "install": {}, ":env:": {}}
+    for path in files:
+        parser = configparser.RawConfigParser()
+        parser.optionxform = normalize_option  # type: ignore[assignment, method-assign]
+        try:
+            with open(path, encoding="utf-8", errors="replace") as handle:
+                parser.read_file(handle)
+        except (OSError, configparser.Error) as error:
+            problems.append("pip configuration %s could not be read (%s)." % (path, error))
+            continue
+        for section in ("global", "install"):
+            if parser.has_section(section):
+                sections[section].update(parser.items(section))
+    for key, value in environ.items():
+        if key.startswith("PIP_"):
+            sections[":env:"][normalize_option(key[4:])] = value
+    options: dict[str, str] = {}
+    for section in ("global", "install", ":env:"):
+        options.update((key, value) for key, value in sections[section].items() if value)
+    return options
+
+
+def pip_bool(value: str | None) -> bool:
+    return (value or "").strip().lower() in PIP_TRUE
+
+
+def absolute_find_link(link: str) -> str:
+    if re.match(r"^[A-Za-z][A-Za-z0-9+.-]+://", link):
+        return link
+    return os.path.abspath(os.path.expanduser(link))
+
+
+def read_pip_config(
+    environ: Mapping[str, str] | None = None,
+    *,
+    redact: bool = True,
+    config_files: list[str] | None = None,
+    prefix: str | None = None,
+    root: str = "/",
+    problems: list[str] | None = None,
+) -> dict[str, Any]:
+    """The index settings ``pip install`` would use here, credentials removed if ``redact``."""
+    environ = os.environ if environ is None else environ
+    problems = [] if problems is None else problems
+    if config_files is None:
+        config_files = pip_config_files(environ, sys.prefix if prefix is None else prefix, root)
+    options = pip_install_options(config_files, environ, problems)
+    scrub = redact_url if redact else (lambda url: url)
+    cert = options.get("cert")
+    if "no-index" in options and options["no-index"].strip().lower() not in PIP_TRUE + PIP_FALSE:
+        problems.append("pip's no-index is set to %r, which pip rejects." % options["no-index"])
+    return {
+        "index_url": scrub(options.get("index-url", DEFAULT_INDEX_URL).strip()),
+        "extra_index_urls": [scrub(url) for url in options.get("extra-index-url", "").split()],
+        "find_links": [scrub(absolute_find_link(link)) for link in options.get("find-links", "").split()],
+        "no_index": pip_bool(options.get("no-index")),
+        "cert": cert.strip() if cert else None,
+        "trusted_hosts": options.get("trusted-host", "").split(),
+        "config_files": list(config_files),
+    }
+
+
+# --- environment variables ----------------------------------------------------
+
+
+def is_secret_name(name: str) -> bool:
+    upper = name.upper()
+    return any(part in upper for part in SECRET_NAME_PARTS)
+
+
+def captured_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The allow-listed variables that shape a notebook's results, never a secret."""
+    return {
+        name: value
+        for name, value in environ.items()
+        if (name in CAPTURED_VARIABLES or name.startswith(CAPTURED_PREFIXES))
+        and not is_secret_name(name)
+    }
+
+
+# --- the whole picture ----------------------------------------------------------
+
+
+def collect(
+    paths: Iterable[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    root: str = "/",
+) -> dict[str, Any]:
+    """Everything the probe knows, as JSON-ready data."""
+    environ = os.environ if environ is None else environ
+    scan_paths = default_scan_paths() if paths is None else [os.path.abspath(p) for p in paths]
+    problems: list[str] = []
+    return {
+        "probe_version": PROBE_VERSION,
+        "interpreter": describe_interpreter(),
+        "platform": describe_platform(root),
+        "distributions": scan_distributions(scan_paths, problems),
+        "pip_config": read_pip_config(environ, root=root, problems=problems),
+        "environment": captured_environment(environ),
+        "sys_path": scan_paths,
+        "problems": problems,
+    }
+
+
+def main() -> int:
+    document = json.dumps(collect(), sort_keys=True, ensure_ascii=True, indent=None)
+    sys.stdout.write(document + "\n")
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

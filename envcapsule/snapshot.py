@@ -1,0 +1,235 @@
+"""snapshot(): notebook -> kernel interpreter -> facts -> locked entries -> capsule folder."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from envcapsule._version import __version__
+from envcapsule.capsule import (
+    FACTS,
+    MANIFEST,
+    SCHEMA_VERSION,
+    capsule_hash,
+    render_manifest,
+    staged_capsule,
+)
+from envcapsule.capture import find_kernel_python, probe_interpreter, read_notebook
+from envcapsule.capture.footprint import tooling_distributions
+from envcapsule.errors import EnvcapsuleError, LockError
+from envcapsule.facts import EnvironmentFacts, PipConfig
+from envcapsule.lock.entries import LockEntry
+from envcapsule.progress import NullProgress, Progress
+
+
+@dataclass(frozen=True)
+class SnapshotResult:
+    capsule: Path
+    capsule_hash: str
+    notebook: Path | None
+    python: Path
+    entries: tuple[LockEntry, ...]
+    excluded_tooling: tuple[str, ...]
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def locked(self) -> int:
+        return sum(1 for e in self.entries if e.is_locked)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "capsule": str(self.capsule),
+            "capsule_hash": self.capsule_hash,
+            "notebook": str(self.notebook) if self.notebook else None,
+            "python": str(self.python),
+            "distributions": len(self.entries),
+            "locked": self.locked,
+            "unresolved": [{"name": e.name, "version": e.version, "reason": e.reason} for e in self.entries if not e.is_locked],
+            "excluded_tooling": list(self.excluded_tooling),
+            "warnings": list(self.warnings),
+            "files": {e.name: {"version": e.version, "kind": e.kind, "url": e.url, "sha256": e.sha256} for e in self.entries},
+        }
+
+
+def default_capsule_dir(notebook: Path) -> Path:
+    return notebook.with_name(f"{notebook.stem}.capsule")
+
+
+def cache_root() -> Path:
+    base = os.environ.get("ENVCAPSULE_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "envcapsule"
+    )
+    return Path(base)
+
+
+def snapshot(
+    notebook: Path | None,
+    *,
+    python: Path | str | None = None,
+    out: Path | None = None,
+    strict: bool = False,
+    offline: bool = False,
+    include_tooling: bool = False,
+    facts: EnvironmentFacts | None = None,
+    progress: Progress | None = None,
+) -> SnapshotResult:
+    """Capture the notebook's kernel environment into a capsule folder (written atomically)."""
+    progress = progress or NullProgress()
+    if notebook is not None:
+        notebook = Path(notebook).absolute()
+        read_notebook(notebook)
+    if out is None:
+        if notebook is None:
+            raise EnvcapsuleError("Without a notebook there is no default capsule folder; pass --out DIR.")
+        out = default_capsule_dir(notebook)
+    out = Path(out).absolute()
+
+    progress.step("Finding the kernel's interpreter")
+    interpreter = find_kernel_python(notebook, python)
+    if facts is None:
+        progress.step(f"Probing {interpreter}")
+        facts = probe_interpreter(interpreter)
+
+    tooling = set() if include_tooling else tooling_distributions(facts)
+    distributions = [d for d in facts.distributions if d.name not in tooling]
+
+    with staged_capsule(out) as writer:
+        entries = _lock(facts, distributions, writer.vendor_dir, interpreter, offline, progress)
+        unresolved = [e for e in entries if not e.is_locked]
+        if strict and unresolved:
+            raise LockError(
+                f"{len(unresolved)} distribution(s) could not be locked exactly (first: {unresolved[0].reason}); "
+                "fix them or run without --strict to record them as warnings."
+            )
+        progress.step("Writing the capsule")
+        manifest = _write_capsule_files(writer, notebook, facts, entries, sorted(tooling))
+        result = SnapshotResult(
+            capsule=out,
+            capsule_hash=manifest["capsule_hash"],
+            notebook=notebook,
+            python=interpreter,
+            entries=tuple(entries),
+            excluded_tooling=tuple(sorted(tooling)),
+            warnings=tuple(w["message"] for w in manifest.get("warnings", [])),
+        )
+    return result
+
+
+def _lock(
+    facts: EnvironmentFacts,
+    distributions: Sequence[Any],
+    vendor_dir: Path,
+    interpreter: Path,
+    offline: bool,
+    progress: Progress,
+) -> list[LockEntry]:
+    from envcapsule.lock.index import IndexClient
+    from envcapsule.lock.resolve import ResolutionCache, resolve_distributions
+    from envcapsule.lock.vendor import wheel_builder
+
+    lookup_config = _lookup_config(facts.pip_config)
+    locations = [*facts.pip_config.index_urls, *facts.pip_config.find_links]
+    with IndexClient(
+        lookup_config.index_urls,
+        lookup_config.find_links,
+        cache_dir=cache_root() / "index",
+        cert=lookup_config.cert,
+        trusted_hosts=lookup_config.trusted_hosts,
+        offline=offline,
+    ) as client:
+        return resolve_distributions(
+            distributions,
+            client,
+            locations=locations,
+            vendor_dir=vendor_dir,
+            build_wheel=wheel_builder(interpreter),
+            cache=ResolutionCache(cache_root() / "resolved"),
+            progress=progress,
+        )
+
+
+def _lookup_config(reported: PipConfig) -> PipConfig:
+    """The kernel's pip configuration with credentials, re-read here: the probe's report never holds them."""
+    from envcapsule.probe import read_pip_config
+
+    if not reported.config_files and not any(k.startswith("PIP_") for k in os.environ):
+        return reported
+    full = read_pip_config(redact=False, config_files=list(reported.config_files))
+    return PipConfig(
+        index_url=full["index_url"],
+        extra_index_urls=tuple(full["extra_index_urls"]),
+        find_links=tuple(full["find_links"]),
+        no_index=bool(full["no_index"]),
+        cert=full.get("cert"),
+        trusted_hosts=tuple(full.get("trusted_hosts", ())),
+        config_files=reported.config_files,
+    )
+
+
+def _write_capsule_files(
+    writer: Any,
+    notebook: Path | None,
+    facts: EnvironmentFacts,
+    entries: Sequence[LockEntry],
+    tooling: Sequence[str],
+) -> dict[str, Any]:
+    from envcapsule.lock.pylock import build_pylock, render_pylock
+    from envcapsule.lock.requirements import render_requirements
+
+    source = notebook.name if notebook else str(facts.interpreter.executable)
+    pylock_sha = writer.write_text("pylock.toml", render_pylock(build_pylock(facts, entries)))
+    header = (
+        f"Locked by envcapsule {__version__} from the kernel environment of {source}.\n"
+        "Install from this folder: pip install --no-deps --require-hashes -r requirements.txt"
+    )
+    requirements_sha = writer.write_text("requirements.txt", render_requirements(entries, facts.pip_config, header))
+    writer.write_text(FACTS, json.dumps(facts.to_dict(), indent=1, sort_keys=True) + "\n")
+
+    notebooks = []
+    if notebook is not None:
+        notebooks.append({"path": notebook.name, "sha256": writer.copy_file(notebook, notebook.name)})
+    vendor = [
+        {"path": e.vendored_path, "sha256": e.sha256} for e in entries if e.vendored_path and e.sha256
+    ]
+    manifest: dict[str, Any] = {
+        "schema": SCHEMA_VERSION,
+        "envcapsule_version": __version__,
+        "created": datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+        "notebooks": notebooks,
+        "interpreter": {
+            "implementation": facts.interpreter.implementation,
+            "version": facts.interpreter.version,
+            "abi_tag": facts.interpreter.abi_tag,
+            "environment_kind": facts.interpreter.environment_kind,
+        },
+        "platform": {
+            "os": facts.platform.os,
+            "machine": facts.platform.machine,
+            "distro_id": facts.platform.distro_id,
+            "distro_version": facts.platform.distro_version,
+            "distro_codename": facts.platform.distro_codename,
+            "libc": facts.platform.libc,
+            "libc_version": facts.platform.libc_version,
+        },
+        "target": {"platforms": [f"{facts.platform.os}/{_docker_arch(facts.platform.machine)}"]},
+        "lockfiles": [
+            {"path": "pylock.toml", "format": "pylock", "sha256": pylock_sha},
+            {"path": "requirements.txt", "format": "requirements", "sha256": requirements_sha},
+        ],
+        "vendor": vendor,
+        "environment": dict(sorted(facts.environment.items())),
+        "excluded": {"tooling": list(tooling)},
+        "warnings": [{"package": e.name, "message": e.warning} for e in entries if e.warning],
+    }
+    manifest["capsule_hash"] = capsule_hash(manifest)
+    writer.write_text(MANIFEST, render_manifest(manifest))
+    return manifest
+
+
+def _docker_arch(machine: str) -> str:
+    return {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(machine.lower(), machine.lower())
