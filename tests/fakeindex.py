@@ -93,8 +93,7 @@ class FakeIndex:
         self._failure_forever: int | None = None
         self._in_flight = 0
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), _handler_for(self))
         self._thread: threading.Thread | None = None
 
     # -- content ---------------------------------------------------------------------------
@@ -149,7 +148,9 @@ class FakeIndex:
     def url_with_auth(self, user: str | None = None, password: str | None = None) -> str:
         """The index URL with ``user:password@`` in it (the configured ``auth`` by default)."""
         default_user, default_password = self.auth or ("user", "password")
-        userinfo = f"{quote(user or default_user, safe='')}:{quote(password or default_password, safe='')}"
+        userinfo = (
+            f"{quote(user or default_user, safe='')}:{quote(password or default_password, safe='')}"
+        )
         return self.url.replace("http://", f"http://{userinfo}@", 1)
 
     def file_url(self, filename: str) -> str:
@@ -240,7 +241,9 @@ class FakeIndex:
                 "files": [_json_entry(file) for file in files],
             }
             return json.dumps(document).encode()
-        anchors = "".join(_html_anchor(file, f"../../files/{quote(file.filename)}") for file in files)
+        anchors = "".join(
+            _html_anchor(file, f"../../files/{quote(file.filename)}") for file in files
+        )
         return _html_document(f"Links for {name}", anchors)
 
     def _links_page(self) -> bytes:
@@ -263,6 +266,11 @@ class FakeIndex:
         with self._lock:
             self._in_flight -= 1
             self.log.append(request)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # the default 5 drops bursts of connects: 1 s SYN retries
 
 
 def _json_entry(file: FakeFile) -> dict[str, object]:
@@ -358,7 +366,9 @@ def _handler_for(index: FakeIndex) -> type[BaseHTTPRequestHandler]:
             accept = self.headers.get("Accept", "")
             as_json = index.mode == "json" or (index.mode == "auto" and JSON_TYPE in accept)
             body = index._project_page(name, as_json)
-            content_type = JSON_TYPE if as_json else (HTML_TYPE if index.mode == "auto" else "text/html")
+            content_type = (
+                JSON_TYPE if as_json else (HTML_TYPE if index.mode == "auto" else "text/html")
+            )
             extra = {}
             if index.etag:
                 tag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
@@ -387,4 +397,3 @@ def _handler_for(index: FakeIndex) -> type[BaseHTTPRequestHandler]:
             return status
 
     return Handler
-

@@ -55,7 +55,10 @@ class IndexLookupError(EnvcapsuleError):
 
 
 def default_cache_dir() -> Path:
-    """``$XDG_CACHE_HOME/envcapsule/index``, else ``~/.cache/envcapsule/index``."""
+    """``$ENVCAPSULE_CACHE_DIR/index``, else ``$XDG_CACHE_HOME/envcapsule/index`` or
+    ``~/.cache/envcapsule/index``."""
+    if os.environ.get("ENVCAPSULE_CACHE_DIR"):
+        return Path(os.environ["ENVCAPSULE_CACHE_DIR"]) / "index"
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "envcapsule" / "index"
 
@@ -239,7 +242,8 @@ class IndexClient:
         retries: int = 2,
     ) -> None:
         self._auth = _HostAuth()
-        self.index_urls = [self._remember(url.rstrip("/")) for url in index_urls]
+        # Locations are kept as configured (minus credentials): ``IndexFile.index`` is one of them.
+        self.index_urls = [self._remember(url) for url in index_urls]
         self.find_links = [self._remember(location) for location in find_links]
         self.offline = offline
         self.page_ttl = page_ttl
@@ -377,7 +381,7 @@ class IndexClient:
         return bare
 
     def _index_files(self, index: str, name: str) -> list[IndexFile] | None:
-        page_url = f"{index}/{name}/"
+        page_url = f"{index.rstrip('/')}/{name}/"
         local = _local_path(page_url)
         if local is None:
             return self._remote_page(page_url, index, f"the package index {index}")
@@ -394,15 +398,13 @@ class IndexClient:
         if local is None:
             files = self._remote_page(location, location, f"the find-links location {location}")
         elif local.is_dir():
-            index = location if "://" in location else local.as_uri()
             files = [
-                IndexFile(entry.name, entry.as_uri(), None, None, index, None, False, None)
+                IndexFile(entry.name, entry.as_uri(), None, None, location, None, False, None)
                 for entry in sorted(local.iterdir())
                 if distribution_name(entry.name) is not None
             ]
         else:
-            index = location if "://" in location else local.as_uri()
-            files = _read_local_page(local, index, index)
+            files = _read_local_page(local, local.as_uri(), location)
         with self._lock:
             self._find_links_files[location] = files
         return files

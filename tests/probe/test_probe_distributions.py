@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
-from envcapsule.probe import collect, record_top_level, scan_distributions
+from envcapsule.probe import collect, parse_headers, record_top_level, scan_distributions
 
 
 def make_dist_info(
@@ -16,14 +17,14 @@ def make_dist_info(
     tags: list[str] | None = None,
     installer: str | None = "pip",
     requested: bool = False,
-    direct_url: dict | None = None,
+    direct_url: dict[str, Any] | None = None,
     top_level: list[str] | None = None,
     record: list[str] | None = None,
     requires: tuple[str, ...] = (),
     requires_python: str | None = None,
 ) -> Path:
     """A ``name-version.dist-info`` folder in ``site``, as pip would leave it."""
-    folder = site / ("%s-%s.dist-info" % (name.replace("-", "_"), version))
+    folder = site / f"{name.replace('-', '_')}-{version}.dist-info"
     folder.mkdir(parents=True)
     headers = ["Metadata-Version: 2.1", "Name: " + name, "Version: " + version]
     headers += ["Requires-Dist: " + requirement for requirement in requires]
@@ -46,11 +47,24 @@ def make_dist_info(
     return folder
 
 
-def only(site: Path, name: str) -> dict:
+def only(site: Path, name: str) -> dict[str, Any]:
     problems: list[str] = []
     dists = {dist["name"]: dist for dist in scan_distributions([str(site)], problems)}
     assert problems == []
     return dists[name]
+
+
+def test_headers_are_read_like_email_headers_and_the_body_ignored() -> None:
+    text = (
+        "Metadata-Version: 2.1\r\nname: Foo\r\nRequires-Dist: bar>=1;\r\n  extra == 'x'\r\n"
+        "Requires-Dist: baz\r\nKeywords:\r\n\r\nRequires-Dist: in-the-body\r\n"
+    )
+
+    headers = parse_headers(text)
+
+    assert headers["name"] == ["Foo"]
+    assert headers["requires-dist"] == ["bar>=1; extra == 'x'", "baz"]
+    assert headers["keywords"] == [""]
 
 
 def test_compiled_wheel_keeps_every_tag_in_file_order(tmp_path: Path) -> None:
@@ -163,6 +177,27 @@ def test_first_distribution_on_the_path_shadows_later_ones(tmp_path: Path) -> No
     assert [(d["name"], d["version"], d["location"]) for d in dists] == [
         ("idna", "3.7", str(later)), ("requests", "2.32.3", str(first))]
     assert problems == []
+
+
+def test_two_versions_in_one_folder_is_a_problem(tmp_path: Path) -> None:
+    make_dist_info(tmp_path, "attrs", "23.1.0")
+    make_dist_info(tmp_path, "attrs", "24.2.0")
+    problems: list[str] = []
+
+    [dist] = scan_distributions([str(tmp_path)], problems)
+
+    assert dist["version"] == "23.1.0"
+    assert problems == [f"{tmp_path} holds more than one version of attrs; {dist['metadata_dir']} was used."]
+
+
+def test_same_version_as_dist_info_and_egg_info_prefers_dist_info_quietly(tmp_path: Path) -> None:
+    make_dist_info(tmp_path, "cryptography", "38.0.4", tags=["cp37-abi3-linux_x86_64"])
+    (tmp_path / "cryptography.egg-info").mkdir()
+    (tmp_path / "cryptography.egg-info" / "PKG-INFO").write_text("Name: cryptography\nVersion: 38.0.4\n")
+
+    dist = only(tmp_path, "cryptography")
+
+    assert (dist["format"], dist["wheel_tags"]) == ("dist-info", ["cp37-abi3-linux_x86_64"])
 
 
 def test_top_level_names_come_from_record_when_top_level_txt_is_missing(tmp_path: Path) -> None:

@@ -81,7 +81,7 @@ def test_collect_reads_the_platform_under_the_given_root(tmp_path: Path) -> None
 
 
 def test_abi_tag_names_this_interpreter() -> None:
-    expected = "cp%d%d" % sys.version_info[:2] if sys.implementation.name == "cpython" else ""
+    expected = f"cp{sys.version_info[0]}{sys.version_info[1]}" if sys.implementation.name == "cpython" else ""
 
     assert abi_tag().startswith(expected) and len(abi_tag()) <= len(expected) + 2
 
@@ -91,7 +91,7 @@ def test_conda_environment_and_venv_on_top_of_conda(tmp_path: Path) -> None:
     (conda / "conda-meta").mkdir(parents=True)
     (conda / "conda-meta/history").write_text("")
     venv.mkdir()
-    (venv / "pyvenv.cfg").write_text("home = %s/bin\n" % conda)
+    (venv / "pyvenv.cfg").write_text(f"home = {conda}/bin\n")
 
     assert detect_environment_kind(str(conda), str(conda)) == ("conda", str(conda))
     assert detect_environment_kind(str(venv), str(conda)) == ("conda-venv", str(conda))

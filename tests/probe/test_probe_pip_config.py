@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from envcapsule.probe import collect, read_pip_config
+from envcapsule.probe import collect, read_pip_config, redact_url
 
 
 class FakeHost:
@@ -27,12 +28,12 @@ class FakeHost:
         path.write_text(text)
         return path
 
-    def read(self, **kwargs: object) -> dict:
+    def read(self, **kwargs: object) -> dict[str, Any]:
         return read_pip_config(self.environ, prefix=str(self.prefix), root=str(self.root), **kwargs)  # type: ignore[arg-type]
 
 
 def index(url: str) -> str:
-    return "[global]\nindex-url = %s\n" % url
+    return f"[global]\nindex-url = {url}\n"
 
 
 def test_nothing_configured_means_pypi(tmp_path: Path) -> None:
@@ -187,3 +188,17 @@ def test_printed_facts_never_hold_index_credentials(tmp_path: Path) -> None:
 
     assert "hunter2" not in printed and "alice" not in printed
     assert "https://private.example/simple" in printed
+
+
+@pytest.mark.parametrize(
+    ("url", "redacted"),
+    [
+        ("https://u:p@host:8443/simple?x=1#f", "https://host:8443/simple?x=1#f"),
+        ("https://p@ss:w@rd@host/simple", "https://host/simple"),
+        ("https://[::1/simple", "https://[::1/simple"),
+        ("https://tok@[::1/simple", "https://[::1/simple"),
+        ("/home/me@corp/wheels", "/home/me@corp/wheels"),
+    ],
+)
+def test_redaction_handles_odd_urls(url: str, redacted: str) -> None:
+    assert redact_url(url) == redacted
