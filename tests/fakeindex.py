@@ -60,9 +60,9 @@ class FakeFile:
         return len(self.content)
 
 
-@dataclass(frozen=True)
+@dataclass
 class RecordedRequest:
-    """One request as the fake index saw it, and what it answered."""
+    """One request as the fake index saw it, and what it answered (0: nothing, it hung up)."""
 
     method: str
     path: str
@@ -257,15 +257,16 @@ class FakeIndex:
         anchors = "".join(f'<a href="{name}/">{name}</a>\n' for name in names)
         return _html_document("Simple index", anchors)
 
-    def _enter(self) -> None:
+    def _enter(self, request: RecordedRequest) -> None:
+        # Logged on arrival: a client never sees an answer before its request is in the log.
         with self._lock:
+            self.log.append(request)
             self._in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self._in_flight)
 
-    def _leave(self, request: RecordedRequest) -> None:
+    def _leave(self) -> None:
         with self._lock:
             self._in_flight -= 1
-            self.log.append(request)
 
 
 class _Server(ThreadingHTTPServer):
@@ -322,18 +323,18 @@ def _handler_for(index: FakeIndex) -> type[BaseHTTPRequestHandler]:
             pass  # tests read index.log instead of stderr
 
         def _answer(self, send_body: bool) -> None:
-            index._enter()
-            status = 0
+            headers = {key.lower(): value for key, value in self.headers.items()}
+            self.record = RecordedRequest(self.command, self.path, headers)
+            index._enter(self.record)
             try:
                 if index.delay:
                     time.sleep(index.delay)
                 if index.drop_connections:
                     self.close_connection = True
                     return
-                status = self._route(send_body)
+                self._route(send_body)
             finally:
-                headers = {key.lower(): value for key, value in self.headers.items()}
-                index._leave(RecordedRequest(self.command, self.path, headers, status))
+                index._leave()
 
         def _route(self, send_body: bool) -> int:
             failure = index._next_failure()
@@ -385,6 +386,7 @@ def _handler_for(index: FakeIndex) -> type[BaseHTTPRequestHandler]:
             send_body: bool,
             extra: dict[str, str] | None = None,
         ) -> int:
+            self.record.status = status  # before the answer leaves: no race with the client
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             if status != 304:

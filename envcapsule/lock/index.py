@@ -22,7 +22,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Generator, Iterable, Sequence
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from types import TracebackType
 from typing import Any, BinaryIO
@@ -113,9 +113,9 @@ class _DiskCache:
                 IndexFile(f[0], f[1], f[2], f[3], index, f[4], f[5], f[6]) for f in entry["files"]
             ]
             return _CachedPage(
-                entry["fetched"], entry.get("etag"), entry.get("last_modified"), files
+                float(entry["fetched"]), entry.get("etag"), entry.get("last_modified"), files
             )
-        except (KeyError, IndexError, TypeError):
+        except (KeyError, IndexError, TypeError, ValueError):
             return None
 
     def write_page(self, page_url: str, page: _CachedPage) -> None:
@@ -241,6 +241,12 @@ class IndexClient:
         offline: bool = False,
         retries: int = 2,
     ) -> None:
+        """Index URLs and find-links locations may carry ``user:password@``; it is used only
+        to authenticate against that host. ``cert`` is a CA bundle (pip's ``cert``);
+        ``trusted_hosts`` (``host`` or ``host:port``, pip's ``trusted-host``) skip certificate
+        checks through a second client. Remote pages are fresh for ``page_ttl`` seconds, then
+        revalidated (ETag / Last-Modified); ``offline`` never touches the network.
+        """
         self._auth = _HostAuth()
         # Locations are kept as configured (minus credentials): ``IndexFile.index`` is one of them.
         self.index_urls = [self._remember(url) for url in index_urls]
@@ -257,7 +263,8 @@ class IndexClient:
         self._retries = retries
         self._clients: dict[bool, httpx.Client] = {}
         self._lock = threading.Lock()
-        self._find_links_files: dict[str, list[IndexFile] | None] = {}
+        self._find_links_lock = threading.Lock()  # one reader per location, not one per thread
+        self._find_links_files: dict[str, dict[str, list[IndexFile]] | None] = {}
 
     # -- public API ------------------------------------------------------------------------
 
@@ -271,13 +278,10 @@ class IndexClient:
             complete = complete and found is not None
             files.extend(found or ())
         for location in self.find_links:
-            listed = self._location_files(location)
-            complete = complete and listed is not None
-            files.extend(
-                self._with_local_facts(file)
-                for file in listed or ()
-                if distribution_name(file.filename) == name
-            )
+            by_project = self._location_files(location)
+            complete = complete and by_project is not None
+            listed = by_project.get(name, []) if by_project is not None else []
+            files.extend(self._with_local_facts(file) for file in listed)
         if not complete:
             with self._lock:
                 self.unavailable.add(project)
@@ -295,13 +299,10 @@ class IndexClient:
         executor = ThreadPoolExecutor(max_workers=min(self._max_workers, max(1, len(names))))
         try:
             futures = {executor.submit(self.project_files, name): name for name in names}
-            pending: set[Future[list[IndexFile]]] = set(futures)
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_EXCEPTION)
-                for future in done:
-                    results[futures[future]] = future.result()
-                    if progress is not None:
-                        progress(futures[future])
+            for future in as_completed(futures):
+                results[futures[future]] = future.result()
+                if progress is not None:
+                    progress(futures[future])
         finally:
             executor.shutdown(wait=True, cancel_futures=True)
         return {name: results[name] for name in names}
@@ -318,10 +319,16 @@ class IndexClient:
         cached = self._cache.read_size(bare)
         if cached is not None or self.offline:
             return cached
-        response = self._request("HEAD", bare, {}, source=bare)
+        response = self._request("HEAD", bare, {}, source=f"the server of {bare}")
         if response.status_code in (405, 501):  # no HEAD here: read only the headers of a GET
-            with self._client_for(bare).stream("GET", bare, follow_redirects=True) as streamed:
-                response = streamed
+            try:
+                with self._client_for(bare).stream("GET", bare, follow_redirects=True) as streamed:
+                    response = streamed
+            except httpx.HTTPError as error:
+                reason = _failure_reason(error, self._timeout)
+                raise IndexLookupError(
+                    f"Could not reach {bare} ({reason}); check your network or pip configuration."
+                ) from error
         length = response.headers.get("Content-Length", "")
         if not response.is_success or not length.isdigit():
             return None
@@ -341,7 +348,10 @@ class IndexClient:
         fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".tmp-")
         try:
             with os.fdopen(fd, "wb") as out:
-                actual = self._copy_local(local, out) if local else self._download(bare, out)
+                if local is not None:
+                    actual = self._copy_local(local, out)
+                else:
+                    actual = self._download(bare, out)
             if actual != sha256.lower():
                 raise IndexLookupError(
                     f"The file from {bare} has sha256 {actual}, not the expected {sha256}; "
@@ -388,26 +398,32 @@ class IndexClient:
         page = local / "index.html" if local.is_dir() else local
         return [self._with_local_facts(f) for f in _read_local_page(page, page_url, index)]
 
-    def _location_files(self, location: str) -> list[IndexFile] | None:
-        """All files a find-links location lists (for any project), read once per client."""
-        with self._lock:
+    def _location_files(self, location: str) -> dict[str, list[IndexFile]] | None:
+        """The distributions a find-links location lists, by project; read once per client."""
+        with self._find_links_lock:
             if location in self._find_links_files:
                 return self._find_links_files[location]
-        local = _local_path(location)
-        files: list[IndexFile] | None
-        if local is None:
-            files = self._remote_page(location, location, f"the find-links location {location}")
-        elif local.is_dir():
-            files = [
-                IndexFile(entry.name, entry.as_uri(), None, None, location, None, False, None)
-                for entry in sorted(local.iterdir())
-                if distribution_name(entry.name) is not None
-            ]
-        else:
-            files = _read_local_page(local, local.as_uri(), location)
-        with self._lock:
-            self._find_links_files[location] = files
-        return files
+            local = _local_path(location)
+            files: list[IndexFile] | None
+            if local is None:
+                source = f"the find-links location {location}"
+                files = self._remote_page(location, location, source)
+            elif local.is_dir():
+                files = [
+                    IndexFile(entry.name, entry.as_uri(), None, None, location, None, False, None)
+                    for entry in _list_folder(local)
+                ]
+            else:
+                files = _read_local_page(local, local.as_uri(), location)
+            by_project: dict[str, list[IndexFile]] | None = None
+            if files is not None:
+                by_project = {}
+                for file in files:
+                    name = distribution_name(file.filename)
+                    if name is not None:  # not a wheel or sdist, or an unparseable name
+                        by_project.setdefault(name, []).append(file)
+            self._find_links_files[location] = by_project
+            return by_project
 
     def _remote_page(self, page_url: str, index: str, source: str) -> list[IndexFile] | None:
         """The files on a remote page, from the cache while fresh; None if offline and uncached."""
@@ -432,7 +448,13 @@ class IndexClient:
         elif response.is_success:
             content_type = response.headers.get("Content-Type", "")
             final_url = strip_credentials(str(response.url))
-            files = parse_page(response.content, content_type, final_url, index)
+            try:
+                files = parse_page(response.content, content_type, final_url, index)
+            except ValueError as error:
+                raise IndexLookupError(
+                    f"{_sentence_start(source)} sent an unreadable page for {page_url} "
+                    f"({error}); check that the URL points at a Simple Repository API index."
+                ) from error
         else:
             raise IndexLookupError(
                 f"{_sentence_start(source)} answered HTTP {response.status_code} "
@@ -463,9 +485,7 @@ class IndexClient:
         with self._lock:
             client = self._clients.get(trusted)
             if client is None:
-                verify: ssl.SSLContext | bool = not trusted
-                if not trusted and self._cert:
-                    verify = ssl.create_default_context(cafile=self._cert)
+                verify = False if trusted else self._verify_context()
                 client = httpx.Client(
                     auth=self._auth,
                     verify=verify,
@@ -480,6 +500,19 @@ class IndexClient:
                 )
                 self._clients[trusted] = client
         return client
+
+    def _verify_context(self) -> ssl.SSLContext | bool:
+        if not self._cert:
+            return True  # httpx's default, which honours SSL_CERT_FILE / SSL_CERT_DIR
+        try:
+            if os.path.isdir(self._cert):
+                return ssl.create_default_context(capath=self._cert)
+            return ssl.create_default_context(cafile=self._cert)
+        except (OSError, ssl.SSLError) as error:
+            raise IndexLookupError(
+                f"Could not load the certificate bundle {self._cert} ({error}); "
+                "fix pip's cert setting or remove it."
+            ) from error
 
     def _request(
         self, method: str, url: str, headers: dict[str, str], *, source: str
@@ -555,6 +588,16 @@ def _read_local_page(page: Path, page_url: str, index: str) -> list[IndexFile]:
             "check the index URL and the file permissions."
         ) from error
     return parse_html_page(content.decode("utf-8", errors="replace"), page_url, index)
+
+
+def _list_folder(folder: Path) -> list[Path]:
+    try:
+        return sorted(folder.iterdir())
+    except OSError as error:
+        raise IndexLookupError(
+            f"Could not list the find-links folder {folder} ({error.strerror}); "
+            "check the find-links setting in your pip configuration and the folder's permissions."
+        ) from error
 
 
 def _sentence_start(text: str) -> str:

@@ -81,9 +81,13 @@ def distribution_name(filename: str) -> str | None:
 
 
 def parse_page(content: bytes, content_type: str, page_url: str, index: str) -> list[IndexFile]:
-    """Parse a project page, choosing JSON or HTML by the response's Content-Type."""
+    """Parse a project page, choosing JSON or HTML by the response's Content-Type.
+
+    Raises ValueError for a page that claims to be JSON and is not.
+    """
     media_type = content_type.partition(";")[0].strip().lower()
-    if media_type.endswith("json"):
+    sniffed_json = "html" not in media_type and content.lstrip()[:1] == b"{"
+    if media_type.endswith("json") or sniffed_json:
         return parse_json_page(content, page_url, index)
     return parse_html_page(_decode(content, content_type), page_url, index)
 
@@ -115,27 +119,32 @@ def _json_file(entry: dict[str, Any], page_url: str, index: str) -> IndexFile:
     )
 
 
-# A regex over the tags is ~10x faster than html.parser on big pages (numpy: 1.7 MB).
-# Attribute values may legally hold '>' when quoted, hence the alternation.
-# The "unrolled loop" form keeps matching linear even on an unterminated quote.
-_TAG_BODY = r"""([^>"']*(?:(?:"[^"]*"|'[^']*')[^>"']*)*)"""
-_ANCHOR = re.compile(r"<a\s" + _TAG_BODY + ">", re.IGNORECASE)
-_BASE = re.compile(r"<base\s" + _TAG_BODY + ">", re.IGNORECASE)
+# A regex over the tags is ~4x faster than html.parser on big pages (numpy: 1.7 MB, 25 ms).
+# Quoted attribute values may legally hold '>', hence the quote-aware tag body. Each tag is
+# matched only up to the next tag start, so unbalanced quotes cannot make parsing quadratic.
+_TAG_REST = re.compile(r"""([^>"']*(?:(?:"[^"]*"|'[^']*')[^>"']*)*)>""")
+_ANCHOR_START = re.compile(r"<a\s", re.IGNORECASE)
+_BASE_START = re.compile(r"<base\s", re.IGNORECASE)
 _ATTRIBUTE = re.compile(r"""([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?""")
 
 
 def parse_html_page(text: str, page_url: str, index: str) -> list[IndexFile]:
     """Parse a PEP 503 HTML page (also a find-links page): one file per ``<a href>``."""
+    starts = [match.end() for match in _ANCHOR_START.finditer(text)]
     base_url = page_url
-    base = _BASE.search(text)
+    base_start = _BASE_START.search(text, 0, starts[0] if starts else len(text))
+    base = base_start and _TAG_REST.match(text, base_start.end(), text.find("<", base_start.end()))
     if base:
         href = _attributes(base.group(1)).get("href")
         if href:
-            base_url = urljoin(page_url, href)
+            base_url = urljoin(page_url, href.strip())
     files = []
-    for match in _ANCHOR.finditer(text):
+    for start, end in zip(starts, [*starts[1:], len(text)], strict=True):
+        match = _TAG_REST.match(text, start, end)
+        if match is None:
+            continue
         attributes = _attributes(match.group(1))
-        href = attributes.get("href")
+        href = attributes.get("href", "").strip()
         if not href:
             continue
         absolute = href if href.startswith(("https://", "http://")) else urljoin(base_url, href)

@@ -35,8 +35,12 @@ def fake() -> Iterator[FakeIndex]:
 
 
 @pytest.fixture(autouse=True)
-def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Quick retries, and no proxy from the environment between the client and the fake."""
     monkeypatch.setattr(index_module, "_RETRY_BACKOFF", (0.01, 0.02))
+    for variable in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
+        monkeypatch.delenv(variable, raising=False)
+        monkeypatch.delenv(variable.lower(), raising=False)
 
 
 @pytest.fixture
@@ -132,6 +136,14 @@ def test_html_page_honours_base_href() -> None:
     (file,) = parse_html_page(page, PAGE, INDEX)
 
     assert file.url == "https://mirror.example.net/pkgs/demo-1.0.tar.gz"
+
+
+def test_a_broken_anchor_does_not_hide_the_next_one() -> None:
+    page = '<a href="broken-1.0.tar.gz>broken</a>\n<a href="ok-1.0.tar.gz">ok</a>'
+
+    files = parse_html_page(page, PAGE, INDEX)
+
+    assert [f.filename for f in files] == ["ok-1.0.tar.gz"]
 
 
 def test_content_type_chooses_the_parser() -> None:
@@ -511,11 +523,13 @@ def test_many_projects_are_looked_up_concurrently(cache_dir: Path, fake: FakeInd
     expected = publish(fake, 40)
     fake.delay = 0.02
     finished: list[str] = []
+    requests_seen: list[int] = []
     caller = threading.current_thread()
 
     def progress(project: str) -> None:
         assert threading.current_thread() is caller
         finished.append(project)
+        requests_seen.append(len(fake.requests))
 
     with client_for([fake.url], cache_dir, max_workers=8) as client:
         found = client.many_project_files([*expected, "proj0"], progress=progress)
@@ -525,6 +539,7 @@ def test_many_projects_are_looked_up_concurrently(cache_dir: Path, fake: FakeInd
         name: [digest] for name, digest in expected.items()
     }
     assert sorted(finished) == sorted(expected)
+    assert requests_seen[0] < len(expected)  # reported as each finishes, not all at the end
     assert 1 < fake.max_in_flight <= 8
 
 
@@ -577,3 +592,29 @@ def test_index_field_is_the_location_as_configured(cache_dir: Path, fake: FakeIn
 
     assert file.index == fake.url + "/"
     assert fake.requests == [("GET", "/simple/demo/")]
+
+
+def test_a_broken_json_page_is_a_lookup_error(cache_dir: Path) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200,
+            content=b'{"files": [',
+            headers={"Content-Type": "application/vnd.pypi.simple.v1+json"},
+        )
+
+    transport = httpx.MockTransport(answer)
+    with (
+        client_for(["https://index.invalid/simple"], cache_dir, transport=transport) as client,
+        pytest.raises(IndexLookupError, match="sent an unreadable page"),
+    ):
+        client.project_files("demo")
+
+
+def test_an_unreadable_certificate_bundle_is_named(tmp_path: Path, cache_dir: Path) -> None:
+    bundle = tmp_path / "missing.pem"
+
+    with (
+        client_for(["https://index.invalid/simple"], cache_dir, cert=str(bundle)) as client,
+        pytest.raises(IndexLookupError, match=f"certificate bundle {bundle}"),
+    ):
+        client.project_files("demo")
