@@ -96,7 +96,7 @@ def _fail(args: argparse.Namespace, message: str, code: int) -> int:
     else:
         from envcapsule.console import error_console
 
-        error_console().print(f"[bold red]error:[/] {message}", highlight=False)
+        error_console().print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     return code
 
 
