@@ -27,6 +27,16 @@ kernelspec. The folder is written atomically: a failed snapshot leaves the previ
 """
 
 
+BUILD_HELP = """\
+Build the capsule into an image tagged envcapsule/<notebook stem>:<capsule hash[:12]>,
+through the Docker Engine API. Every locked file is fetched once into a host cache
+(checked against its sha256) and installed in the image with no index and no network;
+the image runs as jovyan (uid 1000), serves JupyterLab on port 8888, and keeps the
+kernel environment apart from the server environment. Building a capsule whose image
+exists returns at once. The Dockerfile is written into the capsule folder.
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="envcapsule", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -55,6 +65,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_json_option(snap)
     snap.set_defaults(run=_run_snapshot)
+
+    build = commands.add_parser(
+        "build",
+        help="build a capsule into a container image",
+        description=BUILD_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    build.add_argument("target", type=Path, metavar="NOTEBOOK|CAPSULE", help="a notebook (its capsule is used or made) or a capsule folder")
+    _add_python_option(build)
+    build.add_argument("--base-image", metavar="IMAGE", help="base image (default: python:<captured version>-slim-<codename>)")
+    build.add_argument("--no-cache", action="store_true", help="rebuild every layer, even if the image exists")
+    build.add_argument("--context", type=Path, metavar="DIR", help="only write the build context (Dockerfile + wheels) to DIR, to build by hand")
+    _add_json_option(build)
+    build.set_defaults(run=_run_build)
 
     inspect = commands.add_parser(
         "inspect",
@@ -119,6 +143,44 @@ def _run_snapshot(args: argparse.Namespace) -> int:
     else:
         render_snapshot(result)
     return 0
+
+
+def _run_build(args: argparse.Namespace) -> int:
+    from envcapsule.console import render_build, task_progress
+    from envcapsule.image.build import build, write_build_context
+
+    with task_progress(enabled=not args.json) as progress:
+        capsule = _capsule_for(args.target, args.python, progress)
+        if args.context is not None:
+            dockerfile = write_build_context(capsule, args.context.absolute(), base_image=args.base_image)
+            if args.json:
+                _print_json({"context": str(dockerfile.parent), "dockerfile": str(dockerfile)})
+            else:
+                print(f"Build context written to {dockerfile.parent}; build it with: docker build {dockerfile.parent}")
+            return 0
+        result = build(capsule, base_image=args.base_image, no_cache=args.no_cache, progress=progress)
+    if args.json:
+        _print_json(result.to_json())
+    else:
+        render_build(result)
+    return 0
+
+
+def _capsule_for(target: Path, python: str | None, progress: Any) -> Path:
+    """A capsule folder from a notebook or a capsule path; a notebook without one is snapshotted first."""
+    from envcapsule.capsule import MANIFEST
+    from envcapsule.errors import CapsuleError
+    from envcapsule.snapshot import default_capsule_dir, snapshot
+
+    target = target.absolute()
+    if target.is_dir():
+        if not (target / MANIFEST).is_file():
+            raise CapsuleError(f"{target} is not a capsule (no {MANIFEST}); pass a notebook or a capsule folder.")
+        return target
+    capsule = default_capsule_dir(target)
+    if not (capsule / MANIFEST).is_file():
+        snapshot(target, python=python, progress=progress)
+    return capsule
 
 
 def _run_inspect(args: argparse.Namespace) -> int:

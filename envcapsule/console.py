@@ -12,6 +12,7 @@ from rich.table import Table
 
 from envcapsule.facts import EnvironmentFacts
 from envcapsule.progress import NullProgress, Progress
+from envcapsule.image.build import BuildResult
 from envcapsule.snapshot import SnapshotResult
 
 
@@ -33,14 +34,16 @@ class RichTaskProgress:
     def step(self, description: str, total: int | None = None) -> None:
         if self.task is not None:
             self.display.update(self.task, completed=self.display.tasks[self.task].total or 1, total=self.display.tasks[self.task].total or 1)
-        self.task = self.display.add_task(description, total=total)
+        self.task = self.display.add_task(description, total=total, detail="")
 
     def advance(self, item: str = "") -> None:
         if self.task is not None:
             self.display.advance(self.task)
 
     def log(self, line: str) -> None:
-        self.display.console.print(line, highlight=False)
+        # The latest line shows beside the current step; full logs belong to --json and the error view.
+        if self.task is not None:
+            self.display.update(self.task, detail=line.strip()[:60])
 
 
 @contextmanager
@@ -52,6 +55,7 @@ def task_progress(enabled: bool = True) -> Iterator[Progress]:
         SpinnerColumn(),
         TextColumn("{task.description}"),
         BarColumn(),
+        TextColumn("[dim]{task.fields[detail]}"),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=error_console(),
@@ -90,3 +94,17 @@ def render_facts(facts: EnvironmentFacts) -> None:
     out.print(table)
     for problem in facts.problems:
         out.print(f"[yellow]problem:[/] {problem}")
+
+
+def render_build(result: BuildResult) -> None:
+    out = console()
+    if result.reused:
+        out.print(f"[bold green]Image up to date:[/] {result.image}")
+    else:
+        cached = len(result.cached_steps)
+        out.print(f"[bold green]Image built:[/] {result.image}  ({cached} of {len(result.steps)} steps from cache)")
+    out.print(f"  image id      {result.image_id}")
+    if result.base_image:
+        out.print(f"  base image    {result.base_image} (Python {result.python_in_base})")
+    for warning in result.warnings:
+        out.print(f"[yellow]warning:[/] {warning}")

@@ -132,7 +132,7 @@ def _lock(
     from envcapsule.lock.resolve import ResolutionCache, resolve_distributions
     from envcapsule.lock.vendor import wheel_builder
 
-    lookup_config = _lookup_config(facts.pip_config)
+    lookup_config = lookup_config(facts.pip_config)
     locations = [*facts.pip_config.index_urls, *facts.pip_config.find_links]
     with IndexClient(
         lookup_config.index_urls,
@@ -153,7 +153,7 @@ def _lock(
         )
 
 
-def _lookup_config(reported: PipConfig) -> PipConfig:
+def lookup_config(reported: PipConfig) -> PipConfig:
     """The kernel's pip configuration with credentials, re-read here: the probe's report never holds them."""
     from envcapsule.probe import read_pip_config
 

@@ -93,7 +93,19 @@ def _package(entry: LockEntry) -> Package:
             requested_revision=entry.requested_revision,
             subdirectory=entry.subdirectory,
         )
-        return Package(**common, vcs=vcs)
+        # The wheel built from that commit travels in the capsule, so an image needs no clone.
+        built = {"wheel": entry.vendored_path, "sha256": entry.sha256, "size": entry.size} if entry.vendored_path else None
+        return Package(**common, vcs=vcs, tool={"envcapsule": built} if built else None)
     if entry.kind == "archive":
         return Package(**common, archive=PackageArchive(url=entry.url, hashes=_hashes(entry)))
     raise ValueError(f"cannot write {entry.kind} entries to pylock.toml")
+
+
+def read_pylock(text: str, origin: str = "pylock.toml") -> Pylock:
+    """Parse and validate a pylock.toml, with one sentence when it is damaged."""
+    import tomllib
+
+    try:
+        return Pylock.from_dict(tomllib.loads(text))
+    except (tomllib.TOMLDecodeError, PylockValidationError) as error:
+        raise CapsuleError(f"{origin} is not a valid PEP 751 lock ({error}); snapshot again to rewrite it.") from None

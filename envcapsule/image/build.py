@@ -1,0 +1,263 @@
+"""build(): capsule -> image, through the Docker Engine API, with the engine's progress streamed."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from envcapsule.capsule import Capsule, read_capsule
+from envcapsule.errors import EnvcapsuleError
+from envcapsule.image.base import BaseImage, check_base_image, default_base_image
+from envcapsule.image.context import kernel_layers, write_context
+from envcapsule.image.dockerfile import ImageSpec
+from envcapsule.image.files import install_plan
+from envcapsule.image.server_env import server_lock
+from envcapsule.image.wheelcache import WheelCache
+from envcapsule.progress import NullProgress, Progress
+
+BUILD_RECORD = "build.json"
+_STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
+
+
+class BuildError(EnvcapsuleError):
+    """The engine could not build the image."""
+
+
+@dataclass
+class BuildStep:
+    number: int
+    instruction: str
+    cached: bool = False
+
+
+@dataclass
+class BuildResult:
+    image: str
+    image_id: str
+    capsule_hash: str
+    base_image: str
+    base_image_id: str
+    base_image_digest: str | None
+    python_in_base: str
+    server_lock_sha256: str
+    reused: bool = False
+    steps: list[BuildStep] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def cached_steps(self) -> list[int]:
+        return [s.number for s in self.steps if s.cached]
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def image_tag(capsule: Capsule) -> str:
+    stem = Path(capsule.notebooks[0]).stem if capsule.notebooks else capsule.folder.name.removesuffix(".capsule")
+    repository = re.sub(r"[^a-z0-9._-]+", "-", stem.lower()).strip("-._") or "capsule"
+    return f"envcapsule/{repository}:{capsule.capsule_hash[:12]}"
+
+
+def build(
+    capsule_dir: Path,
+    *,
+    base_image: str | None = None,
+    no_cache: bool = False,
+    client: Any = None,
+    progress: Progress | None = None,
+    context_dir: Path | None = None,
+) -> BuildResult:
+    """Build (or find) the capsule's image; record the result in the capsule folder."""
+    from envcapsule.engine import connect
+
+    progress = progress or NullProgress()
+    capsule = read_capsule(capsule_dir)  # refuses hand-edited lockfiles
+    client = client or connect()
+    tag = image_tag(capsule)
+    if not no_cache and context_dir is None:
+        existing = _existing(client, tag, capsule)
+        if existing is not None:
+            return existing
+
+    interpreter = capsule.manifest["interpreter"]
+    base_name = base_image or default_base_image(capsule.manifest)
+    progress.step(f"Checking the base image {base_name}")
+    base = check_base_image(client, base_name, interpreter["version"])
+    plan = install_plan(capsule)
+    root = _cache_root()
+    cache = WheelCache(root / "wheels")
+    server = server_lock(interpreter["version"], capsule.manifest["platform"]["machine"], cache, root / "server-env", progress)
+    if not all(cache.has(f) for f in plan.files):
+        with _fetcher(capsule) as fetcher:
+            cache.ensure(capsule, plan.files, fetcher, progress)
+
+    spec = _image_spec(capsule, base, plan, server.sha256)
+    scratch = Path(tempfile.mkdtemp(prefix="envcapsule-context-")) if context_dir is None else context_dir
+    try:
+        dockerfile = write_context(scratch, capsule, spec, plan, server, cache)
+        shutil.copyfile(dockerfile, capsule.folder / "Dockerfile")
+        if context_dir is not None:
+            raise _ContextWritten(tag)
+        image_id, steps = _run_build(client, scratch, tag, no_cache, progress)
+    finally:
+        if context_dir is None:
+            shutil.rmtree(scratch, ignore_errors=True)
+    result = BuildResult(
+        image=tag,
+        image_id=image_id,
+        capsule_hash=capsule.capsule_hash,
+        base_image=base.name,
+        base_image_id=base.image_id,
+        base_image_digest=base.digest,
+        python_in_base=base.python_version,
+        server_lock_sha256=server.sha256,
+        steps=steps,
+        warnings=[*base.warnings, *plan.skipped],
+    )
+    _record(capsule.folder, result)
+    return result
+
+
+class _ContextWritten(Exception):
+    """Raised internally when only the build context was asked for."""
+
+
+def write_build_context(capsule_dir: Path, destination: Path, *, base_image: str | None = None, client: Any = None) -> Path:
+    """Write the build context to ``destination`` to build by hand with ``docker build``."""
+    if destination.exists() and any(destination.iterdir()):
+        raise EnvcapsuleError(f"{destination} is not empty; pass --context with a new or empty folder.")
+    try:
+        build(capsule_dir, base_image=base_image, client=client, context_dir=destination)
+    except _ContextWritten:
+        pass
+    return destination / "Dockerfile"
+
+
+def _image_spec(capsule: Capsule, base: BaseImage, plan: Any, server_sha: str) -> ImageSpec:
+    lockfiles = {record.path: record.sha256 for record in capsule.lockfiles}
+    python = capsule.manifest["interpreter"]["version"]
+    labels = {
+        "envcapsule.capsule-hash": capsule.capsule_hash,
+        "envcapsule.notebook": capsule.notebooks[0] if capsule.notebooks else "",
+        "envcapsule.capsule-dir": capsule.folder.name,
+        "envcapsule.python": python,
+        "envcapsule.pylock-sha256": lockfiles.get("pylock.toml", ""),
+        "envcapsule.requirements-sha256": lockfiles.get("requirements.txt", ""),
+        "envcapsule.server-lock-sha256": server_sha,
+    }
+    return ImageSpec(
+        base_image=base.name,
+        capsule_hash=capsule.capsule_hash,
+        notebook=capsule.notebooks[0] if capsule.notebooks else None,
+        capsule_dir=capsule.folder.name,
+        python_version=python,
+        created=str(capsule.manifest.get("created", "")),
+        kernel_layers=tuple(kernel_layers(plan)),
+        environment=dict(capsule.manifest.get("environment", {})),
+        labels=labels,
+    )
+
+
+def _run_build(client: Any, context: Path, tag: str, no_cache: bool, progress: Progress) -> tuple[str, list[BuildStep]]:
+    steps: list[BuildStep] = []
+    tail: list[str] = []
+    image_id = ""
+    stream = client.api.build(path=str(context), tag=tag, rm=True, forcerm=True, nocache=no_cache, pull=False, decode=True)
+    try:
+        for chunk in stream:
+            if "error" in chunk:
+                raise BuildError(_failure_sentence(steps, tail, str(chunk["error"]).strip()))
+            if "aux" in chunk and "ID" in chunk["aux"]:
+                image_id = chunk["aux"]["ID"]
+            for line in str(chunk.get("stream", "")).splitlines():
+                line = line.rstrip()
+                if not line:
+                    continue
+                match = _STEP.match(line)
+                if match:
+                    steps.append(BuildStep(int(match.group(1)), match.group(3)))
+                    progress.step(f"Step {match.group(1)}/{match.group(2)}: {match.group(3)[:70]}")
+                    tail.clear()
+                elif line.strip() == "---> Using cache" and steps:
+                    steps[-1].cached = True
+                elif line.startswith("Successfully built ") and not image_id:
+                    image_id = line.split()[-1]
+                else:
+                    tail = [*tail[-14:], line]
+                    progress.log(line)
+    finally:
+        close = getattr(stream, "close", None)
+        if close:
+            close()  # a Ctrl-C closes the stream, and the engine stops the build
+    if not image_id:
+        image_id = client.images.get(tag).id
+    return image_id, steps
+
+
+def _failure_sentence(steps: list[BuildStep], tail: list[str], error: str) -> str:
+    where = f"step {steps[-1].number} ({steps[-1].instruction[:60]})" if steps else "the build"
+    last = "\n".join(f"    {line}" for line in tail[-10:])
+    return f"The image build failed at {where}: {error}. Its last lines:\n{last}" if last else f"The image build failed at {where}: {error}."
+
+
+def _existing(client: Any, tag: str, capsule: Capsule) -> BuildResult | None:
+    import docker.errors
+
+    try:
+        image = client.images.get(tag)
+    except docker.errors.ImageNotFound:
+        return None
+    record = _read_record(capsule.folder)
+    if record and record.get("image_id") == image.id:
+        record["reused"] = True
+        record["steps"] = [BuildStep(**s) for s in record.get("steps", [])]
+        return BuildResult(**record)
+    labels = image.labels or {}
+    return BuildResult(
+        image=tag,
+        image_id=image.id,
+        capsule_hash=capsule.capsule_hash,
+        base_image="",
+        base_image_id="",
+        base_image_digest=None,
+        python_in_base=labels.get("envcapsule.python", ""),
+        server_lock_sha256=labels.get("envcapsule.server-lock-sha256", ""),
+        reused=True,
+    )
+
+
+def _fetcher(capsule: Capsule) -> Any:
+    """An index client configured like the kernel's pip (credentials included, never written)."""
+    from envcapsule.facts import EnvironmentFacts
+    from envcapsule.lock.index import IndexClient
+    from envcapsule.snapshot import lookup_config
+
+    facts = EnvironmentFacts.from_probe(capsule.facts())
+    config = lookup_config(facts.pip_config)
+    return IndexClient(config.index_urls, config.find_links, cert=config.cert, trusted_hosts=config.trusted_hosts)
+
+
+def _cache_root() -> Path:
+    from envcapsule.snapshot import cache_root
+
+    return cache_root()
+
+
+def _record(folder: Path, result: BuildResult) -> None:
+    tmp = folder / f".{BUILD_RECORD}.partial"
+    tmp.write_text(json.dumps(result.to_json(), indent=1, sort_keys=True) + "\n")
+    os.replace(tmp, folder / BUILD_RECORD)
+
+
+def _read_record(folder: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads((folder / BUILD_RECORD).read_text())
+        return data if isinstance(data, dict) else None
+    except (OSError, ValueError):
+        return None

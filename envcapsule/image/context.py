@@ -1,0 +1,65 @@
+"""Assemble a build context: the Dockerfile, hard links to cached wheels, the notebook and its capsule."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+from envcapsule.capsule import FACTS, MANIFEST, Capsule
+from envcapsule.image.dockerfile import ENTRYPOINT_SCRIPT, ImageSpec, kernelspec_json, render_dockerfile
+from envcapsule.image.files import InstallPlan, LockedFile
+from envcapsule.image.server_env import ServerLock
+from envcapsule.image.wheelcache import WheelCache, link_into
+
+CAPSULE_FILES = (MANIFEST, "pylock.toml", "requirements.txt", FACTS)
+
+
+def kernel_layers(plan: InstallPlan) -> dict[str, tuple[LockedFile, ...]]:
+    layers = {"kernel-large": plan.large, "kernel-rest": plan.rest}
+    return {name: files for name, files in layers.items() if files}
+
+
+def write_context(
+    folder: Path,
+    capsule: Capsule,
+    spec: ImageSpec,
+    plan: InstallPlan,
+    server: ServerLock,
+    cache: WheelCache,
+) -> Path:
+    """Fill ``folder`` (empty or new) with everything ``docker build`` needs; returns the Dockerfile."""
+    folder.mkdir(parents=True, exist_ok=True)
+    _write_layer(folder / "server", server.files, cache)
+    for layer, files in kernel_layers(plan).items():
+        _write_layer(folder / layer, files, cache)
+    (folder / "kernelspec").mkdir()
+    python = spec.python_version
+    (folder / "kernelspec" / "kernel.json").write_text(kernelspec_json(f"Python {python} (capsule {spec.capsule_hash[:12]})"))
+    entrypoint = folder / "entrypoint"
+    entrypoint.write_text(ENTRYPOINT_SCRIPT)
+    entrypoint.chmod(0o755)
+    _write_home(folder / "home", capsule, spec)
+    dockerfile = folder / "Dockerfile"
+    dockerfile.write_text(render_dockerfile(spec))
+    return dockerfile
+
+
+def _write_layer(folder: Path, files: Sequence[LockedFile], cache: WheelCache) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for file in files:
+        link_into(cache.path(file.sha256, file.filename), folder)
+        lines.append(f"{file.name}=={file.version} --hash=sha256:{file.sha256}\n")
+    (folder / "requirements.txt").write_text("".join(lines))
+
+
+def _write_home(home: Path, capsule: Capsule, spec: ImageSpec) -> None:
+    """$HOME in the image: the notebook(s) and the capsule's manifest and lockfiles (not its wheels)."""
+    target = home / spec.capsule_dir
+    target.mkdir(parents=True)
+    for name in CAPSULE_FILES:
+        if (capsule.folder / name).is_file():
+            shutil.copyfile(capsule.folder / name, target / name)
+    for notebook in capsule.notebooks:
+        shutil.copyfile(capsule.folder / notebook, home / notebook)

@@ -1,0 +1,167 @@
+"""The Dockerfile of a capsule, rendered from small named pieces.
+
+Layout of the build context (made by ``envcapsule.image.context``)::
+
+    Dockerfile
+    server/         requirements.txt + the server environment's wheels
+    kernel-large/   requirements.txt + large framework wheels (torch, CUDA, ...)
+    kernel-rest/    requirements.txt + every other locked wheel
+    kernelspec/     kernel.json pointing at the kernel environment
+    entrypoint      a shell script that execs its arguments
+    home/           the notebook and its capsule, copied into $HOME
+
+Installs happen in builder stages from files the host already fetched, hash-checked and
+with no index; the final image copies in only the installed environments, so no wheel,
+no index URL and no credential ever lands in one of its layers. Only classic Dockerfile
+syntax is used, so any Docker-API engine builds it, BuildKit or not.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+SERVER_PREFIX = "/opt/envcapsule/server"
+KERNEL_PREFIX = "/opt/envcapsule/kernel"
+HOME = "/home/jovyan"
+NB_UID = 1000
+PORT = 8888
+KERNEL_LAYERS = ("kernel-large", "kernel-rest")
+
+
+@dataclass(frozen=True)
+class ImageSpec:
+    """Everything the Dockerfile depends on; the same spec always renders the same text."""
+
+    base_image: str
+    capsule_hash: str
+    notebook: str | None
+    capsule_dir: str
+    python_version: str
+    created: str
+    kernel_layers: Sequence[str] = KERNEL_LAYERS
+    environment: Mapping[str, str] = field(default_factory=dict)
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
+def render_dockerfile(spec: ImageSpec) -> str:
+    pieces = [
+        header(spec),
+        server_stage(spec),
+        *(kernel_stage(layer) for layer in spec.kernel_layers),
+        final_base(spec),
+        user_layer(),
+        environment_layer(spec),
+        server_copy(),
+        *(kernel_copy(layer) for layer in spec.kernel_layers),
+        "" if spec.kernel_layers else f"RUN python3 -m venv --without-pip {KERNEL_PREFIX}",
+        kernelspec_layer(),
+        notebook_layer(),
+        runtime_layer(),
+        labels_layer(spec),
+    ]
+    return "\n\n".join(piece for piece in pieces if piece) + "\n"
+
+
+def header(spec: ImageSpec) -> str:
+    return (
+        f"# envcapsule image for {spec.notebook or 'a capsule'} (capsule {spec.capsule_hash[:12]}).\n"
+        "# Rendered by `envcapsule build`, which also assembles the build context this file expects\n"
+        "# (wheels from the host cache); `envcapsule build --context DIR` writes that context to build by hand."
+    )
+
+
+def server_stage(spec: ImageSpec) -> str:
+    return (
+        "# The server environment: JupyterLab, Notebook and jupyterhub-singleuser, apart from the kernel.\n"
+        f"FROM {spec.base_image} AS server\n"
+        "COPY server/ /tmp/envcapsule/server/\n"
+        f"RUN python3 -m venv {SERVER_PREFIX} \\\n"
+        f" && {SERVER_PREFIX}/bin/python -m pip install --no-index --no-deps --require-hashes"
+        " --disable-pip-version-check --find-links /tmp/envcapsule/server -r /tmp/envcapsule/server/requirements.txt"
+    )
+
+
+def kernel_stage(layer: str) -> str:
+    """A builder stage that installs one part of the lock into its own copy of the kernel environment."""
+    return (
+        f"# Locked distributions ({layer}): hash-checked, no index, no dependency resolution.\n"
+        f"FROM server AS {layer}\n"
+        f"COPY {layer}/ /tmp/envcapsule/{layer}/\n"
+        f"RUN python3 -m venv --without-pip {KERNEL_PREFIX} \\\n"
+        f" && {SERVER_PREFIX}/bin/python -m pip --python {KERNEL_PREFIX}/bin/python install --no-index --no-deps"
+        f" --require-hashes --disable-pip-version-check --find-links /tmp/envcapsule/{layer}"
+        f" -r /tmp/envcapsule/{layer}/requirements.txt"
+    )
+
+
+def final_base(spec: ImageSpec) -> str:
+    return f"# The image: base, user, environments, notebook, labels - from stable to volatile.\nFROM {spec.base_image}"
+
+
+def user_layer() -> str:
+    return (
+        f"RUN (id -u jovyan >/dev/null 2>&1 || useradd --create-home --uid {NB_UID} --shell /bin/bash jovyan) \\\n"
+        f" && mkdir -p {HOME} && chown {NB_UID}:{NB_UID} {HOME}"
+    )
+
+
+def environment_layer(spec: ImageSpec) -> str:
+    values = {"HOME": HOME, "PATH": f"{SERVER_PREFIX}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+    values.update(spec.environment)
+    return "ENV " + " \\\n    ".join(f"{key}={json.dumps(value)}" for key, value in values.items())
+
+
+def server_copy() -> str:
+    return f"COPY --from=server {SERVER_PREFIX} {SERVER_PREFIX}"
+
+
+def kernel_copy(layer: str) -> str:
+    # Each stage's kernel environment holds only its own files, so the copies stack without duplication.
+    return f"COPY --from={layer} {KERNEL_PREFIX} {KERNEL_PREFIX}"
+
+
+def kernelspec_layer() -> str:
+    return (
+        f"COPY kernelspec/ {SERVER_PREFIX}/share/jupyter/kernels/python3/\n"
+        "COPY entrypoint /usr/local/bin/envcapsule-entrypoint"
+    )
+
+
+def notebook_layer() -> str:
+    return f"COPY --chown={NB_UID}:{NB_UID} home/ {HOME}/"
+
+
+def runtime_layer() -> str:
+    command = ["jupyter", "lab", "--ip=0.0.0.0", f"--port={PORT}", "--no-browser"]
+    return (
+        "USER jovyan\n"
+        f"WORKDIR {HOME}\n"
+        f"EXPOSE {PORT}\n"
+        'ENTRYPOINT ["/usr/local/bin/envcapsule-entrypoint"]\n'
+        f"CMD {json.dumps(command)}"
+    )
+
+
+def labels_layer(spec: ImageSpec) -> str:
+    labels = {
+        "org.opencontainers.image.title": spec.notebook or "envcapsule capsule",
+        "org.opencontainers.image.created": spec.created,
+        "org.opencontainers.image.version": spec.capsule_hash[:12],
+        **spec.labels,
+    }
+    return "LABEL " + " \\\n      ".join(f"{key}={json.dumps(value)}" for key, value in labels.items())
+
+
+def kernelspec_json(display_name: str) -> str:
+    spec = {
+        "argv": [f"{KERNEL_PREFIX}/bin/python", "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": display_name,
+        "language": "python",
+        "metadata": {"debugger": True},
+    }
+    return json.dumps(spec, indent=1) + "\n"
+
+
+ENTRYPOINT_SCRIPT = '#!/bin/sh\n# envcapsule images run their command as given (tini or --init reaps children).\nexec "$@"\n'

@@ -1,0 +1,83 @@
+"""The files an image installs: one per locked package, read back from the capsule's pylock.toml."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from envcapsule.capsule import Capsule
+from envcapsule.errors import CapsuleError
+from envcapsule.lock.pylock import read_pylock
+
+# Packages big enough to deserve a layer of their own, so that a change elsewhere keeps them cached.
+LARGE_FRAMEWORKS = ("torch", "tensorflow", "jax", "jaxlib", "triton", "mxnet", "paddlepaddle", "onnxruntime-gpu")
+LARGE_PREFIXES = ("nvidia-", "cupy-", "jax-cuda", "tensorflow-")
+LARGE_BYTES = 100 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class LockedFile:
+    name: str
+    version: str
+    filename: str
+    sha256: str
+    size: int | None
+    url: str | None = None
+    vendored: str | None = None  # path inside the capsule folder
+
+    @property
+    def is_large(self) -> bool:
+        big = self.size is not None and self.size >= LARGE_BYTES
+        return big or self.name in LARGE_FRAMEWORKS or self.name.startswith(LARGE_PREFIXES)
+
+
+@dataclass(frozen=True)
+class InstallPlan:
+    files: tuple[LockedFile, ...]
+    skipped: tuple[str, ...]  # one sentence per package the image cannot hold
+
+    @property
+    def large(self) -> tuple[LockedFile, ...]:
+        return tuple(f for f in self.files if f.is_large)
+
+    @property
+    def rest(self) -> tuple[LockedFile, ...]:
+        return tuple(f for f in self.files if not f.is_large)
+
+
+def install_plan(capsule: Capsule) -> InstallPlan:
+    lock = read_pylock((capsule.folder / "pylock.toml").read_text(encoding="utf-8"))
+    files: list[LockedFile] = []
+    skipped: list[str] = []
+    for package in lock.packages:
+        version = str(package.version)
+        wheel = package.wheels[0] if package.wheels else None
+        if wheel is not None:
+            sha = (wheel.hashes or {}).get("sha256", "")
+            files.append(LockedFile(package.name, version, wheel.filename, sha, wheel.size, url=wheel.url, vendored=wheel.path))
+        elif (package.tool or {}).get("envcapsule", {}).get("wheel"):
+            built = package.tool["envcapsule"]  # type: ignore[index]
+            filename = built["wheel"].rsplit("/", 1)[-1]
+            files.append(LockedFile(package.name, version, filename, built["sha256"], built.get("size"), vendored=built["wheel"]))
+        elif package.sdist is not None:
+            raise CapsuleError(
+                f"{package.name}=={version} is locked to a source distribution, which cannot be built without network "
+                "inside the image; install a published wheel of it and snapshot again."
+            )
+        else:
+            skipped.append(f"{package.name}=={version} is locked to a {_direct_kind(package)} source without a wheel in the capsule, so the image leaves it out.")
+    unresolved = (lock.tool or {}).get("envcapsule", {}).get("unresolved", [])
+    skipped += [f"{u['name']}=={u['version']} was not locked at the snapshot, so the image leaves it out." for u in unresolved]
+    return InstallPlan(tuple(files), tuple(skipped))
+
+
+def _direct_kind(package: object) -> str:
+    for kind in ("vcs", "directory", "archive"):
+        if getattr(package, kind, None) is not None:
+            return kind
+    return "direct"
+
+
+def vendored_path(capsule: Capsule, file: LockedFile) -> Path:
+    assert file.vendored is not None
+    return capsule.folder / file.vendored

@@ -1,0 +1,97 @@
+"""The image's server environment: JupyterLab, Notebook and jupyterhub-singleuser, apart from the kernel.
+
+It is resolved once per (Python minor, architecture) on the host with ``pip download`` for
+the image's platform, kept in the wheel cache with a hashed requirements file, and reused by
+every capsule, so building an image never resolves or downloads inside the build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.utils import parse_wheel_filename
+
+from envcapsule.errors import EnvcapsuleError
+from envcapsule.image.files import LockedFile
+from envcapsule.image.wheelcache import WheelCache
+from envcapsule.progress import NullProgress, Progress
+
+SERVER_PACKAGES = ("jupyterlab>=4,<5", "notebook>=7,<8", "jupyterhub>=5,<6")
+
+
+@dataclass(frozen=True)
+class ServerLock:
+    files: tuple[LockedFile, ...]
+    requirements: str  # hashed, one line per file
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.requirements.encode()).hexdigest()
+
+
+def server_lock(python_version: str, machine: str, cache: WheelCache, lock_dir: Path, progress: Progress | None = None) -> ServerLock:
+    minor = "".join(python_version.split(".")[:2])
+    record = lock_dir / f"cp{minor}-{machine}.txt"
+    if not record.is_file():
+        (progress or NullProgress()).step("Resolving the server environment (once per Python version)")
+        _resolve(minor, machine, cache, record)
+    return _read(record, cache)
+
+
+def _platforms(machine: str) -> list[str]:
+    tags = [f"manylinux_2_{minor}_{machine}" for minor in range(36, 16, -1)]
+    return [*tags, f"manylinux2014_{machine}", f"manylinux2010_{machine}", f"manylinux1_{machine}", f"linux_{machine}"]
+
+
+def _resolve(minor: str, machine: str, cache: WheelCache, record: Path) -> None:
+    with tempfile.TemporaryDirectory(prefix="envcapsule-server-") as scratch:
+        command = [
+            sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
+            "--only-binary=:all:", "--implementation", "cp", "--python-version", minor[0] + "." + minor[1:],
+            "--abi", f"cp{minor}", "--dest", scratch,
+        ]
+        for platform in _platforms(machine):
+            command += ["--platform", platform]
+        completed = subprocess.run([*command, *SERVER_PACKAGES], capture_output=True, text=True, check=False)
+        if completed.returncode != 0:
+            last = (completed.stderr.strip().splitlines() or ["pip download failed"])[-1]
+            raise EnvcapsuleError(
+                f"Could not download the server environment (JupyterLab) for Python {minor[0]}.{minor[1:]} ({last}); "
+                "check the network, or run the build once where the package index is reachable."
+            )
+        lines = []
+        for path in sorted(Path(scratch).glob("*.whl")):
+            sha = hashlib.sha256(path.read_bytes()).hexdigest()
+            cache.add(path, sha, path.name)
+            lines.append(f"{path.name} {sha} {path.stat().st_size}")
+    record.parent.mkdir(parents=True, exist_ok=True)
+    tmp = record.with_suffix(".partial")
+    tmp.write_text("\n".join(lines) + "\n")
+    os.replace(tmp, record)
+
+
+def _read(record: Path, cache: WheelCache) -> ServerLock:
+    files = []
+    for line in record.read_text().split("\n"):
+        if not line.strip():
+            continue
+        filename, sha, size = line.split()
+        name, version, _, _ = parse_wheel_filename(filename)
+        files.append(LockedFile(name, str(version), filename, sha, int(size)))
+    missing = [f for f in files if not cache.has(f)]
+    if missing:
+        record.unlink()  # the cache was pruned: resolve again next time
+        raise EnvcapsuleError(f"The cached server environment lost {missing[0].filename}; run the build again to fetch it.")
+    requirements = "".join(f"{f.name}=={f.version} --hash=sha256:{f.sha256}\n" for f in files)
+    return ServerLock(tuple(files), requirements)
+
+
+def clear(lock_dir: Path) -> None:
+    shutil.rmtree(lock_dir, ignore_errors=True)
