@@ -37,6 +37,14 @@ exists returns at once. The Dockerfile is written into the capsule folder.
 """
 
 
+LAUNCH_HELP = """\
+Start the notebook inside its capsule's image (building it first if needed), wait until
+Jupyter answers, then print and open http://127.0.0.1:PORT/lab/tree/<notebook>?token=...
+The port is published on 127.0.0.1 only, the token is random, and the container runs as
+uid 1000 with every capability dropped. `envcapsule stop ID` stops it.
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="envcapsule", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -79,6 +87,34 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--context", type=Path, metavar="DIR", help="only write the build context (Dockerfile + wheels) to DIR, to build by hand")
     _add_json_option(build)
     build.set_defaults(run=_run_build)
+
+    launch = commands.add_parser(
+        "launch",
+        help="start the notebook in its capsule's image and print its URL",
+        description=LAUNCH_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    launch.add_argument("target", metavar="NOTEBOOK|CAPSULE|IMAGE", help="a notebook or capsule (built first if needed), or an image")
+    _add_python_option(launch)
+    launch.add_argument("--base-image", metavar="IMAGE", help="base image, if a build is needed")
+    launch.add_argument("--port", type=int, metavar="N", help="host port on 127.0.0.1 (default: a free one)")
+    mount = launch.add_mutually_exclusive_group()
+    mount.add_argument("--mount", dest="mount", action="store_true", help="bind the notebook's folder read-write at ~/work, so work is kept")
+    mount.add_argument("--no-mount", dest="mount", action="store_false", help="use the copy baked into the image (default)")
+    launch.add_argument("--no-browser", action="store_true", help="print the URL without opening a browser")
+    launch.add_argument("--timeout", type=float, default=60.0, metavar="S", help="seconds to wait for Jupyter to answer (default 60)")
+    _add_json_option(launch)
+    launch.set_defaults(run=_run_launch, mount=False)
+
+    ps = commands.add_parser("ps", help="list envcapsule's running containers with their URLs")
+    _add_json_option(ps)
+    ps.set_defaults(run=_run_ps)
+
+    stop = commands.add_parser("stop", help="stop and remove envcapsule containers (never others)")
+    stop.add_argument("ids", nargs="*", metavar="ID", help="container ids or names, as `envcapsule ps` shows them")
+    stop.add_argument("--all", action="store_true", help="stop every envcapsule container")
+    _add_json_option(stop)
+    stop.set_defaults(run=_run_stop)
 
     inspect = commands.add_parser(
         "inspect",
@@ -163,6 +199,63 @@ def _run_build(args: argparse.Namespace) -> int:
         _print_json(result.to_json())
     else:
         render_build(result)
+    return 0
+
+
+def _run_launch(args: argparse.Namespace) -> int:
+    from envcapsule.console import render_launch, task_progress
+    from envcapsule.engine import connect
+    from envcapsule.image.build import build
+    from envcapsule.run import launch
+
+    target = Path(args.target)
+    with task_progress(enabled=not args.json) as progress:
+        client = connect()
+        mount = None
+        if target.exists():
+            capsule = _capsule_for(target, args.python, progress)
+            image = build(capsule, base_image=args.base_image, client=client, progress=progress).image
+            if args.mount:
+                mount = capsule.parent
+        else:
+            image = args.target
+        launched = launch(client, image, port=args.port, mount=mount, timeout=args.timeout, progress=progress)
+    if args.json:
+        _print_json(launched.to_json())
+        return 0
+    render_launch(launched)
+    if not args.no_browser:
+        import webbrowser
+
+        webbrowser.open(launched.url)
+    return 0
+
+
+def _run_ps(args: argparse.Namespace) -> int:
+    from envcapsule.console import render_containers
+    from envcapsule.engine import connect
+    from envcapsule.run import list_running
+
+    running = list_running(connect())
+    if args.json:
+        _print_json([item.to_json() for item in running])
+    else:
+        render_containers(running)
+    return 0
+
+
+def _run_stop(args: argparse.Namespace) -> int:
+    from envcapsule.engine import connect
+    from envcapsule.errors import EnvcapsuleError
+    from envcapsule.run import stop
+
+    if not args.ids and not args.all:
+        raise EnvcapsuleError("Say which containers to stop: give their ids (see `envcapsule ps`) or --all.")
+    stopped = stop(connect(), args.ids, all=args.all)
+    if args.json:
+        _print_json({"stopped": stopped})
+    else:
+        print(f"Stopped and removed {len(stopped)} container(s)." if stopped else "No envcapsule containers were running.")
     return 0
 
 

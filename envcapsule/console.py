@@ -13,6 +13,7 @@ from rich.table import Table
 from envcapsule.facts import EnvironmentFacts
 from envcapsule.progress import NullProgress, Progress
 from envcapsule.image.build import BuildResult
+from envcapsule.run.launched import Launched
 from envcapsule.snapshot import SnapshotResult
 
 
@@ -108,3 +109,23 @@ def render_build(result: BuildResult) -> None:
         out.print(f"  base image    {result.base_image} (Python {result.python_in_base})")
     for warning in result.warnings:
         out.print(f"[yellow]warning:[/] {warning}")
+
+
+def render_launch(launched: Launched) -> None:
+    out = console()
+    out.print(f"[bold green]Running:[/] {launched.name} ({launched.image})")
+    out.print(f"  open          {launched.url}", soft_wrap=True)
+    out.print(f"  stop with     envcapsule stop {launched.name}")
+
+
+def render_containers(running: list[Launched]) -> None:
+    out = console()
+    if not running:
+        out.print("No envcapsule containers are running.")
+        return
+    table = Table(box=None)
+    for column in ("container", "image", "url"):
+        table.add_column(column, overflow="fold")
+    for item in running:
+        table.add_row(item.name, item.image, item.url)
+    out.print(table, soft_wrap=True)

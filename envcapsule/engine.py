@@ -8,6 +8,7 @@ envcapsule stays fast and the kernel-side magic never loads it.
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,13 +37,15 @@ def connect(timeout: float = 10) -> DockerClient:
         ) from None
 
     host = os.environ.get("DOCKER_HOST")
-    socket = None if host else find_socket()
-    if not host and socket is None:
+    found = None if host else find_socket()
+    if not host and found is None:
         raise EngineError(
             "No Docker engine was found (no /var/run/docker.sock and DOCKER_HOST is not set); install Docker Engine "
             "or Docker Desktop, or point DOCKER_HOST at Podman's socket."
         )
-    where = host or f"unix://{socket}"
+    where = host or f"unix://{found}"
+    if where.startswith("unix://"):
+        check_unix_socket(where, timeout)
     try:
         # from_env also honours DOCKER_TLS_VERIFY and DOCKER_CERT_PATH for a remote DOCKER_HOST.
         client = docker.from_env(timeout=timeout) if host else docker.DockerClient(base_url=where, timeout=timeout)
@@ -66,6 +69,16 @@ def find_socket() -> Path | None:
     if runtime:
         candidates.append(Path(runtime) / "podman" / "podman.sock")
     return next((path for path in candidates if path.exists()), None)
+
+
+def check_unix_socket(where: str, timeout: float) -> None:
+    """Connect once ourselves: the SDK leaks its socket when a unix connect fails, and we want the errno anyway."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(timeout)
+        try:
+            probe.connect(where.removeprefix("unix://"))
+        except OSError as error:
+            raise EngineError(explain_connection_error(error, where, timeout)) from error
 
 
 def explain_connection_error(error: BaseException, where: str, timeout: float) -> str:

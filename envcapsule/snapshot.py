@@ -132,14 +132,14 @@ def _lock(
     from envcapsule.lock.resolve import ResolutionCache, resolve_distributions
     from envcapsule.lock.vendor import wheel_builder
 
-    lookup_config = lookup_config(facts.pip_config)
+    config = lookup_config(facts.pip_config)
     locations = [*facts.pip_config.index_urls, *facts.pip_config.find_links]
     with IndexClient(
-        lookup_config.index_urls,
-        lookup_config.find_links,
+        config.index_urls,
+        config.find_links,
         cache_dir=cache_root() / "index",
-        cert=lookup_config.cert,
-        trusted_hosts=lookup_config.trusted_hosts,
+        cert=config.cert,
+        trusted_hosts=config.trusted_hosts,
         offline=offline,
     ) as client:
         return resolve_distributions(

@@ -48,7 +48,9 @@ def _managed_container(client: DockerClient, wanted: str) -> Container:
     try:
         container = client.containers.get(wanted)
     except NotFound:
-        raise ContainerError(f"No container {wanted} exists on this Docker engine; check the id or name with `docker ps`.") from None
+        raise ContainerError(
+            f"No container {wanted} exists on this Docker engine; `envcapsule ps` lists envcapsule's containers by id and name."
+        ) from None
     if container.labels.get(MANAGED_LABEL) != "true":
         raise ContainerError(
             f"Container {wanted} was not started by envcapsule, so it was left alone; stop it with `docker stop {wanted}` if you mean to."

@@ -19,47 +19,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import DEBIAN_PYTHON, require
+from tests.integration.conftest import installed, run
 
 pytestmark = pytest.mark.integration
-
-PACKAGES = ["numpy", "pandas", "requests", "attrs", "click", "pyparsing", "tabulate", "ipykernel"]
-
-
-def run(*args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None) -> str:
-    completed = subprocess.run(
-        [str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True, check=False
-    )
-    assert completed.returncode == 0, f"{args} failed:\n{completed.stdout}\n{completed.stderr}"
-    return completed.stdout
-
-
-def local_project(root: Path, name: str) -> Path:
-    folder = root / name
-    (folder / name).mkdir(parents=True)
-    (folder / name / "__init__.py").write_text(f"GREETING = 'hello from {name}'\n")
-    (folder / "pyproject.toml").write_text(
-        f'[build-system]\nrequires = ["flit_core>=3.9"]\nbuild-backend = "flit_core.buildapi"\n\n'
-        f'[project]\nname = "{name}"\nversion = "0.1.0"\ndescription = "fixture"\n'
-    )
-    return folder
-
-
-def installed(python: Path) -> dict[str, str]:
-    listing = json.loads(run(python, "-m", "pip", "list", "--format=json", "--disable-pip-version-check"))
-    return {item["name"].lower().replace("_", "-"): item["version"] for item in listing}
-
-
-@pytest.fixture(scope="module")
-def kernel_env(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    require(DEBIAN_PYTHON.exists(), "Debian's /usr/bin/python3 is needed to make the kernel environment")
-    root = tmp_path_factory.mktemp("kernel")
-    run(DEBIAN_PYTHON, "-m", "venv", root / "env")
-    python = root / "env" / "bin" / "python"
-    run(python, "-m", "pip", "install", "--quiet", *PACKAGES)
-    run(python, "-m", "pip", "install", "--quiet", local_project(root / "src", "localpkg"))
-    run(python, "-m", "pip", "install", "--quiet", "-e", local_project(root / "src", "editpkg"))
-    return python
-
 
 @pytest.fixture(scope="module")
 def capsule(kernel_env: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, object]]:

@@ -1,0 +1,89 @@
+"""The Dockerfile: the image contract, layer order, and nothing secret in any layer."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from envcapsule.image.base import default_base_image
+from envcapsule.image.dockerfile import ImageSpec, kernelspec_json, render_dockerfile
+
+SPEC = ImageSpec(
+    base_image="python:3.11.2-slim-bookworm",
+    capsule_hash="c" * 64,
+    notebook="analysis.ipynb",
+    capsule_dir="analysis.capsule",
+    python_version="3.11.2",
+    created="2026-11-21T00:00:00Z",
+    environment={"LANG": "C.UTF-8", "OMP_NUM_THREADS": "2"},
+    labels={"envcapsule.capsule-hash": "c" * 64},
+)
+
+
+def final_stage(text: str) -> str:
+    return text.split("\nFROM python:3.11.2-slim-bookworm\n", 1)[1]
+
+
+def test_image_contract() -> None:
+    final = final_stage(render_dockerfile(SPEC))
+    assert "useradd --create-home --uid 1000" in final
+    assert 'HOME="/home/jovyan"' in final
+    assert "USER jovyan" in final and "WORKDIR /home/jovyan" in final and "EXPOSE 8888" in final
+    assert 'ENTRYPOINT ["/usr/local/bin/envcapsule-entrypoint"]' in final
+    assert 'CMD ["jupyter", "lab", "--ip=0.0.0.0", "--port=8888", "--no-browser"]' in final
+
+
+def test_layers_go_from_stable_to_volatile() -> None:
+    final = final_stage(render_dockerfile(SPEC))
+    order = [
+        final.index("useradd"),
+        final.index("COPY --from=server"),
+        final.index("COPY --from=kernel-large"),
+        final.index("COPY --from=kernel-rest"),
+        final.index("COPY --chown=1000:1000 home/"),
+        final.index("LABEL "),
+    ]
+    assert order == sorted(order)
+    assert final.index("LABEL ") > final.index("CMD ")  # labels last, so a new label never breaks the cache
+
+
+def test_installs_are_hash_checked_without_an_index() -> None:
+    text = render_dockerfile(SPEC)
+    installs = [line for line in text.splitlines() if " install " in line]
+    assert len(installs) == 3
+    assert all("--no-index" in line and "--require-hashes" in line and "--no-deps" in line for line in installs)
+
+
+def test_no_wheel_ever_reaches_the_final_image() -> None:
+    final = final_stage(render_dockerfile(SPEC))
+    copies = [line for line in final.splitlines() if line.startswith("COPY")]
+    assert not any(re.search(r"COPY (server|kernel-large|kernel-rest)/", line) for line in copies)
+
+
+def test_same_spec_same_text_and_only_classic_syntax() -> None:
+    text = render_dockerfile(SPEC)
+    assert text == render_dockerfile(SPEC)
+    assert "--mount" not in text and "# syntax=" not in text and "--chmod" not in text
+
+
+def test_labels_and_environment_are_quoted() -> None:
+    text = render_dockerfile(SPEC)
+    assert f'envcapsule.capsule-hash="{"c" * 64}"' in text
+    assert 'OMP_NUM_THREADS="2"' in text
+
+
+def test_kernelspec_points_at_the_kernel_environment() -> None:
+    assert '"/opt/envcapsule/kernel/bin/python"' in kernelspec_json("Python 3.11.2")
+
+
+@pytest.mark.parametrize(
+    ("platform", "expected"),
+    [
+        ({"distro_id": "debian", "distro_codename": "trixie"}, "python:3.12.7-slim-trixie"),
+        ({"distro_id": "ubuntu", "distro_codename": "noble"}, "python:3.12.7-slim-bookworm"),
+        ({}, "python:3.12.7-slim-bookworm"),
+    ],
+)
+def test_default_base_image(platform: dict, expected: str) -> None:
+    assert default_base_image({"interpreter": {"version": "3.12.7"}, "platform": platform}) == expected

@@ -1,0 +1,82 @@
+"""Shared real-world fixtures: a kernel environment with real packages, a Docker engine, a base image."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import DEBIAN_PYTHON, require
+
+BASE_IMAGE = os.environ.get("ENVCAPSULE_TEST_BASE_IMAGE", "envcapsule-test/python:3.11.2-bookworm")
+PACKAGES = ["numpy", "pandas", "matplotlib", "requests", "attrs", "click", "pyparsing", "tabulate==0.9.0", "ipykernel"]
+
+
+def run(*args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None) -> str:
+    completed = subprocess.run([str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    assert completed.returncode == 0, f"{args} failed:\n{completed.stdout}\n{completed.stderr}"
+    return completed.stdout
+
+
+def local_project(root: Path, name: str) -> Path:
+    folder = root / name
+    (folder / name).mkdir(parents=True)
+    (folder / name / "__init__.py").write_text(f"GREETING = 'hello from {name}'\n")
+    (folder / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["flit_core>=3.9"]\nbuild-backend = "flit_core.buildapi"\n\n'
+        f'[project]\nname = "{name}"\nversion = "0.1.0"\ndescription = "fixture"\n'
+    )
+    return folder
+
+
+def installed(python: Path) -> dict[str, str]:
+    listing = json.loads(run(python, "-m", "pip", "list", "--format=json", "--disable-pip-version-check"))
+    return {item["name"].lower().replace("_", "-"): item["version"] for item in listing}
+
+
+@pytest.fixture(scope="session")
+def kernel_env(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A kernel environment from Debian's python3: real packages, one local-folder and one editable install."""
+    require(DEBIAN_PYTHON.exists(), "Debian's /usr/bin/python3 is needed to make the kernel environment")
+    root = tmp_path_factory.mktemp("kernel")
+    run(DEBIAN_PYTHON, "-m", "venv", root / "env")
+    python = root / "env" / "bin" / "python"
+    run(python, "-m", "pip", "install", "--quiet", *PACKAGES)
+    run(python, "-m", "pip", "install", "--quiet", local_project(root / "src", "localpkg"))
+    run(python, "-m", "pip", "install", "--quiet", "-e", local_project(root / "src", "editpkg"))
+    return python
+
+
+@pytest.fixture(scope="session")
+def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One envcapsule cache for the whole session, as a user's machine has."""
+    return tmp_path_factory.mktemp("envcapsule-cache")
+
+
+@pytest.fixture(scope="session")
+def docker_client() -> Iterator[Any]:
+    try:
+        from envcapsule.engine import connect
+
+        client = connect()
+    except Exception as error:  # noqa: BLE001 - any failure means no engine for these tests
+        require(False, f"a running Docker engine is needed ({error}); run scripts/docker-setup")
+        raise
+    require(_has_image(client, BASE_IMAGE), f"the offline base image {BASE_IMAGE} is needed; run scripts/docker-setup")
+    yield client
+    client.close()
+
+
+def _has_image(client: Any, name: str) -> bool:
+    import docker.errors
+
+    try:
+        client.images.get(name)
+        return True
+    except docker.errors.ImageNotFound:
+        return False

@@ -1,0 +1,166 @@
+"""Snapshot -> build -> launch on a real Docker engine, with the image contract checked from outside.
+
+The base image is the offline stand-in for python:3.11.2-slim-bookworm that
+scripts/docker-setup makes with debootstrap; the kernel environment comes from Debian's
+/usr/bin/python3, so its interpreter matches the image's exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.conftest import BASE_IMAGE, installed, run
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).parents[2]
+
+
+def envcapsule(*args: str | Path, cache: Path) -> dict[str, Any]:
+    env = {**os.environ, "ENVCAPSULE_CACHE_DIR": str(cache)}
+    return json.loads(run(sys.executable, "-m", "envcapsule", *args, "--json", env=env))
+
+
+@pytest.fixture(scope="module")
+def notebook(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("project") / "analysis.ipynb"
+    shutil.copy(ROOT / "notebooks" / "data-analysis.ipynb", path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def built(notebook: Path, kernel_env: Path, shared_cache: Path, docker_client: Any) -> dict[str, Any]:
+    envcapsule("snapshot", notebook, "--python", kernel_env, cache=shared_cache)
+    result = envcapsule("build", notebook, "--base-image", BASE_IMAGE, cache=shared_cache)
+    yield result
+    docker_client.images.remove(result["image_id"], force=True)
+
+
+@pytest.fixture(scope="module")
+def launched(built: dict[str, Any], shared_cache: Path, docker_client: Any) -> dict[str, Any]:
+    import docker.errors
+
+    result = envcapsule("launch", built["image"], "--no-browser", cache=shared_cache)
+    yield result
+    try:
+        docker_client.containers.get(result["container"]).remove(force=True)
+    except docker.errors.NotFound:
+        pass
+
+
+def status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
+
+
+def in_container(docker_client: Any, image: str, *command: str) -> str:
+    output = docker_client.containers.run(image, list(command), entrypoint=[], remove=True, network_disabled=True)
+    return output.decode()
+
+
+def test_build_reports_the_tag_and_records_the_result(built: dict[str, Any], notebook: Path) -> None:
+    capsule = notebook.with_name("analysis.capsule")
+    assert built["image"] == f"envcapsule/analysis:{built['capsule_hash'][:12]}"
+    assert built["image_id"].startswith("sha256:")
+    assert json.loads((capsule / "build.json").read_text())["image_id"] == built["image_id"]
+    assert (capsule / "Dockerfile").read_text().startswith("# envcapsule image for analysis.ipynb")
+
+
+def test_image_labels(built: dict[str, Any], docker_client: Any) -> None:
+    labels = docker_client.images.get(built["image"]).labels
+    assert labels["envcapsule.capsule-hash"] == built["capsule_hash"]
+    assert labels["envcapsule.python"] == "3.11.2"
+    assert len(labels["envcapsule.pylock-sha256"]) == 64
+    assert labels["org.opencontainers.image.title"] == "analysis.ipynb"
+
+
+def test_kernel_environment_in_the_image_equals_the_capture(built: dict[str, Any], kernel_env: Path, docker_client: Any) -> None:
+    listing = in_container(
+        docker_client, built["image"],
+        "/opt/envcapsule/server/bin/python", "-m", "pip", "--python", "/opt/envcapsule/kernel/bin/python",
+        "list", "--format=json", "--disable-pip-version-check",
+    )
+    inside = {item["name"].lower().replace("_", "-"): item["version"] for item in json.loads(listing)}
+    assert inside == installed(kernel_env)
+
+
+def test_no_wheels_or_index_configuration_in_the_image(built: dict[str, Any], docker_client: Any) -> None:
+    found = in_container(
+        docker_client, built["image"], "sh", "-c",
+        "find /opt/envcapsule /home/jovyan /tmp /etc /root \\( -name '*.whl' -o -name pip.conf \\) 2>/dev/null || true",
+    )
+    assert found.strip() == ""
+
+
+def test_building_again_returns_the_same_image_at_once(built: dict[str, Any], notebook: Path, shared_cache: Path) -> None:
+    again = envcapsule("build", notebook, "--base-image", BASE_IMAGE, cache=shared_cache)
+    assert (again["image_id"], again["reused"]) == (built["image_id"], True)
+
+
+def test_launch_serves_jupyter_with_a_token_on_loopback_only(launched: dict[str, Any], docker_client: Any) -> None:
+    port, token = launched["port"], launched["token"]
+    assert status(f"http://127.0.0.1:{port}/api/status?token={token}") == 200
+    assert status(f"http://127.0.0.1:{port}/api/status") == 403
+    assert launched["url"] == f"http://127.0.0.1:{port}/lab/tree/analysis.ipynb?token={token}"
+    attrs = docker_client.containers.get(launched["container"]).attrs
+    assert attrs["NetworkSettings"]["Ports"]["8888/tcp"] == [{"HostIp": "127.0.0.1", "HostPort": str(port)}]
+    assert attrs["Config"]["User"] == "1000:1000"
+    assert attrs["HostConfig"]["CapDrop"] == ["ALL"]
+    assert token not in json.dumps(attrs["Config"]["Labels"]) and token not in json.dumps(attrs["Config"]["Env"])
+
+
+def test_the_notebook_runs_in_the_capsule_kernel(launched: dict[str, Any], docker_client: Any) -> None:
+    container = docker_client.containers.get(launched["container"])
+    code, output = container.exec_run(
+        ["jupyter", "nbconvert", "--to", "notebook", "--execute", "--stdout", "analysis.ipynb"], user="1000", workdir="/home/jovyan"
+    )
+    assert code == 0, output.decode()[-2000:]
+    executed = json.loads(output.decode()[output.decode().index("{"):])
+    printed = ["".join(o["text"]) for c in executed["cells"] for o in c.get("outputs", []) if o.get("name") == "stdout"]
+    assert any(text.startswith("weeks: 13, best week:") for text in printed)
+    assert any(text.startswith("plotted 13 weeks") for text in printed)
+
+
+def test_ps_lists_it_and_stop_removes_it(launched: dict[str, Any], shared_cache: Path, docker_client: Any) -> None:
+    import docker.errors
+
+    listed = envcapsule("ps", cache=shared_cache)
+    assert [item["container"] for item in listed] == [launched["container"]]
+    assert envcapsule("stop", launched["container"], cache=shared_cache)["stopped"] == [launched["container"]]
+    with pytest.raises(docker.errors.NotFound):
+        docker_client.containers.get(launched["container"])
+
+
+def test_one_small_package_change_rebuilds_only_the_layers_after_it(
+    built: dict[str, Any], notebook: Path, kernel_env: Path, shared_cache: Path, docker_client: Any, tmp_path: Path
+) -> None:
+    run(kernel_env, "-m", "pip", "install", "--quiet", "tabulate==0.8.10")
+    try:
+        changed = tmp_path / "analysis.ipynb"
+        shutil.copy(notebook, changed)
+        envcapsule("snapshot", changed, "--python", kernel_env, cache=shared_cache)
+        rebuilt = envcapsule("build", changed, "--base-image", BASE_IMAGE, cache=shared_cache)
+    finally:
+        run(kernel_env, "-m", "pip", "install", "--quiet", "tabulate==0.9.0")
+    try:
+        steps = {s["instruction"]: s["cached"] for s in rebuilt["steps"]}
+        assert rebuilt["image"] != built["image"]
+        server = [i for i in steps if i.startswith("RUN python3 -m venv /opt/envcapsule/server")]
+        rest = [i for i in steps if "/tmp/envcapsule/kernel-rest/requirements.txt" in i]
+        assert server and all(steps[i] for i in server), steps
+        assert rest and not any(steps[i] for i in rest), steps
+        assert steps["COPY --from=server /opt/envcapsule/server /opt/envcapsule/server"] is True
+        assert steps["COPY --from=kernel-rest /opt/envcapsule/kernel /opt/envcapsule/kernel"] is False
+    finally:
+        docker_client.images.remove(rebuilt["image_id"], force=True)
