@@ -128,8 +128,8 @@ def test_the_notebook_runs_in_the_capsule_kernel(launched: dict[str, Any], docke
     assert code == 0, output.decode()[-2000:]
     executed = json.loads(output.decode()[output.decode().index("{"):])
     printed = ["".join(o["text"]) for c in executed["cells"] for o in c.get("outputs", []) if o.get("name") == "stdout"]
-    assert any(text.startswith("weeks: 13, best week:") for text in printed)
-    assert any(text.startswith("plotted 13 weeks") for text in printed)
+    assert any(text.startswith("weeks: 14, best week: 2026-01-25 (2948.85)") for text in printed)
+    assert any(text.startswith("plotted 14 weeks") for text in printed)
 
 
 def test_ps_lists_it_and_stop_removes_it(launched: dict[str, Any], shared_cache: Path, docker_client: Any) -> None:
