@@ -30,9 +30,26 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / ".benchmarks-work"
 PACKAGES = [
-    "jupyterlab", "pandas", "matplotlib", "scipy", "scikit-learn", "requests", "sqlalchemy",
-    "pydantic", "rich", "click", "pyyaml", "sympy", "networkx", "pillow", "seaborn", "statsmodels",
-    "openpyxl", "lxml", "tqdm", "toolz",
+    "jupyterlab",
+    "pandas",
+    "matplotlib",
+    "scipy",
+    "scikit-learn",
+    "requests",
+    "sqlalchemy",
+    "pydantic",
+    "rich",
+    "click",
+    "pyyaml",
+    "sympy",
+    "networkx",
+    "pillow",
+    "seaborn",
+    "statsmodels",
+    "openpyxl",
+    "lxml",
+    "tqdm",
+    "toolz",
 ]
 
 
@@ -63,7 +80,9 @@ def main() -> int:
 
     WORK.mkdir(exist_ok=True)
     python = kernel_environment()
-    count = len(json.loads(subprocess.run([str(python), "-m", "pip", "list", "--format=json"], capture_output=True, check=True).stdout))
+    count = len(
+        json.loads(subprocess.run([str(python), "-m", "pip", "list", "--format=json"], capture_output=True, check=True).stdout)
+    )
     notebook = WORK / "bench.ipynb"
     shutil.copy(ROOT / "notebooks" / "data-analysis.ipynb", notebook)
     envcapsule = [sys.executable, "-m", "envcapsule", "snapshot", str(notebook), "--python", str(python), "--json"]

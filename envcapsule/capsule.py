@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 import tempfile
-import tomllib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from typing import Any
 
 import tomli_w
 
+from envcapsule import _toml as tomllib
 from envcapsule.errors import CapsuleError
 
 SCHEMA_VERSION = 1
@@ -136,9 +136,7 @@ def staged_capsule(destination: Path) -> Iterator[CapsuleWriter]:
 
 def _publish(staging: Path, destination: Path) -> None:
     if destination.exists() and not (destination / MANIFEST).exists() and any(destination.iterdir()):
-        raise CapsuleError(
-            f"{destination} exists and is not a capsule; move it away or pass --out with another folder."
-        )
+        raise CapsuleError(f"{destination} exists and is not a capsule; move it away or pass --out with another folder.")
     os.chmod(staging, 0o755)
     if not destination.exists():
         os.replace(staging, destination)
@@ -187,7 +185,11 @@ def read_capsule(folder: Path, *, verify: bool = True) -> Capsule:
 
 
 def verify_capsule(capsule: Capsule) -> None:
-    records = [*capsule.manifest.get("lockfiles", []), *capsule.manifest.get("vendor", []), *capsule.manifest.get("notebooks", [])]
+    records = [
+        *capsule.manifest.get("lockfiles", []),
+        *capsule.manifest.get("vendor", []),
+        *capsule.manifest.get("notebooks", []),
+    ]
     for record in records:
         path = capsule.folder / record["path"]
         if not path.is_file():

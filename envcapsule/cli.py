@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -80,11 +81,15 @@ def build_parser() -> argparse.ArgumentParser:
         description=BUILD_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    build.add_argument("target", type=Path, metavar="NOTEBOOK|CAPSULE", help="a notebook (its capsule is used or made) or a capsule folder")
+    build.add_argument(
+        "target", type=Path, metavar="NOTEBOOK|CAPSULE", help="a notebook (its capsule is used or made) or a capsule folder"
+    )
     _add_python_option(build)
     build.add_argument("--base-image", metavar="IMAGE", help="base image (default: python:<captured version>-slim-<codename>)")
     build.add_argument("--no-cache", action="store_true", help="rebuild every layer, even if the image exists")
-    build.add_argument("--context", type=Path, metavar="DIR", help="only write the build context (Dockerfile + wheels) to DIR, to build by hand")
+    build.add_argument(
+        "--context", type=Path, metavar="DIR", help="only write the build context (Dockerfile + wheels) to DIR, to build by hand"
+    )
     _add_json_option(build)
     build.set_defaults(run=_run_build)
 
@@ -94,15 +99,21 @@ def build_parser() -> argparse.ArgumentParser:
         description=LAUNCH_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    launch.add_argument("target", metavar="NOTEBOOK|CAPSULE|IMAGE", help="a notebook or capsule (built first if needed), or an image")
+    launch.add_argument(
+        "target", metavar="NOTEBOOK|CAPSULE|IMAGE", help="a notebook or capsule (built first if needed), or an image"
+    )
     _add_python_option(launch)
     launch.add_argument("--base-image", metavar="IMAGE", help="base image, if a build is needed")
     launch.add_argument("--port", type=int, metavar="N", help="host port on 127.0.0.1 (default: a free one)")
     mount = launch.add_mutually_exclusive_group()
-    mount.add_argument("--mount", dest="mount", action="store_true", help="bind the notebook's folder read-write at ~/work, so work is kept")
+    mount.add_argument(
+        "--mount", dest="mount", action="store_true", help="bind the notebook's folder read-write at ~/work, so work is kept"
+    )
     mount.add_argument("--no-mount", dest="mount", action="store_false", help="use the copy baked into the image (default)")
     launch.add_argument("--no-browser", action="store_true", help="print the URL without opening a browser")
-    launch.add_argument("--timeout", type=float, default=60.0, metavar="S", help="seconds to wait for Jupyter to answer (default 60)")
+    launch.add_argument(
+        "--timeout", type=float, default=60.0, metavar="S", help="seconds to wait for Jupyter to answer (default 60)"
+    )
     _add_json_option(launch)
     launch.set_defaults(run=_run_launch, mount=False)
 
@@ -129,9 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_python_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--python", metavar="PATH", help="the kernel's interpreter (default: from the notebook's kernelspec)"
-    )
+    parser.add_argument("--python", metavar="PATH", help="the kernel's interpreter (default: from the notebook's kernelspec)")
 
 
 def _add_json_option(parser: argparse.ArgumentParser) -> None:
@@ -209,8 +218,7 @@ def _run_launch(args: argparse.Namespace) -> int:
     from envcapsule.run import launch
 
     target = Path(args.target)
-    with task_progress(enabled=not args.json) as progress:
-        client = connect()
+    with task_progress(enabled=not args.json) as progress, closing(connect()) as client:
         mount = None
         if target.exists():
             capsule = _capsule_for(target, args.python, progress)
@@ -236,7 +244,8 @@ def _run_ps(args: argparse.Namespace) -> int:
     from envcapsule.engine import connect
     from envcapsule.run import list_running
 
-    running = list_running(connect())
+    with closing(connect()) as client:
+        running = list_running(client)
     if args.json:
         _print_json([item.to_json() for item in running])
     else:
@@ -251,7 +260,8 @@ def _run_stop(args: argparse.Namespace) -> int:
 
     if not args.ids and not args.all:
         raise EnvcapsuleError("Say which containers to stop: give their ids (see `envcapsule ps`) or --all.")
-    stopped = stop(connect(), args.ids, all=args.all)
+    with closing(connect()) as client:
+        stopped = stop(client, args.ids, all=args.all)
     if args.json:
         _print_json({"stopped": stopped})
     else:

@@ -11,8 +11,8 @@ from rich.progress import Progress as RichProgress
 from rich.table import Table
 
 from envcapsule.facts import EnvironmentFacts
-from envcapsule.progress import NullProgress, Progress
 from envcapsule.image.build import BuildResult
+from envcapsule.progress import NullProgress, Progress
 from envcapsule.run.launched import Launched
 from envcapsule.snapshot import SnapshotResult
 
@@ -34,7 +34,9 @@ class RichTaskProgress:
 
     def step(self, description: str, total: int | None = None) -> None:
         if self.task is not None:
-            self.display.update(self.task, completed=self.display.tasks[self.task].total or 1, total=self.display.tasks[self.task].total or 1)
+            self.display.update(
+                self.task, completed=self.display.tasks[self.task].total or 1, total=self.display.tasks[self.task].total or 1
+            )
         self.task = self.display.add_task(description, total=total, detail="")
 
     def advance(self, item: str = "") -> None:
@@ -77,7 +79,9 @@ def render_snapshot(result: SnapshotResult) -> None:
     out.print(f"  interpreter   {result.python}")
     out.print(f"  locked        {result.locked} of {len(result.entries)} distributions ({kinds})")
     if result.excluded_tooling:
-        out.print(f"  left out      {len(result.excluded_tooling)} installed only for envcapsule: {', '.join(result.excluded_tooling)} (--include-tooling keeps them)")
+        out.print(
+            f"  left out      {len(result.excluded_tooling)} installed only for envcapsule: {', '.join(result.excluded_tooling)} (--include-tooling keeps them)"
+        )
     for warning in result.warnings:
         out.print(f"[yellow]warning:[/] {warning}")
 
@@ -85,7 +89,9 @@ def render_snapshot(result: SnapshotResult) -> None:
 def render_facts(facts: EnvironmentFacts) -> None:
     out = console()
     interp, plat = facts.interpreter, facts.platform
-    out.print(f"[bold]{interp.implementation} {interp.version}[/] ({interp.abi_tag}, {interp.environment_kind}) at {interp.executable}")
+    out.print(
+        f"[bold]{interp.implementation} {interp.version}[/] ({interp.abi_tag}, {interp.environment_kind}) at {interp.executable}"
+    )
     distro = f"{plat.distro_id or '?'} {plat.distro_version or ''}".strip()
     out.print(f"{plat.os} {plat.machine}, {distro}, {plat.libc or 'libc ?'} {plat.libc_version or ''}")
     out.print(f"indexes: {', '.join(facts.pip_config.index_urls) or 'none'}")

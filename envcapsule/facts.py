@@ -136,9 +136,7 @@ class EnvironmentFacts:
         return cls(
             interpreter=_build(Interpreter, data["interpreter"]),
             platform=_build(Platform, data["platform"]),
-            distributions=tuple(
-                _build(Distribution, d) for d in sorted(data.get("distributions", ()), key=lambda d: d["name"])
-            ),
+            distributions=tuple(_build(Distribution, d) for d in sorted(data.get("distributions", ()), key=lambda d: d["name"])),
             pip_config=_build(PipConfig, data.get("pip_config") or {}),
             environment=dict(data.get("environment") or {}),
             problems=tuple(data.get("problems") or ()),

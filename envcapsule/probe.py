@@ -40,17 +40,29 @@ import urllib.parse
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs import time and is only needed by type checkers
-    from typing import Any, Iterable, Mapping
+    from collections.abc import Iterable, Mapping
+    from typing import Any
 
 PROBE_VERSION = 1
 DEFAULT_INDEX_URL = "https://pypi.org/simple"
 
 CAPTURED_VARIABLES = frozenset(
     (
-        "LANG", "LANGUAGE", "TZ", "PYTHONHASHSEED", "PYTHONUTF8", "PYTHONIOENCODING",
-        "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-        "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "CUDA_VISIBLE_DEVICES",
-        "NVIDIA_VISIBLE_DEVICES", "CUBLAS_WORKSPACE_CONFIG", "TF_DETERMINISTIC_OPS",
+        "LANG",
+        "LANGUAGE",
+        "TZ",
+        "PYTHONHASHSEED",
+        "PYTHONUTF8",
+        "PYTHONIOENCODING",
+        "OMP_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+        "NUMEXPR_NUM_THREADS",
+        "VECLIB_MAXIMUM_THREADS",
+        "CUDA_VISIBLE_DEVICES",
+        "NVIDIA_VISIBLE_DEVICES",
+        "CUBLAS_WORKSPACE_CONFIG",
+        "TF_DETERMINISTIC_OPS",
         "MPLBACKEND",
     )
 )
@@ -96,7 +108,7 @@ def redact_url(url: str, keep_user: str | None = None) -> str:
     if userinfo == keep_user or ENV_VAR_USERINFO.match(userinfo):
         return url
     start = url.index(netloc)
-    return url[:start] + host + url[start + len(netloc):]
+    return url[:start] + host + url[start + len(netloc) :]
 
 
 # --- interpreter ------------------------------------------------------------
@@ -489,9 +501,7 @@ def normalize_option(name: str) -> str:
     return name[2:] if name.startswith("--") else name
 
 
-def pip_install_options(
-    files: Iterable[str], environ: Mapping[str, str], problems: list[str]
-) -> dict[str, str]:
+def pip_install_options(files: Iterable[str], environ: Mapping[str, str], problems: list[str]) -> dict[str, str]:
     """Raw option values as ``pip install`` sees them: [global], then [install], then PIP_*."""
     sections: dict[str, dict[str, str]] = {"global": {}, "install": {}, ":env:": {}}
     for path in files:
@@ -568,8 +578,7 @@ def captured_environment(environ: Mapping[str, str]) -> dict[str, str]:
     return {
         name: value
         for name, value in environ.items()
-        if (name in CAPTURED_VARIABLES or name.startswith(CAPTURED_PREFIXES))
-        and not is_secret_name(name)
+        if (name in CAPTURED_VARIABLES or name.startswith(CAPTURED_PREFIXES)) and not is_secret_name(name)
     }
 
 

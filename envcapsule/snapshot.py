@@ -193,9 +193,7 @@ def _write_capsule_files(
     notebooks = []
     if notebook is not None:
         notebooks.append({"path": notebook.name, "sha256": writer.copy_file(notebook, notebook.name)})
-    vendor = [
-        {"path": e.vendored_path, "sha256": e.sha256} for e in entries if e.vendored_path and e.sha256
-    ]
+    vendor = [{"path": e.vendored_path, "sha256": e.sha256} for e in entries if e.vendored_path and e.sha256]
     manifest: dict[str, Any] = {
         "schema": SCHEMA_VERSION,
         "envcapsule_version": __version__,

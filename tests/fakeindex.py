@@ -148,9 +148,7 @@ class FakeIndex:
     def url_with_auth(self, user: str | None = None, password: str | None = None) -> str:
         """The index URL with ``user:password@`` in it (the configured ``auth`` by default)."""
         default_user, default_password = self.auth or ("user", "password")
-        userinfo = (
-            f"{quote(user or default_user, safe='')}:{quote(password or default_password, safe='')}"
-        )
+        userinfo = f"{quote(user or default_user, safe='')}:{quote(password or default_password, safe='')}"
         return self.url.replace("http://", f"http://{userinfo}@", 1)
 
     def file_url(self, filename: str) -> str:
@@ -193,9 +191,7 @@ class FakeIndex:
 
     def start(self) -> FakeIndex:
         if self._thread is None:
-            self._thread = threading.Thread(
-                target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-            )
+            self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
             self._thread.start()
         return self
 
@@ -241,9 +237,7 @@ class FakeIndex:
                 "files": [_json_entry(file) for file in files],
             }
             return json.dumps(document).encode()
-        anchors = "".join(
-            _html_anchor(file, f"../../files/{quote(file.filename)}") for file in files
-        )
+        anchors = "".join(_html_anchor(file, f"../../files/{quote(file.filename)}") for file in files)
         return _html_document(f"Links for {name}", anchors)
 
     def _links_page(self) -> bytes:
@@ -302,10 +296,7 @@ def _html_anchor(file: FakeFile, href: str) -> str:
 
 
 def _html_document(title: str, body: str) -> bytes:
-    return (
-        f"<!DOCTYPE html>\n<html><head><title>{title}</title></head>"
-        f"<body><h1>{title}</h1>\n{body}</body></html>\n"
-    ).encode()
+    return (f"<!DOCTYPE html>\n<html><head><title>{title}</title></head><body><h1>{title}</h1>\n{body}</body></html>\n").encode()
 
 
 def _handler_for(index: FakeIndex) -> type[BaseHTTPRequestHandler]:
@@ -367,9 +358,7 @@ def _handler_for(index: FakeIndex) -> type[BaseHTTPRequestHandler]:
             accept = self.headers.get("Accept", "")
             as_json = index.mode == "json" or (index.mode == "auto" and JSON_TYPE in accept)
             body = index._project_page(name, as_json)
-            content_type = (
-                JSON_TYPE if as_json else (HTML_TYPE if index.mode == "auto" else "text/html")
-            )
+            content_type = JSON_TYPE if as_json else (HTML_TYPE if index.mode == "auto" else "text/html")
             extra = {}
             if index.etag:
                 tag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'

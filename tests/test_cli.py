@@ -48,7 +48,9 @@ def test_unknown_option_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> 
 def test_inspect_json_reports_this_interpreter() -> None:
     completed = subprocess.run(
         [sys.executable, "-m", "envcapsule", "inspect", "--python", sys.executable, "--json"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     facts = json.loads(completed.stdout)
     assert facts["interpreter"]["executable"] == sys.executable

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
 
+from envcapsule import _toml as tomllib
 from envcapsule.capsule import read_capsule
 from envcapsule.errors import EnvcapsuleError, LockError
 from envcapsule.facts import Distribution, EnvironmentFacts, Interpreter, PipConfig, Platform

@@ -23,15 +23,21 @@ def probe_interpreter(python: Path, timeout: float = 120.0) -> EnvironmentFacts:
             stdin=subprocess.DEVNULL,
         )
     except OSError as error:
-        raise InterpreterError(f"The interpreter {python} does not run ({error.strerror}); pass --python with a working one.") from None
+        raise InterpreterError(
+            f"The interpreter {python} does not run ({error.strerror}); pass --python with a working one."
+        ) from None
     except subprocess.TimeoutExpired:
-        raise InterpreterError(f"The interpreter {python} did not finish the probe within {timeout:.0f} s; check that it starts.") from None
+        raise InterpreterError(
+            f"The interpreter {python} did not finish the probe within {timeout:.0f} s; check that it starts."
+        ) from None
     if completed.returncode != 0:
         raise InterpreterError(_explain_failure(python, completed.stderr.decode(errors="replace")))
     try:
         return EnvironmentFacts.from_probe(json.loads(completed.stdout))
     except (ValueError, KeyError, TypeError) as error:
-        raise InterpreterError(f"The probe under {python} printed something that is not its report ({error}); is it a Python >= 3.8?") from None
+        raise InterpreterError(
+            f"The probe under {python} printed something that is not its report ({error}); is it a Python >= 3.8?"
+        ) from None
 
 
 def _explain_failure(python: Path, stderr: str) -> str:

@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import tempfile
+from contextlib import closing
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,9 +77,18 @@ def build(
     """Build (or find) the capsule's image; record the result in the capsule folder."""
     from envcapsule.engine import connect
 
-    progress = progress or NullProgress()
     capsule = read_capsule(capsule_dir)  # refuses hand-edited lockfiles
-    client = client or connect()
+    if client is None:
+        with closing(connect()) as own_client:
+            return build(
+                capsule_dir,
+                base_image=base_image,
+                no_cache=no_cache,
+                client=own_client,
+                progress=progress,
+                context_dir=context_dir,
+            )
+    progress = progress or NullProgress()
     tag = image_tag(capsule)
     if not no_cache and context_dir is None:
         existing = _existing(client, tag, capsule)
@@ -203,7 +213,11 @@ def _run_build(client: Any, context: Path, tag: str, no_cache: bool, progress: P
 def _failure_sentence(steps: list[BuildStep], tail: list[str], error: str) -> str:
     where = f"step {steps[-1].number} ({steps[-1].instruction[:60]})" if steps else "the build"
     last = "\n".join(f"    {line}" for line in tail[-10:])
-    return f"The image build failed at {where}: {error}. Its last lines:\n{last}" if last else f"The image build failed at {where}: {error}."
+    return (
+        f"The image build failed at {where}: {error}. Its last lines:\n{last}"
+        if last
+        else f"The image build failed at {where}: {error}."
+    )
 
 
 def _existing(client: Any, tag: str, capsule: Capsule) -> BuildResult | None:

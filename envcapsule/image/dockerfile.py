@@ -124,8 +124,7 @@ def kernel_copy(layer: str) -> str:
 
 def kernelspec_layer() -> str:
     return (
-        f"COPY kernelspec/ {SERVER_PREFIX}/share/jupyter/kernels/python3/\n"
-        "COPY entrypoint /usr/local/bin/envcapsule-entrypoint"
+        f"COPY kernelspec/ {SERVER_PREFIX}/share/jupyter/kernels/python3/\nCOPY entrypoint /usr/local/bin/envcapsule-entrypoint"
     )
 
 

@@ -65,7 +65,9 @@ def install_plan(capsule: Capsule) -> InstallPlan:
                 "inside the image; install a published wheel of it and snapshot again."
             )
         else:
-            skipped.append(f"{package.name}=={version} is locked to a {_direct_kind(package)} source without a wheel in the capsule, so the image leaves it out.")
+            skipped.append(
+                f"{package.name}=={version} is locked to a {_direct_kind(package)} source without a wheel in the capsule, so the image leaves it out."
+            )
     unresolved = (lock.tool or {}).get("envcapsule", {}).get("unresolved", [])
     skipped += [f"{u['name']}=={u['version']} was not locked at the snapshot, so the image leaves it out." for u in unresolved]
     return InstallPlan(tuple(files), tuple(skipped))

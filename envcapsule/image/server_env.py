@@ -36,7 +36,9 @@ class ServerLock:
         return hashlib.sha256(self.requirements.encode()).hexdigest()
 
 
-def server_lock(python_version: str, machine: str, cache: WheelCache, lock_dir: Path, progress: Progress | None = None) -> ServerLock:
+def server_lock(
+    python_version: str, machine: str, cache: WheelCache, lock_dir: Path, progress: Progress | None = None
+) -> ServerLock:
     minor = "".join(python_version.split(".")[:2])
     record = lock_dir / f"cp{minor}-{machine}.txt"
     if not record.is_file():
@@ -53,9 +55,21 @@ def _platforms(machine: str) -> list[str]:
 def _resolve(minor: str, machine: str, cache: WheelCache, record: Path) -> None:
     with tempfile.TemporaryDirectory(prefix="envcapsule-server-") as scratch:
         command = [
-            sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
-            "--only-binary=:all:", "--implementation", "cp", "--python-version", minor[0] + "." + minor[1:],
-            "--abi", f"cp{minor}", "--dest", scratch,
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--only-binary=:all:",
+            "--implementation",
+            "cp",
+            "--python-version",
+            minor[0] + "." + minor[1:],
+            "--abi",
+            f"cp{minor}",
+            "--dest",
+            scratch,
         ]
         for platform in _platforms(machine):
             command += ["--platform", platform]

@@ -109,20 +109,13 @@ class _DiskCache:
         if not isinstance(entry, dict) or entry.get("url") != page_url:
             return None
         try:
-            files = [
-                IndexFile(f[0], f[1], f[2], f[3], index, f[4], f[5], f[6]) for f in entry["files"]
-            ]
-            return _CachedPage(
-                float(entry["fetched"]), entry.get("etag"), entry.get("last_modified"), files
-            )
+            files = [IndexFile(f[0], f[1], f[2], f[3], index, f[4], f[5], f[6]) for f in entry["files"]]
+            return _CachedPage(float(entry["fetched"]), entry.get("etag"), entry.get("last_modified"), files)
         except (KeyError, IndexError, TypeError, ValueError):
             return None
 
     def write_page(self, page_url: str, page: _CachedPage) -> None:
-        files = [
-            [f.filename, f.url, f.sha256, f.size, f.requires_python, f.yanked, f.upload_time]
-            for f in page.files
-        ]
+        files = [[f.filename, f.url, f.sha256, f.size, f.requires_python, f.yanked, f.upload_time] for f in page.files]
         entry = {
             "url": page_url,
             "fetched": page.fetched,
@@ -326,9 +319,7 @@ class IndexClient:
                     response = streamed
             except httpx.HTTPError as error:
                 reason = _failure_reason(error, self._timeout)
-                raise IndexLookupError(
-                    f"Could not reach {bare} ({reason}); check your network or pip configuration."
-                ) from error
+                raise IndexLookupError(f"Could not reach {bare} ({reason}); check your network or pip configuration.") from error
         length = response.headers.get("Content-Length", "")
         if not response.is_success or not length.isdigit():
             return None
@@ -341,8 +332,7 @@ class IndexClient:
         local = _local_path(bare)
         if local is None and self.offline:
             raise IndexLookupError(
-                f"Cannot download {bare} while offline; "
-                "run again without --offline or put the file in a find-links folder."
+                f"Cannot download {bare} while offline; run again without --offline or put the file in a find-links folder."
             )
         dest.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".tmp-")
@@ -510,13 +500,10 @@ class IndexClient:
             return ssl.create_default_context(cafile=self._cert)
         except (OSError, ssl.SSLError) as error:
             raise IndexLookupError(
-                f"Could not load the certificate bundle {self._cert} ({error}); "
-                "fix pip's cert setting or remove it."
+                f"Could not load the certificate bundle {self._cert} ({error}); fix pip's cert setting or remove it."
             ) from error
 
-    def _request(
-        self, method: str, url: str, headers: dict[str, str], *, source: str
-    ) -> httpx.Response:
+    def _request(self, method: str, url: str, headers: dict[str, str], *, source: str) -> httpx.Response:
         """Send, retrying network errors and 5xx; raise IndexLookupError when it still fails."""
         client = self._client_for(url)
         reason = ""
@@ -546,14 +533,12 @@ class IndexClient:
             with self._client_for(url).stream("GET", url, follow_redirects=True) as response:
                 if not response.is_success:
                     raise IndexLookupError(
-                        f"Could not download {url} (HTTP {response.status_code}); "
-                        "check that the index still serves it."
+                        f"Could not download {url} (HTTP {response.status_code}); check that the index still serves it."
                     )
                 return _write_chunks(response.iter_bytes(1 << 20), out)
         except httpx.HTTPError as error:
             raise IndexLookupError(
-                f"Could not download {url} ({_failure_reason(error, self._timeout)}); "
-                "check your network or pip configuration."
+                f"Could not download {url} ({_failure_reason(error, self._timeout)}); check your network or pip configuration."
             ) from error
 
     @staticmethod
@@ -562,9 +547,7 @@ class IndexClient:
             with path.open("rb") as source:
                 return _write_chunks(iter(lambda: source.read(1 << 20), b""), out)
         except OSError as error:
-            raise IndexLookupError(
-                f"Could not read {path} ({error.strerror}); check that the file still exists."
-            ) from error
+            raise IndexLookupError(f"Could not read {path} ({error.strerror}); check that the file still exists.") from error
 
 
 def _write_chunks(chunks: Iterable[bytes], out: BinaryIO) -> str:
@@ -584,8 +567,7 @@ def _read_local_page(page: Path, page_url: str, index: str) -> list[IndexFile]:
         return []
     except OSError as error:
         raise IndexLookupError(
-            f"Could not read the index page {page} ({error.strerror}); "
-            "check the index URL and the file permissions."
+            f"Could not read the index page {page} ({error.strerror}); check the index URL and the file permissions."
         ) from error
     return parse_html_page(content.decode("utf-8", errors="replace"), page_url, index)
 

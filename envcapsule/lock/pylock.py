@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import tomli_w
+from packaging.markers import Marker
 from packaging.pylock import (
     Package,
     PackageArchive,
@@ -17,7 +18,6 @@ from packaging.pylock import (
     PylockValidationError,
 )
 from packaging.specifiers import SpecifierSet
-from packaging.markers import Marker
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
@@ -29,9 +29,7 @@ from envcapsule.lock.entries import LockEntry
 def build_pylock(facts: EnvironmentFacts, entries: Sequence[LockEntry], tool: dict[str, Any] | None = None) -> Pylock:
     """The lock of every locked entry; unresolved entries are listed under ``[tool.envcapsule]``."""
     packages = [_package(entry) for entry in entries if entry.is_locked]
-    unresolved = [
-        {"name": e.name, "version": e.version, "reason": e.reason or ""} for e in entries if not e.is_locked
-    ]
+    unresolved = [{"name": e.name, "version": e.version, "reason": e.reason or ""} for e in entries if not e.is_locked]
     envcapsule_tool: dict[str, Any] = dict(tool or {})
     if unresolved:
         envcapsule_tool["unresolved"] = unresolved
@@ -103,7 +101,7 @@ def _package(entry: LockEntry) -> Package:
 
 def read_pylock(text: str, origin: str = "pylock.toml") -> Pylock:
     """Parse and validate a pylock.toml, with one sentence when it is damaged."""
-    import tomllib
+    from envcapsule import _toml as tomllib
 
     try:
         return Pylock.from_dict(tomllib.loads(text))

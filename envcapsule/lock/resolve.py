@@ -91,7 +91,9 @@ def _match_index_file(
 ) -> LockEntry:
     if dist.name in client.unavailable:
         return LockEntry(
-            dist, "unresolved", reason=f"{dist.name}=={dist.version}: no index data is cached for it and --offline forbids a look-up."
+            dist,
+            "unresolved",
+            reason=f"{dist.name}=={dist.version}: no index data is cached for it and --offline forbids a look-up.",
         )
     wanted = tag_strings(dist.wheel_tags)
     same_version = [f for f in files if _file_version(f) == _parse_version(dist.version)]
@@ -104,7 +106,9 @@ def _match_index_file(
         hashed = [f for f in wheels if f.sha256]
         if not hashed:
             return LockEntry(
-                dist, "unresolved", reason=f"{wheels[0].filename} is on {wheels[0].index}, but that index publishes no sha256 for it."
+                dist,
+                "unresolved",
+                reason=f"{wheels[0].filename} is on {wheels[0].index}, but that index publishes no sha256 for it.",
             )
         return _entry_from_file(dist, "wheel", hashed[0])
 
@@ -220,7 +224,9 @@ def _lock_vcs(dist: Distribution, direct: dict[str, Any], vendor_dir: Path, buil
     try:
         wheel = build_wheel(spec, vendor_dir)
     except (OSError, RuntimeError) as error:
-        return _replace(entry, note=f"{dist.name} is locked to {vcs} commit {commit[:12]}, but building it into the capsule failed ({error}).")
+        return _replace(
+            entry, note=f"{dist.name} is locked to {vcs} commit {commit[:12]}, but building it into the capsule failed ({error})."
+        )
     return _replace(entry, **_vendored_fields(wheel, vendor_dir))
 
 
@@ -228,11 +234,15 @@ def _lock_directory(dist: Distribution, url: str, vendor_dir: Path, build_wheel:
     source = _local_path(url)
     how = "an editable install" if dist.is_editable else "a local folder"
     if source is None or not source.is_dir():
-        return LockEntry(dist, "unresolved", reason=f"{dist.name} is {how} from {url}, which no longer exists, so no wheel can be built.")
+        return LockEntry(
+            dist, "unresolved", reason=f"{dist.name} is {how} from {url}, which no longer exists, so no wheel can be built."
+        )
     try:
         wheel = build_wheel(str(source), vendor_dir)
     except (OSError, RuntimeError) as error:
-        return LockEntry(dist, "unresolved", reason=f"{dist.name} is {how} from {source}, and building a wheel from it failed ({error}).")
+        return LockEntry(
+            dist, "unresolved", reason=f"{dist.name} is {how} from {source}, and building a wheel from it failed ({error})."
+        )
     note = f"{dist.name} is {how} ({source}); the capsule holds a wheel built from it as it was at the snapshot."
     return LockEntry(dist, "vendored", note=note, **_vendored_fields(wheel, vendor_dir))
 
@@ -246,9 +256,15 @@ def _lock_archive(dist: Distribution, direct: dict[str, Any]) -> LockEntry:
         sha256 = legacy.split("=", 1)[1]
     local = _local_path(url)
     if local is not None:
-        return LockEntry(dist, "unresolved", reason=f"{dist.name} was installed from the local file {local}; keep that file beside the notebook or publish it on an index.")
+        return LockEntry(
+            dist,
+            "unresolved",
+            reason=f"{dist.name} was installed from the local file {local}; keep that file beside the notebook or publish it on an index.",
+        )
     if not sha256:
-        return LockEntry(dist, "unresolved", reason=f"{dist.name} was installed from {url} and no sha256 of that archive was recorded.")
+        return LockEntry(
+            dist, "unresolved", reason=f"{dist.name} was installed from {url} and no sha256 of that archive was recorded."
+        )
     return LockEntry(dist, "archive", url=url, sha256=sha256)
 
 

@@ -27,11 +27,7 @@ __all__ = [
 ]
 
 # PEP 691 content negotiation: prefer JSON, accept both HTML flavours.
-ACCEPT = (
-    "application/vnd.pypi.simple.v1+json, "
-    "application/vnd.pypi.simple.v1+html;q=0.2, "
-    "text/html;q=0.01"
-)
+ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
 
 
 @dataclass(frozen=True, slots=True)

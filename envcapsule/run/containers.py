@@ -69,7 +69,9 @@ def _stop_and_remove(container: Container) -> None:
         pass  # already gone: the goal is reached
     except APIError as error:
         reason = str(error.explanation or error).strip()
-        raise ContainerError(f"The Docker engine could not stop container {container.name} ({reason}); try `docker rm -f {container.name}`.") from error
+        raise ContainerError(
+            f"The Docker engine could not stop container {container.name} ({reason}); try `docker rm -f {container.name}`."
+        ) from error
 
 
 def _forget_vanished(client: DockerClient, running: Iterable[str]) -> None:

@@ -69,7 +69,9 @@ def launch(
         check_running(container)
         host_port = published_port(container)
         if host_port is None:
-            raise LaunchError(f"The engine published no host port for container {name}; check `docker port {name}` and try again.")
+            raise LaunchError(
+                f"The engine published no host port for container {name}; check `docker port {name}` and try again."
+            )
         notebook = labels.get(NOTEBOOK_LABEL) or None
         launched = Launched(
             container=container.id or "",
@@ -150,7 +152,9 @@ def image_labels(client: DockerClient, image: str) -> dict[str, str]:
     except ImageNotFound:
         raise LaunchError(f"The image {image} is not on this machine; build it first with `envcapsule build`.") from None
     except APIError as error:
-        raise LaunchError(f"The Docker engine could not look up the image {image} ({_explanation(error)}); check its name.") from error
+        raise LaunchError(
+            f"The Docker engine could not look up the image {image} ({_explanation(error)}); check its name."
+        ) from error
     return dict(found.labels or {})
 
 

@@ -87,9 +87,16 @@ def test_image_labels(built: dict[str, Any], docker_client: Any) -> None:
 
 def test_kernel_environment_in_the_image_equals_the_capture(built: dict[str, Any], kernel_env: Path, docker_client: Any) -> None:
     listing = in_container(
-        docker_client, built["image"],
-        "/opt/envcapsule/server/bin/python", "-m", "pip", "--python", "/opt/envcapsule/kernel/bin/python",
-        "list", "--format=json", "--disable-pip-version-check",
+        docker_client,
+        built["image"],
+        "/opt/envcapsule/server/bin/python",
+        "-m",
+        "pip",
+        "--python",
+        "/opt/envcapsule/kernel/bin/python",
+        "list",
+        "--format=json",
+        "--disable-pip-version-check",
     )
     inside = {item["name"].lower().replace("_", "-"): item["version"] for item in json.loads(listing)}
     assert inside == installed(kernel_env)
@@ -97,7 +104,10 @@ def test_kernel_environment_in_the_image_equals_the_capture(built: dict[str, Any
 
 def test_no_wheels_or_index_configuration_in_the_image(built: dict[str, Any], docker_client: Any) -> None:
     found = in_container(
-        docker_client, built["image"], "sh", "-c",
+        docker_client,
+        built["image"],
+        "sh",
+        "-c",
         "find /opt/envcapsule /home/jovyan /tmp /etc /root \\( -name '*.whl' -o -name pip.conf \\) 2>/dev/null || true",
     )
     assert found.strip() == ""
@@ -123,10 +133,12 @@ def test_launch_serves_jupyter_with_a_token_on_loopback_only(launched: dict[str,
 def test_the_notebook_runs_in_the_capsule_kernel(launched: dict[str, Any], docker_client: Any) -> None:
     container = docker_client.containers.get(launched["container"])
     code, output = container.exec_run(
-        ["jupyter", "nbconvert", "--to", "notebook", "--execute", "--stdout", "analysis.ipynb"], user="1000", workdir="/home/jovyan"
+        ["jupyter", "nbconvert", "--to", "notebook", "--execute", "--stdout", "analysis.ipynb"],
+        user="1000",
+        workdir="/home/jovyan",
     )
     assert code == 0, output.decode()[-2000:]
-    executed = json.loads(output.decode()[output.decode().index("{"):])
+    executed = json.loads(output.decode()[output.decode().index("{") :])
     printed = ["".join(o["text"]) for c in executed["cells"] for o in c.get("outputs", []) if o.get("name") == "stdout"]
     assert any(text.startswith("weeks: 14, best week: 2026-01-25 (2948.85)") for text in printed)
     assert any(text.startswith("plotted 14 weeks") for text in printed)

@@ -11,17 +11,17 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
 
+from envcapsule import _toml as tomllib
 from tests.conftest import DEBIAN_PYTHON, require
 from tests.integration.conftest import installed, run
 
 pytestmark = pytest.mark.integration
+
 
 @pytest.fixture(scope="module")
 def capsule(kernel_env: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, object]]:
@@ -58,14 +58,24 @@ def test_requirements_install_with_hashes_reproduces_the_environment(
     run(DEBIAN_PYTHON, "-m", "venv", "--without-pip", tmp_path / "env")
     fresh = tmp_path / "env" / "bin" / "python"
     # Installed with the kernel environment's own pip, into the fresh one: it holds pip too, as the original does.
-    run(kernel_env, "-m", "pip", "--python", fresh, "install", "--no-deps", "--require-hashes", "-r", "requirements.txt", cwd=folder)
+    run(
+        kernel_env,
+        "-m",
+        "pip",
+        "--python",
+        fresh,
+        "install",
+        "--no-deps",
+        "--require-hashes",
+        "-r",
+        "requirements.txt",
+        cwd=folder,
+    )
     assert installed(fresh) == installed(kernel_env)
     assert run(fresh, "-c", "import editpkg; print(editpkg.GREETING)").strip() == "hello from editpkg"
 
 
-def test_pylock_installs_with_uv_to_the_same_environment(
-    kernel_env: Path, capsule: tuple[Path, dict], tmp_path: Path
-) -> None:
+def test_pylock_installs_with_uv_to_the_same_environment(kernel_env: Path, capsule: tuple[Path, dict], tmp_path: Path) -> None:
     uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
     require(uv is not None, "uv is needed to install from pylock.toml")
     folder, _ = capsule
@@ -86,6 +96,17 @@ def test_a_second_snapshot_of_the_same_environment_has_the_same_hash(
     folder, report = capsule
     notebook = folder.parent / "analysis.ipynb"
     again = json.loads(
-        run(sys.executable, "-m", "envcapsule", "snapshot", notebook, "--python", kernel_env, "--out", tmp_path / "again.capsule", "--json")
+        run(
+            sys.executable,
+            "-m",
+            "envcapsule",
+            "snapshot",
+            notebook,
+            "--python",
+            kernel_env,
+            "--out",
+            tmp_path / "again.capsule",
+            "--json",
+        )
     )
     assert again["capsule_hash"] == report["capsule_hash"]

@@ -168,14 +168,10 @@ def test_credentials_are_split_off_urls() -> None:
 
 
 @pytest.mark.parametrize("mode", ["auto", "html", "json"])
-def test_fake_index_files_are_found_as_json_or_html(
-    mode: str, cache_dir: Path, fake: FakeIndex
-) -> None:
+def test_fake_index_files_are_found_as_json_or_html(mode: str, cache_dir: Path, fake: FakeIndex) -> None:
     fake.mode = mode  # type: ignore[assignment]
     wheel = fake.add_file("demo", "demo-1.0-py3-none-any.whl", requires_python=">=3.8")
-    sdist = fake.add_file(
-        "demo", "demo-1.0.tar.gz", yanked="oops", upload_time="2024-05-06T07:08:09Z"
-    )
+    sdist = fake.add_file("demo", "demo-1.0.tar.gz", yanked="oops", upload_time="2024-05-06T07:08:09Z")
 
     with client_for([fake.url], cache_dir) as client:
         files = client.project_files("demo")
@@ -254,9 +250,7 @@ def test_file_index_pages_are_read_from_disk(tmp_path: Path, cache_dir: Path) ->
     assert file.index == index_url
 
 
-def test_find_links_directory_files_are_hashed_once(
-    tmp_path: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_find_links_directory_files_are_hashed_once(tmp_path: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     links = tmp_path / "wheels"
     links.mkdir()
     (links / "demo-1.0-py3-none-any.whl").write_bytes(b"one")
@@ -308,9 +302,7 @@ def test_find_links_page_is_filtered_by_project(cache_dir: Path, fake: FakeIndex
         demo = client.project_files("demo")
         nothing = client.project_files("missing")
 
-    assert [(f.filename, f.sha256, f.index) for f in demo] == [
-        (wheel.filename, wheel.sha256, fake.find_links_url)
-    ]
+    assert [(f.filename, f.sha256, f.index) for f in demo] == [(wheel.filename, wheel.sha256, fake.find_links_url)]
     assert nothing == []
     assert fake.requests == [("GET", "/links/")]  # read once per client
 
@@ -331,9 +323,7 @@ def test_credentials_are_sent_but_never_stored(cache_dir: Path) -> None:
     assert b"alice" not in stored and b"s3cret" not in stored
 
 
-def test_netrc_credentials_are_used(
-    tmp_path: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_netrc_credentials_are_used(tmp_path: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     netrc_file = tmp_path / "netrc"
     netrc_file.write_text("machine 127.0.0.1 login alice password s3cret\n")
     monkeypatch.setenv("NETRC", str(netrc_file))
@@ -343,9 +333,7 @@ def test_netrc_credentials_are_used(
             assert len(client.project_files("demo")) == 1
 
 
-def test_missing_credentials_give_a_clear_error(
-    tmp_path: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_missing_credentials_give_a_clear_error(tmp_path: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))
     with (
         FakeIndex(auth=("alice", "s3cret")) as fake,
@@ -362,10 +350,7 @@ def test_missing_credentials_give_a_clear_error(
 
 def publish(fake: FakeIndex, count: int) -> dict[str, str]:
     """``count`` projects with one wheel each; returns project -> expected sha256."""
-    return {
-        f"proj{n}": fake.add_file(f"proj{n}", f"proj{n}-1.0-py3-none-any.whl").sha256
-        for n in range(count)
-    }
+    return {f"proj{n}": fake.add_file(f"proj{n}", f"proj{n}-1.0-py3-none-any.whl").sha256 for n in range(count)}
 
 
 def test_warm_cache_makes_no_requests(cache_dir: Path, fake: FakeIndex) -> None:
@@ -406,9 +391,7 @@ def test_an_expired_page_is_revalidated(cache_dir: Path, fake: FakeIndex) -> Non
     ]
 
 
-def test_offline_uses_any_cached_page_and_reports_the_rest(
-    tmp_path: Path, cache_dir: Path, fake: FakeIndex
-) -> None:
+def test_offline_uses_any_cached_page_and_reports_the_rest(tmp_path: Path, cache_dir: Path, fake: FakeIndex) -> None:
     fake.add_file("cached", "cached-1.0-py3-none-any.whl")
     fake.add_file("uncached", "uncached-1.0-py3-none-any.whl")
     file_index, _ = write_file_index(tmp_path / "pypi")
@@ -427,9 +410,7 @@ def test_offline_uses_any_cached_page_and_reports_the_rest(
     assert unavailable == {"uncached", "absl-py"}  # absl-py: the remote index was never asked
 
 
-def test_default_cache_dir_follows_the_environment(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_default_cache_dir_follows_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ENVCAPSULE_CACHE_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert default_cache_dir() == tmp_path / "xdg" / "envcapsule" / "index"
@@ -505,9 +486,7 @@ def test_transport_seam_needs_no_server(cache_dir: Path) -> None:
     def answer(request: httpx.Request) -> httpx.Response:
         assert request.headers["Accept"].startswith("application/vnd.pypi.simple.v1+json")
         body = {"files": [{"filename": "demo-1.0.tar.gz", "url": "demo-1.0.tar.gz", "hashes": {}}]}
-        return httpx.Response(
-            200, json=body, headers={"Content-Type": "application/vnd.pypi.simple.v1+json"}
-        )
+        return httpx.Response(200, json=body, headers={"Content-Type": "application/vnd.pypi.simple.v1+json"})
 
     transport = httpx.MockTransport(answer)
     with client_for(["https://index.invalid/simple"], cache_dir, transport=transport) as client:

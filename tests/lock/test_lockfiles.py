@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import tomllib
-
 from packaging.pylock import Pylock
 
+from envcapsule import _toml as tomllib
 from envcapsule.facts import Distribution, EnvironmentFacts, Interpreter, PipConfig, Platform
 from envcapsule.lock.entries import LockEntry
 from envcapsule.lock.pylock import build_pylock, render_pylock
@@ -21,9 +20,30 @@ SHA = "ab" * 32
 
 def entries() -> list[LockEntry]:
     return [
-        LockEntry(Distribution("numpy", "2.1.0"), "wheel", url="https://files/numpy-2.1.0-cp311-cp311-manylinux_2_17_x86_64.whl", sha256=SHA, size=100, index="https://pypi.org/simple"),
-        LockEntry(Distribution("torch", "2.13.0+cpu"), "wheel", url="file:///opt/wheels/torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl", sha256=SHA, size=5, index="/opt/wheels"),
-        LockEntry(Distribution("mine", "1.0"), "vendored", vendored_path="vendor/mine-1.0-py3-none-any.whl", sha256=SHA, size=7, note="built"),
+        LockEntry(
+            Distribution("numpy", "2.1.0"),
+            "wheel",
+            url="https://files/numpy-2.1.0-cp311-cp311-manylinux_2_17_x86_64.whl",
+            sha256=SHA,
+            size=100,
+            index="https://pypi.org/simple",
+        ),
+        LockEntry(
+            Distribution("torch", "2.13.0+cpu"),
+            "wheel",
+            url="file:///opt/wheels/torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl",
+            sha256=SHA,
+            size=5,
+            index="/opt/wheels",
+        ),
+        LockEntry(
+            Distribution("mine", "1.0"),
+            "vendored",
+            vendored_path="vendor/mine-1.0-py3-none-any.whl",
+            sha256=SHA,
+            size=7,
+            note="built",
+        ),
         LockEntry(Distribution("tool", "0.3"), "vcs", url="https://github.com/o/tool.git", vcs="git", commit="c" * 40),
         LockEntry(Distribution("lost", "0.1"), "unresolved", reason="lost==0.1 is not on the configured indexes."),
     ]

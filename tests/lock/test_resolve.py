@@ -113,7 +113,15 @@ def test_version_missing_from_every_index_is_unresolved_with_the_indexes_named(t
 
 def test_wheel_without_hash_is_unresolved_and_says_why(tmp_path: Path) -> None:
     six = Distribution(name="six", version="1.17.0", wheel_tags=("py3-none-any",))
-    files = FakeFiles({"six": [IndexFile("six-1.17.0-py3-none-any.whl", "https://f/six-1.17.0-py3-none-any.whl", None, 1, INDEX, None, False, None)]})
+    files = FakeFiles(
+        {
+            "six": [
+                IndexFile(
+                    "six-1.17.0-py3-none-any.whl", "https://f/six-1.17.0-py3-none-any.whl", None, 1, INDEX, None, False, None
+                )
+            ]
+        }
+    )
     [entry] = resolve([six], files, tmp_path)
     assert entry.kind == "unresolved"
     assert "publishes no sha256" in (entry.reason or "")
@@ -177,9 +185,7 @@ def test_vcs_install_locks_to_its_commit_and_vendors_a_build(tmp_path: Path) -> 
 
 
 def test_editable_install_from_a_vanished_folder_is_unresolved(tmp_path: Path) -> None:
-    dist = Distribution(
-        name="mine", version="1.0", direct_url={"url": f"file://{tmp_path}/gone", "dir_info": {"editable": True}}
-    )
+    dist = Distribution(name="mine", version="1.0", direct_url={"url": f"file://{tmp_path}/gone", "dir_info": {"editable": True}})
     [entry] = resolve([dist], FakeFiles({}), tmp_path)
     assert entry.kind == "unresolved"
     assert "editable install" in (entry.reason or "") and "no longer exists" in (entry.reason or "")

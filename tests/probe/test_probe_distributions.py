@@ -82,8 +82,13 @@ def test_universal_wheel_lists_both_python_tags(tmp_path: Path) -> None:
 
 def test_names_are_normalised_and_metadata_read_from_headers_only(tmp_path: Path) -> None:
     make_dist_info(
-        tmp_path, "Typing_Extensions", "4.12.2", installer="uv", requested=True,
-        requires=("numpy>=1.22", 'tzdata; extra == "x"'), requires_python=">=3.8",
+        tmp_path,
+        "Typing_Extensions",
+        "4.12.2",
+        installer="uv",
+        requested=True,
+        requires=("numpy>=1.22", 'tzdata; extra == "x"'),
+        requires_python=">=3.8",
     )
 
     dist = only(tmp_path, "typing-extensions")
@@ -98,10 +103,15 @@ def test_names_are_normalised_and_metadata_read_from_headers_only(tmp_path: Path
 
 def test_vcs_install_loses_its_credentials_but_keeps_its_commit(tmp_path: Path) -> None:
     commit = "0123456789abcdef0123456789abcdef01234567"
-    make_dist_info(tmp_path, "private-lib", "0.3", direct_url={
-        "url": "https://user:secret@github.com/o/r.git",
-        "vcs_info": {"vcs": "git", "commit_id": commit},
-    })
+    make_dist_info(
+        tmp_path,
+        "private-lib",
+        "0.3",
+        direct_url={
+            "url": "https://user:secret@github.com/o/r.git",
+            "vcs_info": {"vcs": "git", "commit_id": commit},
+        },
+    )
 
     direct_url = only(tmp_path, "private-lib")["direct_url"]
 
@@ -109,10 +119,21 @@ def test_vcs_install_loses_its_credentials_but_keeps_its_commit(tmp_path: Path) 
 
 
 def test_git_ssh_user_and_environment_variable_userinfo_are_kept(tmp_path: Path) -> None:
-    ssh = make_dist_info(tmp_path, "over-ssh", "1.0", direct_url={
-        "url": "ssh://git@github.com/o/r.git", "vcs_info": {"vcs": "git", "commit_id": "ab" * 20}})
-    env = make_dist_info(tmp_path, "with-env", "1.0", direct_url={
-        "url": "https://${PIP_USER}:${PIP_TOKEN}@example.com/r.git", "vcs_info": {"vcs": "git", "commit_id": "cd" * 20}})
+    ssh = make_dist_info(
+        tmp_path,
+        "over-ssh",
+        "1.0",
+        direct_url={"url": "ssh://git@github.com/o/r.git", "vcs_info": {"vcs": "git", "commit_id": "ab" * 20}},
+    )
+    env = make_dist_info(
+        tmp_path,
+        "with-env",
+        "1.0",
+        direct_url={
+            "url": "https://${PIP_USER}:${PIP_TOKEN}@example.com/r.git",
+            "vcs_info": {"vcs": "git", "commit_id": "cd" * 20},
+        },
+    )
     assert ssh.exists() and env.exists()
 
     assert only(tmp_path, "over-ssh")["direct_url"]["url"] == "ssh://git@github.com/o/r.git"
@@ -141,7 +162,7 @@ def test_egg_info_folder_and_single_file_egg_info(tmp_path: Path) -> None:
     egg.mkdir()
     (egg / "PKG-INFO").write_text("Metadata-Version: 1.1\nName: legacy-pkg\nVersion: 2.0\n")
     (egg / "top_level.txt").write_text("legacy\n")
-    (egg / "requires.txt").write_text("six>=1.0\n\n[speed]\ncython\n\n[:sys_platform == \"win32\"]\ncolorama\n")
+    (egg / "requires.txt").write_text('six>=1.0\n\n[speed]\ncython\n\n[:sys_platform == "win32"]\ncolorama\n')
     (tmp_path / "debian_thing-1.4.egg-info").write_text("Metadata-Version: 1.1\nName: debian-thing\nVersion: 1.4\n")
 
     legacy, debian = only(tmp_path, "legacy-pkg"), only(tmp_path, "debian-thing")
@@ -175,7 +196,9 @@ def test_first_distribution_on_the_path_shadows_later_ones(tmp_path: Path) -> No
     dists = scan_distributions([str(first), str(later), str(tmp_path / "missing")], problems)
 
     assert [(d["name"], d["version"], d["location"]) for d in dists] == [
-        ("idna", "3.7", str(later)), ("requests", "2.32.3", str(first))]
+        ("idna", "3.7", str(later)),
+        ("requests", "2.32.3", str(first)),
+    ]
     assert problems == []
 
 
@@ -201,12 +224,24 @@ def test_same_version_as_dist_info_and_egg_info_prefers_dist_info_quietly(tmp_pa
 
 
 def test_top_level_names_come_from_record_when_top_level_txt_is_missing(tmp_path: Path) -> None:
-    make_dist_info(tmp_path, "mixed", "1.0", record=[
-        "mixed/__init__.py", "mixed/core.py", "_mixed_c.cpython-311-x86_64-linux-gnu.so",
-        "single_module.py", "__pycache__/single_module.cpython-311.pyc",
-        "mixed-1.0.dist-info/METADATA", "mixed-1.0.data/scripts/tool", "mixed-stubs/__init__.pyi",
-        "../../../bin/mixed-cli", "distutils-precedence.pth", '"comma_pkg/a,b.py"',
-    ])
+    make_dist_info(
+        tmp_path,
+        "mixed",
+        "1.0",
+        record=[
+            "mixed/__init__.py",
+            "mixed/core.py",
+            "_mixed_c.cpython-311-x86_64-linux-gnu.so",
+            "single_module.py",
+            "__pycache__/single_module.cpython-311.pyc",
+            "mixed-1.0.dist-info/METADATA",
+            "mixed-1.0.data/scripts/tool",
+            "mixed-stubs/__init__.pyi",
+            "../../../bin/mixed-cli",
+            "distutils-precedence.pth",
+            '"comma_pkg/a,b.py"',
+        ],
+    )
 
     assert only(tmp_path, "mixed")["top_level"] == ["_mixed_c", "comma_pkg", "mixed", "single_module"]
 
@@ -218,7 +253,7 @@ def test_top_level_txt_wins_over_record(tmp_path: Path) -> None:
 
 
 def test_a_garbled_record_line_costs_only_itself() -> None:
-    assert record_top_level("pkg/__init__.py,,\n\0bro\0ken\n\"unclosed") == ["pkg"]
+    assert record_top_level('pkg/__init__.py,,\n\0bro\0ken\n"unclosed') == ["pkg"]
 
 
 def test_collect_scans_the_given_paths_in_order_and_sorts_by_name(tmp_path: Path) -> None:

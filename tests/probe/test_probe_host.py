@@ -24,14 +24,27 @@ linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="re
 
 def test_allow_listed_variables_are_captured_and_everything_else_dropped() -> None:
     environ = {
-        "LANG": "C.UTF-8", "LC_ALL": "de_DE.UTF-8", "TZ": "UTC", "PYTHONHASHSEED": "0",
-        "OMP_NUM_THREADS": "4", "CUDA_VISIBLE_DEVICES": "0,1", "MPLBACKEND": "Agg",
-        "HOME": "/root", "PATH": "/usr/bin", "AWS_SECRET_ACCESS_KEY": "x", "PYTHONPATH": "/src",
+        "LANG": "C.UTF-8",
+        "LC_ALL": "de_DE.UTF-8",
+        "TZ": "UTC",
+        "PYTHONHASHSEED": "0",
+        "OMP_NUM_THREADS": "4",
+        "CUDA_VISIBLE_DEVICES": "0,1",
+        "MPLBACKEND": "Agg",
+        "HOME": "/root",
+        "PATH": "/usr/bin",
+        "AWS_SECRET_ACCESS_KEY": "x",
+        "PYTHONPATH": "/src",
     }
 
     assert captured_environment(environ) == {
-        "LANG": "C.UTF-8", "LC_ALL": "de_DE.UTF-8", "TZ": "UTC", "PYTHONHASHSEED": "0",
-        "OMP_NUM_THREADS": "4", "CUDA_VISIBLE_DEVICES": "0,1", "MPLBACKEND": "Agg",
+        "LANG": "C.UTF-8",
+        "LC_ALL": "de_DE.UTF-8",
+        "TZ": "UTC",
+        "PYTHONHASHSEED": "0",
+        "OMP_NUM_THREADS": "4",
+        "CUDA_VISIBLE_DEVICES": "0,1",
+        "MPLBACKEND": "Agg",
     }
 
 
@@ -48,14 +61,16 @@ def test_os_release_is_parsed_with_quotes_and_escapes(tmp_path: Path) -> None:
     )
 
     assert read_os_release(str(tmp_path)) == {
-        "distro_id": "debian", "distro_version": "12", "distro_codename": "bookworm",
+        "distro_id": "debian",
+        "distro_version": "12",
+        "distro_codename": "bookworm",
         "distro_name": "Debian GNU/Linux 12 (bookworm)",
     }
 
 
 def test_os_release_falls_back_to_usr_lib(tmp_path: Path) -> None:
     (tmp_path / "usr/lib").mkdir(parents=True)
-    (tmp_path / "usr/lib/os-release").write_text("ID='alpine'\nVERSION_ID=3.20.3\nPRETTY_NAME=\"Alpine \\\"edge\\\"\"\n")
+    (tmp_path / "usr/lib/os-release").write_text('ID=\'alpine\'\nVERSION_ID=3.20.3\nPRETTY_NAME="Alpine \\"edge\\""\n')
 
     release = read_os_release(str(tmp_path))
 
@@ -70,7 +85,7 @@ def test_no_os_release_gives_nulls(tmp_path: Path) -> None:
 
 def test_collect_reads_the_platform_under_the_given_root(tmp_path: Path) -> None:
     (tmp_path / "etc").mkdir()
-    (tmp_path / "etc/os-release").write_text("ID=ubuntu\nVERSION_ID=\"24.04\"\nVERSION_CODENAME=noble\n")
+    (tmp_path / "etc/os-release").write_text('ID=ubuntu\nVERSION_ID="24.04"\nVERSION_CODENAME=noble\n')
 
     facts = collect(paths=[], environ={"HOME": str(tmp_path)}, root=str(tmp_path))
 

@@ -40,8 +40,13 @@ def test_nothing_configured_means_pypi(tmp_path: Path) -> None:
     host = FakeHost(tmp_path)
 
     assert host.read() == {
-        "index_url": "https://pypi.org/simple", "extra_index_urls": [], "find_links": [],
-        "no_index": False, "cert": None, "trusted_hosts": [], "config_files": [],
+        "index_url": "https://pypi.org/simple",
+        "extra_index_urls": [],
+        "find_links": [],
+        "no_index": False,
+        "cert": None,
+        "trusted_hosts": [],
+        "config_files": [],
     }
 
 
@@ -101,10 +106,13 @@ def test_install_section_overrides_global_section_even_from_an_earlier_file(tmp_
 
 def test_multi_valued_keys_split_on_whitespace_and_newlines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     host = FakeHost(tmp_path)
-    host.write(host.home / ".config/pip/pip.conf", (
-        "[global]\nextra-index-url =\n    https://a/simple\n    https://b/simple https://c/simple\n"
-        "find-links = wheels https://example.com/links/\ntrusted-host = a\n  b:8080\nno-index = yes\n"
-    ))
+    host.write(
+        host.home / ".config/pip/pip.conf",
+        (
+            "[global]\nextra-index-url =\n    https://a/simple\n    https://b/simple https://c/simple\n"
+            "find-links = wheels https://example.com/links/\ntrusted-host = a\n  b:8080\nno-index = yes\n"
+        ),
+    )
     monkeypatch.chdir(tmp_path)
 
     config = host.read()
@@ -116,10 +124,13 @@ def test_multi_valued_keys_split_on_whitespace_and_newlines(tmp_path: Path, monk
 
 def test_pip_environment_variables_override_files(tmp_path: Path) -> None:
     host = FakeHost(tmp_path)
-    host.write(host.home / ".config/pip/pip.conf", (
-        "[install]\nindex-url = https://file/simple\nextra-index-url = https://file-extra/simple\n"
-        "no-index = true\ncert = /file-ca.pem\n"
-    ))
+    host.write(
+        host.home / ".config/pip/pip.conf",
+        (
+            "[install]\nindex-url = https://file/simple\nextra-index-url = https://file-extra/simple\n"
+            "no-index = true\ncert = /file-ca.pem\n"
+        ),
+    )
     host.environ.update(
         PIP_INDEX_URL="https://env/simple",
         PIP_EXTRA_INDEX_URL="https://e1/simple  https://e2/simple",

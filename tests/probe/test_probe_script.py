@@ -27,9 +27,7 @@ OLD_PYTHON_PATTERNS = (
 
 
 def run_probe(python: str, env: dict[str, str] | None = None) -> tuple[str, dict[str, Any]]:
-    result = subprocess.run(
-        [python, "-I", str(PROBE)], capture_output=True, text=True, env=env, timeout=60, check=True
-    )
+    result = subprocess.run([python, "-I", str(PROBE)], capture_output=True, text=True, env=env, timeout=60, check=True)
     return result.stdout, json.loads(result.stdout)
 
 

@@ -102,7 +102,7 @@ class FakeContainer:
 
     def logs(self, tail: int | str = "all") -> bytes:
         lines = self.log_text.splitlines(keepends=True)
-        return b"".join(lines[-int(tail):] if tail != "all" else lines)
+        return b"".join(lines[-int(tail) :] if tail != "all" else lines)
 
     def stop(self, timeout: int = 10) -> None:
         self._check_exists()
@@ -172,7 +172,13 @@ class FakeEngine:
         self.images = FakeImages(self)
 
     def add_container(
-        self, labels: dict[str, str], *, name: str, image: str = IMAGE, mounts: list[dict[str, str]] | None = None, status: str = "running"
+        self,
+        labels: dict[str, str],
+        *,
+        name: str,
+        image: str = IMAGE,
+        mounts: list[dict[str, str]] | None = None,
+        status: str = "running",
     ) -> FakeContainer:
         container_id = secrets.token_hex(32)
         attrs = {
@@ -187,4 +193,4 @@ class FakeEngine:
 
 
 def _option(command: list[str], prefix: str) -> str:
-    return next(arg[len(prefix):] for arg in command if arg.startswith(prefix))
+    return next(arg[len(prefix) :] for arg in command if arg.startswith(prefix))

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 BASE_IMAGE = "envcapsule-test/python:3.11.2-bookworm"
 
-SERVER = '''#!/usr/bin/python3
+SERVER = """#!/usr/bin/python3
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -45,17 +45,17 @@ class Handler(BaseHTTPRequestHandler):
 
 print("fake jupyter serving on port", options["port"], flush=True)
 ThreadingHTTPServer((options["ip"], int(options["port"])), Handler).serve_forever()
-'''
+"""
 
-CRASHING = '''#!/bin/sh
+CRASHING = """#!/bin/sh
 echo "[E 00:00:00 ServerApp] Exception while loading config file" >&2
 echo "ModuleNotFoundError: No module named 'jupyterlab'" >&2
 exit 1
-'''
+"""
 
-SILENT = '''#!/bin/sh
+SILENT = """#!/bin/sh
 exec sleep 600
-'''
+"""
 
 
 def build_image(client: DockerClient, jupyter_script: str, capsule_hash: str, notebook: str = "analysis.ipynb") -> str:

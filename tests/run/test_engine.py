@@ -45,7 +45,9 @@ def test_no_engine_at_all(no_sockets: Path) -> None:
 def test_an_installed_engine_that_is_not_running(refusing_socket: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DOCKER_HOST", f"unix://{refusing_socket}")
 
-    with pytest.raises(EngineError, match=r"installed but not running \(connection refused\); start it with `sudo systemctl start docker`"):
+    with pytest.raises(
+        EngineError, match=r"installed but not running \(connection refused\); start it with `sudo systemctl start docker`"
+    ):
         connect(timeout=2)
 
 

@@ -63,7 +63,9 @@ def leftovers(client: DockerClient, capsule_hash: str) -> list[str]:
     return [c.name for c in client.containers.list(all=True, filters={"label": f"envcapsule.capsule-hash={capsule_hash}"})]
 
 
-def test_launch_answers_with_the_token_only_and_runs_locked_down(client: DockerClient, images: dict[str, str], capsule_hash: str) -> None:
+def test_launch_answers_with_the_token_only_and_runs_locked_down(
+    client: DockerClient, images: dict[str, str], capsule_hash: str
+) -> None:
     launched = launch(client, images["serving"], timeout=30)
     try:
         with httpx.Client(trust_env=False) as http:
@@ -119,7 +121,9 @@ def test_a_crashing_server_reports_its_logs_and_leaves_nothing_running(
     assert leftovers(client, capsule_hash) == []
 
 
-def test_a_server_that_never_answers_times_out_and_is_removed(client: DockerClient, images: dict[str, str], capsule_hash: str) -> None:
+def test_a_server_that_never_answers_times_out_and_is_removed(
+    client: DockerClient, images: dict[str, str], capsule_hash: str
+) -> None:
     with pytest.raises(LaunchError, match=r"did not answer on port \d+ within 1 s"):
         launch(client, images["silent"], timeout=1)
 

@@ -99,7 +99,9 @@ def test_a_missing_image_says_to_build_it_first(engine: FakeEngine) -> None:
     with pytest.raises(LaunchError) as raised:
         launch(engine, "envcapsule/other:deadbeef")
 
-    assert str(raised.value) == "The image envcapsule/other:deadbeef is not on this machine; build it first with `envcapsule build`."
+    assert (
+        str(raised.value) == "The image envcapsule/other:deadbeef is not on this machine; build it first with `envcapsule build`."
+    )
 
 
 def test_a_port_in_use_names_the_remedy_and_leaves_nothing_behind(engine: FakeEngine) -> None:
@@ -133,7 +135,9 @@ def test_a_container_that_exits_early_reports_its_log_tail(engine: FakeEngine, r
     assert not list(runtime_dir.glob("*.json"))
 
 
-def test_a_server_that_never_answers_times_out_and_is_removed(engine: FakeEngine, jupyter: FakeJupyter, runtime_dir: Path) -> None:
+def test_a_server_that_never_answers_times_out_and_is_removed(
+    engine: FakeEngine, jupyter: FakeJupyter, runtime_dir: Path
+) -> None:
     jupyter.status = 503
 
     with pytest.raises(LaunchError, match=r"did not answer on port \d+ within 0.3 s \(HTTP 503\)"):
