@@ -127,6 +127,18 @@ def build_parser() -> argparse.ArgumentParser:
     _add_json_option(stop)
     stop.set_defaults(run=_run_stop)
 
+    drift = commands.add_parser(
+        "diff",
+        help="compare the live kernel environment with the notebook's capsule",
+        description="List distributions added, removed and changed since the snapshot, and interpreter or platform "
+        "changes. Exits 0 only when the live environment is identical to the capsule, 1 when it drifted.",
+    )
+    drift.add_argument("notebook", type=Path, help="the notebook whose capsule is compared")
+    _add_python_option(drift)
+    drift.add_argument("--capsule", type=Path, metavar="DIR", help="capsule folder (default: <notebook stem>.capsule)")
+    _add_json_option(drift)
+    drift.set_defaults(run=_run_diff)
+
     inspect = commands.add_parser(
         "inspect",
         help="print what the probe sees in an environment, writing nothing",
@@ -267,6 +279,18 @@ def _run_stop(args: argparse.Namespace) -> int:
     else:
         print(f"Stopped and removed {len(stopped)} container(s)." if stopped else "No envcapsule containers were running.")
     return 0
+
+
+def _run_diff(args: argparse.Namespace) -> int:
+    from envcapsule.console import render_drift
+    from envcapsule.drift import diff
+
+    drift = diff(args.notebook, python=args.python, capsule_dir=args.capsule)
+    if args.json:
+        _print_json(drift.to_json())
+    else:
+        render_drift(drift)
+    return 0 if drift.identical else 1
 
 
 def _capsule_for(target: Path, python: str | None, progress: Any) -> Path:

@@ -10,6 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, SpinnerColumn, TextColu
 from rich.progress import Progress as RichProgress
 from rich.table import Table
 
+from envcapsule.drift import Drift
 from envcapsule.facts import EnvironmentFacts
 from envcapsule.image.build import BuildResult
 from envcapsule.progress import NullProgress, Progress
@@ -135,3 +136,13 @@ def render_containers(running: list[Launched]) -> None:
     for item in running:
         table.add_row(item.name, item.image, item.url)
     out.print(table, soft_wrap=True)
+
+
+def render_drift(drift: Drift) -> None:
+    out = console()
+    if drift.identical:
+        out.print("[bold green]Identical:[/] the live kernel environment matches its capsule.")
+        return
+    out.print(f"[bold yellow]Drifted:[/] {len(drift.lines())} change(s) since the snapshot")
+    for line in drift.lines():
+        out.print(f"  {line}")

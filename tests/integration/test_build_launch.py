@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import sys
 import urllib.error
 import urllib.request
@@ -159,6 +160,11 @@ def test_one_small_package_change_rebuilds_only_the_layers_after_it(
 ) -> None:
     run(kernel_env, "-m", "pip", "install", "--quiet", "tabulate==0.8.10")
     try:
+        drift = subprocess.run(
+            [sys.executable, "-m", "envcapsule", "diff", notebook, "--python", kernel_env, "--json"], capture_output=True, text=True
+        )
+        assert drift.returncode == 1
+        assert json.loads(drift.stdout)["packages"] == {"tabulate": {"kind": "changed", "old": "0.9.0", "new": "0.8.10"}}
         changed = tmp_path / "analysis.ipynb"
         shutil.copy(notebook, changed)
         envcapsule("snapshot", changed, "--python", kernel_env, cache=shared_cache)
