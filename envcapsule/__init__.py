@@ -17,3 +17,10 @@ def snapshot(*args: Any, **kwargs: Any) -> SnapshotResult:
     from envcapsule.snapshot import snapshot as _snapshot
 
     return _snapshot(*args, **kwargs)
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """`%load_ext envcapsule` registers the %envcapsule magic, and imports nothing heavy."""
+    from envcapsule.magics import load_ipython_extension as load
+
+    load(ipython)

@@ -205,9 +205,10 @@ def _run_snapshot(args: argparse.Namespace) -> int:
 def _run_build(args: argparse.Namespace) -> int:
     from envcapsule.console import render_build, task_progress
     from envcapsule.image.build import build, write_build_context
+    from envcapsule.snapshot import ensure_capsule
 
     with task_progress(enabled=not args.json) as progress:
-        capsule = _capsule_for(args.target, args.python, progress)
+        capsule = ensure_capsule(args.target, python=args.python, progress=progress)
         if args.context is not None:
             dockerfile = write_build_context(capsule, args.context.absolute(), base_image=args.base_image)
             if args.json:
@@ -228,12 +229,13 @@ def _run_launch(args: argparse.Namespace) -> int:
     from envcapsule.engine import connect
     from envcapsule.image.build import build
     from envcapsule.run import launch
+    from envcapsule.snapshot import ensure_capsule
 
     target = Path(args.target)
     with task_progress(enabled=not args.json) as progress, closing(connect()) as client:
         mount = None
         if target.exists():
-            capsule = _capsule_for(target, args.python, progress)
+            capsule = ensure_capsule(target, python=args.python, progress=progress)
             image = build(capsule, base_image=args.base_image, client=client, progress=progress).image
             if args.mount:
                 mount = capsule.parent
@@ -291,23 +293,6 @@ def _run_diff(args: argparse.Namespace) -> int:
     else:
         render_drift(drift)
     return 0 if drift.identical else 1
-
-
-def _capsule_for(target: Path, python: str | None, progress: Any) -> Path:
-    """A capsule folder from a notebook or a capsule path; a notebook without one is snapshotted first."""
-    from envcapsule.capsule import MANIFEST
-    from envcapsule.errors import CapsuleError
-    from envcapsule.snapshot import default_capsule_dir, snapshot
-
-    target = target.absolute()
-    if target.is_dir():
-        if not (target / MANIFEST).is_file():
-            raise CapsuleError(f"{target} is not a capsule (no {MANIFEST}); pass a notebook or a capsule folder.")
-        return target
-    capsule = default_capsule_dir(target)
-    if not (capsule / MANIFEST).is_file():
-        snapshot(target, python=python, progress=progress)
-    return capsule
 
 
 def _run_inspect(args: argparse.Namespace) -> int:

@@ -36,6 +36,7 @@ class SnapshotResult:
     entries: tuple[LockEntry, ...]
     excluded_tooling: tuple[str, ...]
     warnings: tuple[str, ...] = field(default=())
+    used: tuple[str, ...] = ()  # distributions the live kernel imported, when known
 
     @property
     def locked(self) -> int:
@@ -52,8 +53,15 @@ class SnapshotResult:
             "unresolved": [{"name": e.name, "version": e.version, "reason": e.reason} for e in self.entries if not e.is_locked],
             "excluded_tooling": list(self.excluded_tooling),
             "warnings": list(self.warnings),
+            "used": list(self.used),
             "files": {e.name: {"version": e.version, "kind": e.kind, "url": e.url, "sha256": e.sha256} for e in self.entries},
         }
+
+
+def _used(facts: EnvironmentFacts) -> set[str]:
+    from envcapsule.capture.live import used_distributions
+
+    return used_distributions(facts) if facts.imported_modules else set()
 
 
 def default_capsule_dir(notebook: Path) -> Path:
@@ -75,6 +83,7 @@ def snapshot(
     strict: bool = False,
     offline: bool = False,
     include_tooling: bool = False,
+    minimal: bool = False,
     facts: EnvironmentFacts | None = None,
     progress: Progress | None = None,
 ) -> SnapshotResult:
@@ -97,6 +106,9 @@ def snapshot(
 
     tooling = set() if include_tooling else tooling_distributions(facts)
     distributions = [d for d in facts.distributions if d.name not in tooling]
+    if minimal:
+        keep = minimal_closure(facts)
+        distributions = [d for d in distributions if d.name in keep]
 
     with staged_capsule(out) as writer:
         entries = _lock(facts, distributions, writer.vendor_dir, interpreter, offline, progress)
@@ -116,8 +128,19 @@ def snapshot(
             entries=tuple(entries),
             excluded_tooling=tuple(sorted(tooling)),
             warnings=tuple(w["message"] for w in manifest.get("warnings", [])),
+            used=tuple(sorted(_used(facts))),
         )
     return result
+
+
+def minimal_closure(facts: EnvironmentFacts) -> set[str]:
+    """The distributions the kernel imported, plus everything they require in this environment."""
+    from envcapsule.capture.footprint import closure, requirements_of
+    from envcapsule.capture.live import used_distributions
+
+    if not facts.imported_modules:
+        raise EnvcapsuleError("--minimal needs a live kernel that has imported the notebook's modules; use it from %envcapsule.")
+    return closure(used_distributions(facts), requirements_of(facts))
 
 
 def _lock(
@@ -231,3 +254,20 @@ def _write_capsule_files(
 
 def _docker_arch(machine: str) -> str:
     return {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(machine.lower(), machine.lower())
+
+
+def ensure_capsule(
+    target: Path, *, python: str | Path | None = None, facts: EnvironmentFacts | None = None, progress: Progress | None = None
+) -> Path:
+    """A capsule folder from a notebook or a capsule path; a notebook without one is snapshotted first."""
+    from envcapsule.errors import CapsuleError
+
+    target = Path(target).absolute()
+    if target.is_dir():
+        if not (target / MANIFEST).is_file():
+            raise CapsuleError(f"{target} is not a capsule (no {MANIFEST}); pass a notebook or a capsule folder.")
+        return target
+    capsule = default_capsule_dir(target)
+    if not (capsule / MANIFEST).is_file():
+        snapshot(target, python=python, facts=facts, progress=progress)
+    return capsule

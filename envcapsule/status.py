@@ -1,0 +1,117 @@
+"""A notebook's capsule at a glance: none / up to date / drifted, image, containers, last verify."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from envcapsule.errors import EnvcapsuleError
+from envcapsule.facts import EnvironmentFacts
+
+VERIFY_RECORD = "verify.json"
+State = Literal["none", "up-to-date", "drifted"]
+
+
+@dataclass(frozen=True)
+class CapsuleStatus:
+    notebook: str
+    state: State
+    capsule_hash: str | None = None
+    changes: tuple[str, ...] = ()
+    image: str | None = None
+    image_built: bool | None = None  # None: the engine could not be asked
+    containers: tuple[dict[str, Any], ...] = ()
+    last_verify: dict[str, Any] | None = None
+    engine_error: str | None = None
+    python: str | None = None
+    packages: int = 0
+    warnings: tuple[str, ...] = field(default=())
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "notebook": self.notebook,
+            "state": self.state,
+            "capsule_hash": self.capsule_hash,
+            "changes": list(self.changes),
+            "image": self.image,
+            "image_built": self.image_built,
+            "containers": list(self.containers),
+            "last_verify": self.last_verify,
+            "engine_error": self.engine_error,
+            "python": self.python,
+            "packages": self.packages,
+            "warnings": list(self.warnings),
+        }
+
+
+def capsule_status(
+    notebook: Path, *, python: str | Path | None = None, live: EnvironmentFacts | None = None, client: Any = None, engine: bool = True
+) -> CapsuleStatus:
+    from envcapsule.capsule import read_capsule
+    from envcapsule.drift import diff
+    from envcapsule.snapshot import default_capsule_dir
+
+    folder = default_capsule_dir(Path(notebook).absolute())
+    if not (folder / "capsule.toml").is_file():
+        return CapsuleStatus(notebook=Path(notebook).name, state="none")
+    capsule = read_capsule(folder)
+    drift = diff(notebook, python=python, capsule_dir=folder, live=live)
+    facts = capsule.facts()
+    status = CapsuleStatus(
+        notebook=Path(notebook).name,
+        state="up-to-date" if drift.identical else "drifted",
+        capsule_hash=capsule.capsule_hash,
+        changes=tuple(drift.lines()),
+        last_verify=read_verify(folder),
+        python=facts.get("interpreter", {}).get("version"),
+        packages=len(facts.get("distributions", [])),
+        warnings=tuple(w["message"] for w in capsule.warnings),
+    )
+    if not engine:
+        return status
+    return _with_engine(status, capsule, client)
+
+
+def _with_engine(status: CapsuleStatus, capsule: Any, client: Any) -> CapsuleStatus:
+    from dataclasses import replace
+
+    from envcapsule.image.build import image_tag
+
+    tag = image_tag(capsule)
+    try:
+        if client is None:
+            from envcapsule.engine import connect
+
+            client = connect(timeout=3)
+        import docker.errors
+
+        try:
+            client.images.get(tag)
+            built = True
+        except docker.errors.ImageNotFound:
+            built = False
+        from envcapsule.run import list_running
+
+        containers = tuple(item.to_json() for item in list_running(client) if item.image == tag)
+    except EnvcapsuleError as error:
+        return replace(status, image=tag, engine_error=str(error))
+    return replace(status, image=tag, image_built=built, containers=containers)
+
+
+def record_verify(capsule_dir: Path, report: dict[str, Any]) -> None:
+    """Keep the last verify result beside the capsule (it does not change the capsule hash)."""
+    summary = {k: report.get(k) for k in ("reproduced", "total", "reproduced_cells", "differing", "errored", "message")}
+    tmp = capsule_dir / f".{VERIFY_RECORD}.partial"
+    tmp.write_text(json.dumps(summary, indent=1, sort_keys=True) + "\n")
+    os.replace(tmp, capsule_dir / VERIFY_RECORD)
+
+
+def read_verify(capsule_dir: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads((capsule_dir / VERIFY_RECORD).read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
