@@ -13,7 +13,9 @@ from envcapsule.progress import Progress
 
 def run(args: argparse.Namespace, notebook: Path) -> MagicResult:
     handler = COMMANDS[args.command]
-    progress = progress_view(args.progress, args.command)
+    # diff and status answer in a moment: a progress view would only be noise.
+    mode = "none" if args.command in ("diff", "status") and args.progress == "auto" else args.progress
+    progress = progress_view(mode, args.command)
     result = handler(args, notebook, progress)
     done = getattr(progress, "done", None)
     if done:
