@@ -74,7 +74,7 @@ def header(spec: ImageSpec) -> str:
 
 def server_stage(spec: ImageSpec) -> str:
     return (
-        "# The server environment: JupyterLab, Notebook and jupyterhub-singleuser, apart from the kernel.\n"
+        "# The server environment: JupyterLab, Notebook, jupyterhub-singleuser and nbval, apart from the kernel.\n"
         f"FROM {spec.base_image} AS server\n"
         "COPY server/ /tmp/envcapsule/server/\n"
         f"RUN python3 -m venv {SERVER_PREFIX} \\\n"

@@ -9,10 +9,11 @@ from envcapsule.capsule import Capsule
 from envcapsule.errors import CapsuleError
 from envcapsule.lock.pylock import read_pylock
 
-# Packages big enough to deserve a layer of their own, so that a change elsewhere keeps them cached.
+# Frameworks and big wheels (numpy, pandas, ...) change rarely: a layer of their own keeps a
+# one-package change elsewhere from reinstalling them.
 LARGE_FRAMEWORKS = ("torch", "tensorflow", "jax", "jaxlib", "triton", "mxnet", "paddlepaddle", "onnxruntime-gpu")
 LARGE_PREFIXES = ("nvidia-", "cupy-", "jax-cuda", "tensorflow-")
-LARGE_BYTES = 100 * 1024 * 1024
+LARGE_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,8 @@ from envcapsule.image.files import LockedFile
 from envcapsule.image.wheelcache import WheelCache
 from envcapsule.progress import NullProgress, Progress
 
-SERVER_PACKAGES = ("jupyterlab>=4,<5", "notebook>=7,<8", "jupyterhub>=5,<6")
+# nbval and pytest let `envcapsule verify` re-execute and compare a notebook inside the image.
+SERVER_PACKAGES = ("jupyterlab>=4,<5", "notebook>=7,<8", "jupyterhub>=5,<6", "nbval>=0.11", "pytest>=8")
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,8 @@ def server_lock(
     python_version: str, machine: str, cache: WheelCache, lock_dir: Path, progress: Progress | None = None
 ) -> ServerLock:
     minor = "".join(python_version.split(".")[:2])
-    record = lock_dir / f"cp{minor}-{machine}.txt"
+    wanted = hashlib.sha256(" ".join(SERVER_PACKAGES).encode()).hexdigest()[:12]
+    record = lock_dir / f"cp{minor}-{machine}-{wanted}.txt"
     if not record.is_file():
         (progress or NullProgress()).step("Resolving the server environment (once per Python version)")
         _resolve(minor, machine, cache, record)
