@@ -149,7 +149,8 @@ def test_ps_lists_it_and_stop_removes_it(launched: dict[str, Any], shared_cache:
     import docker.errors
 
     listed = envcapsule("ps", cache=shared_cache)
-    assert [item["container"] for item in listed] == [launched["container"]]
+    ours = [item for item in listed if item["container"] == launched["container"]]
+    assert [item["url"] for item in ours] == [launched["url"]]
     assert envcapsule("stop", launched["container"], cache=shared_cache)["stopped"] == [launched["container"]]
     with pytest.raises(docker.errors.NotFound):
         docker_client.containers.get(launched["container"])
@@ -178,7 +179,10 @@ def test_one_small_package_change_rebuilds_only_the_layers_after_it(
         rest = [i for i in steps if "/tmp/envcapsule/kernel-rest/requirements.txt" in i]
         assert server and all(steps[i] for i in server), steps
         assert rest and not any(steps[i] for i in rest), steps
+        large = [i for i in steps if "/tmp/envcapsule/kernel-large/requirements.txt" in i]
+        assert large and all(steps[i] for i in large), steps
         assert steps["COPY --from=server /opt/envcapsule/server /opt/envcapsule/server"] is True
+        assert steps["COPY --from=kernel-large /opt/envcapsule/kernel /opt/envcapsule/kernel"] is True
         assert steps["COPY --from=kernel-rest /opt/envcapsule/kernel /opt/envcapsule/kernel"] is False
     finally:
         docker_client.images.remove(rebuilt["image_id"], force=True)
