@@ -127,6 +127,20 @@ def build_parser() -> argparse.ArgumentParser:
     _add_json_option(stop)
     stop.set_defaults(run=_run_stop)
 
+    check = commands.add_parser(
+        "verify",
+        help="re-execute the notebook in its capsule's image and compare every cell's outputs",
+        description="Re-execute the notebook inside its capsule's image (built first if needed; no host mounts) and "
+        "compare each cell's outputs with the stored ones using nbval, with sanitizers for memory addresses, dates, "
+        "times and temporary paths. Exits 0 only when every checked cell reproduced.",
+    )
+    check.add_argument("notebook", type=Path, help="the notebook whose stored outputs are checked")
+    check.add_argument("--sanitize", type=Path, metavar="FILE", help="extra nbval sanitizers ([section] regex: / replace:)")
+    check.add_argument("--timeout", type=float, default=120.0, metavar="S", help="seconds one cell may run (default 120)")
+    check.add_argument("--base-image", metavar="IMAGE", help="base image, if a build is needed")
+    _add_json_option(check)
+    check.set_defaults(run=_run_verify)
+
     drift = commands.add_parser(
         "diff",
         help="compare the live kernel environment with the notebook's capsule",
@@ -281,6 +295,23 @@ def _run_stop(args: argparse.Namespace) -> int:
     else:
         print(f"Stopped and removed {len(stopped)} container(s)." if stopped else "No envcapsule containers were running.")
     return 0
+
+
+def _run_verify(args: argparse.Namespace) -> int:
+    from envcapsule.console import task_progress
+    from envcapsule.run.verify import verify
+    from envcapsule.snapshot import default_capsule_dir
+    from envcapsule.status import record_verify
+
+    with task_progress(enabled=not args.json) as progress:
+        report = verify(args.notebook, sanitize=args.sanitize, timeout=args.timeout, base_image=args.base_image, progress=progress)
+    if report.image:
+        record_verify(default_capsule_dir(args.notebook.absolute()), report.to_json())
+    if args.json:
+        _print_json(report.to_json())
+    else:
+        print(report.render_text())
+    return 0 if report.reproduced else 1
 
 
 def _run_diff(args: argparse.Namespace) -> int:
