@@ -33,6 +33,7 @@ from envcapsule.capture import read_notebook
 from envcapsule.errors import CapsuleError, EnvcapsuleError
 from envcapsule.image.dockerfile import HOME, NB_UID, SERVER_PREFIX
 from envcapsule.progress import NullProgress, Progress
+from envcapsule.run.launch import _discard  # the same removal launch uses: by handle, else by unique name
 from envcapsule.run.launched import MANAGED_LABEL
 from envcapsule.run.sanitize import compose_sanitizers
 
@@ -54,6 +55,7 @@ POLL_INTERVAL = 0.25
 LOG_LINES = 15
 _ANSI = re.compile(r"(?:\x1b|#x1B)\[[0-9;]*[A-Za-z]")  # pytest's JUnit writer spells ESC as "#x1B"
 _CELL_LINE = re.compile(r"::Cell (\d+)(?: (PASSED|FAILED|SKIPPED|XFAIL|XPASS|ERROR)\b)?")
+_COLLECTED = re.compile(r"^collect(?:ing \.\.\. collect)?ed (\d+) items?", re.MULTILINE)
 _NO_NBVAL = ("No module named pytest", "unrecognized arguments: --nbval", "no such option: --nbval")
 
 
@@ -228,7 +230,7 @@ def verify(
 
 
 def nbval_command(notebook_name: str, cell_timeout: float) -> list[str]:
-    """pytest with nbval from the image's server environment; -vv names each cell as it starts, for progress."""
+    """pytest with nbval from the image's server environment; -vv logs each cell's outcome as it finishes, for progress."""
     return [
         f"{SERVER_PREFIX}/bin/python",
         "-m",
@@ -367,7 +369,12 @@ def wait_for_exit(container: Container, deadline: float, limit: float, cells: Se
             return int(state.get("ExitCode", -1))
         if time.monotonic() >= deadline:
             running = running_cell(log)
-            what = f"{_label(cells, running)} was still running" if running is not None else "no cell had started"
+            if running is None:
+                what = "the kernel had not started"
+            elif running == 0:
+                what = f"the kernel was starting or {_label(cells, running)} was running"
+            else:
+                what = f"{_label(cells, running)} was still running"
             raise VerifyTimeout(
                 f"The check did not finish within {limit:g} s ({what}), so its container was stopped and removed; "
                 "verify again with a longer timeout, or make that cell faster."
@@ -381,10 +388,17 @@ def finished_cells(log: str) -> list[tuple[int, str]]:
 
 
 def running_cell(log: str) -> int | None:
-    """The cell pytest -vv announced last without an outcome yet: the one still running."""
-    for match in reversed([m for m in map(_CELL_LINE.search, log.splitlines()) if m]):
-        return None if match.group(2) else int(match.group(1))
-    return None
+    """The cell running when the log was read: nbval runs cells in order, so the one after the last finished.
+
+    pytest announces each cell before running it, but without a newline, and the engine's
+    log keeps a partial line back; so the count of finished cells decides.
+    """
+    collected = _COLLECTED.search(log)
+    if collected is None:
+        return None
+    finished = finished_cells(log)
+    following = finished[-1][0] + 1 if finished else 0
+    return following if following < int(collected.group(1)) else None
 
 
 def read_report(container: Container) -> bytes | None:
@@ -413,17 +427,6 @@ def missing_report_sentence(image: str, exit_code: int, log: str) -> str:
     tail = [line.rstrip() for line in log.splitlines() if line.strip()][-LOG_LINES:]
     lines = "\n".join(f"  {line}" for line in tail) or "  (the container wrote no log lines)"
     return f"nbval wrote no report in {image} (pytest exited with code {exit_code}); its last log lines:\n{lines}"
-
-
-def _discard(client: DockerClient, container: Container | None, name: str) -> None:
-    """Remove the container (by handle, or by its unique name if creation was interrupted)."""
-    from docker.errors import APIError, NotFound
-
-    try:
-        target = container if container is not None else client.containers.get(name)
-        target.remove(force=True, v=True)
-    except (NotFound, APIError):
-        pass
 
 
 # ---- nbval's JUnit report --------------------------------------------------------------------

@@ -476,10 +476,12 @@ def test_files_go_in_as_a_tar_owned_by_the_notebook_user() -> None:
         assert archive.extractfile(notebook).read() == b"{}"  # type: ignore[union-attr]
 
 
-def test_the_running_cell_is_the_last_one_pytest_announced_without_an_outcome() -> None:
-    assert running_cell("story::ipynb::Cell 0 PASSED   [ 50%]\nstory::ipynb::Cell 1 ") == 1
+def test_the_running_cell_is_the_one_after_the_last_finished() -> None:
+    # The engine's log holds back pytest's "…::Cell 1 " until its outcome ends the line.
+    assert running_cell("collecting ... collected 9 items\n\nstory::ipynb::Cell 0 PASSED     [ 11%]\n") == 1
+    assert running_cell("collecting ... collected 9 items\n") == 0
     assert running_cell(STORY_LOG) is None
-    assert running_cell("collecting ... collected 2 items\n") is None
+    assert running_cell("============================= test session starts ====\n") is None
 
 
 # ---- verify() with a fake engine ---------------------------------------------------------------
@@ -601,7 +603,7 @@ def test_a_check_past_its_time_limit_names_the_running_cell_and_leaves_nothing_b
     story: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(verify_module, "STARTUP_ALLOWANCE", 0.0)
-    container = FakeContainer(log="story::ipynb::Cell 0 PASSED\nstory::ipynb::Cell 1 ", report=None, polls_until_exit=None)
+    container = FakeContainer(log="collected 9 items\nstory::ipynb::Cell 0 PASSED\n", report=None, polls_until_exit=None)
     with pytest.raises(VerifyTimeout, match=r"did not finish within 0\.05 s \(cell 2 \(id sum\) was still running\)") as caught:
         verify(story, timeout=0.05, client=FakeClient(container))  # type: ignore[arg-type]
     assert container.removed
