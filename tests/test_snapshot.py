@@ -108,3 +108,18 @@ def test_tooling_is_left_out_unless_asked_for(tmp_path: Path, index: FakeIndex) 
         notebook(tmp_path), python=sys.executable, facts=facts_for(index.url, rich), include_tooling=True, out=tmp_path / "all"
     )
     assert [e.name for e in kept.entries] == ["six", "rich"]
+
+
+def test_minimal_keeps_what_the_kernel_imported_and_its_dependencies(tmp_path: Path, index: FakeIndex) -> None:
+    rich = Distribution("rich", "14.0.0", wheel_tags=("py3-none-any",), top_level=("rich",), requires_dist=("six",))
+    unused = Distribution("tabulate", "0.9.0", wheel_tags=("py3-none-any",), top_level=("tabulate",))
+    facts = facts_for(index.url, rich, unused)
+    live = EnvironmentFacts(**{**facts.__dict__, "imported_modules": ("rich", "json")})
+    result = snapshot(notebook(tmp_path), python=sys.executable, facts=live, minimal=True)
+    assert sorted(e.name for e in result.entries) == ["rich", "six"]
+    assert result.used == ("rich",)
+
+
+def test_minimal_without_a_live_kernel_is_explained(tmp_path: Path, index: FakeIndex) -> None:
+    with pytest.raises(EnvcapsuleError, match="--minimal needs a live kernel"):
+        snapshot(notebook(tmp_path), python=sys.executable, facts=facts_for(index.url), minimal=True)
