@@ -48,7 +48,19 @@ def kernel_environment() -> Path:
     python = WORK / "env-image" / "bin" / "python"
     if not python.exists():
         subprocess.run(["/usr/bin/python3", "-m", "venv", str(python.parents[1])], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "-r", str(ROOT / "notebooks" / "requirements.txt"), "tabulate==0.9.0"], check=True)
+        subprocess.run(
+            [
+                str(python),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "-r",
+                str(ROOT / "notebooks" / "requirements.txt"),
+                "tabulate==0.9.0",
+            ],
+            check=True,
+        )
     return python
 
 
@@ -97,7 +109,9 @@ def main() -> int:
 
     image_size = client.images.get(first["image"]).attrs["Size"]
     base_size = client.images.get(args.base_image).attrs["Size"]
-    du = client.containers.run(first["image"], ["du", "-sb", "/opt/envcapsule/server", "/opt/envcapsule/kernel"], entrypoint=[], remove=True)
+    du = client.containers.run(
+        first["image"], ["du", "-sb", "/opt/envcapsule/server", "/opt/envcapsule/kernel"], entrypoint=[], remove=True
+    )
     installed = sum(int(line.split()[0]) for line in du.decode().splitlines())
 
     results = {
