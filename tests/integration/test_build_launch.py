@@ -14,6 +14,7 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -156,31 +157,43 @@ def test_ps_lists_it_and_stop_removes_it(launched: dict[str, Any], shared_cache:
         docker_client.containers.get(launched["container"])
 
 
-def test_one_small_package_change_rebuilds_only_the_layers_after_it(
-    built: dict[str, Any], notebook: Path, kernel_env: Path, shared_cache: Path, docker_client: Any, tmp_path: Path
-) -> None:
+def test_diff_names_a_package_upgraded_after_the_snapshot(built: dict[str, Any], notebook: Path, kernel_env: Path) -> None:
     run(kernel_env, "-m", "pip", "install", "--quiet", "tabulate==0.8.10")
     try:
         drift = subprocess.run(
-            [sys.executable, "-m", "envcapsule", "diff", notebook, "--python", kernel_env, "--json"], capture_output=True, text=True
+            [sys.executable, "-m", "envcapsule", "diff", notebook, "--python", kernel_env, "--json"],
+            capture_output=True,
+            text=True,
         )
-        assert drift.returncode == 1
-        assert json.loads(drift.stdout)["packages"] == {"tabulate": {"kind": "changed", "old": "0.9.0", "new": "0.8.10"}}
+    finally:
+        run(kernel_env, "-m", "pip", "install", "--quiet", "tabulate==0.9.0")
+    assert drift.returncode == 1
+    assert json.loads(drift.stdout)["packages"] == {"tabulate": {"kind": "changed", "old": "0.9.0", "new": "0.8.10"}}
+
+
+def test_one_small_package_change_rebuilds_only_the_layers_after_it(
+    built: dict[str, Any], notebook: Path, kernel_env: Path, shared_cache: Path, docker_client: Any, tmp_path: Path
+) -> None:
+    # The editable package gets new content, so its vendored wheel (and that layer) is new on every run.
+    source = kernel_env.parents[2] / "src" / "editpkg" / "editpkg" / "__init__.py"
+    original = source.read_text()
+    source.write_text(original + f"CHANGED = {uuid.uuid4().hex!r}\n")
+    try:
         changed = tmp_path / "analysis.ipynb"
         shutil.copy(notebook, changed)
         envcapsule("snapshot", changed, "--python", kernel_env, cache=shared_cache)
         rebuilt = envcapsule("build", changed, "--base-image", BASE_IMAGE, cache=shared_cache)
     finally:
-        run(kernel_env, "-m", "pip", "install", "--quiet", "tabulate==0.9.0")
+        source.write_text(original)
     try:
         steps = {s["instruction"]: s["cached"] for s in rebuilt["steps"]}
         assert rebuilt["image"] != built["image"]
         server = [i for i in steps if i.startswith("RUN python3 -m venv /opt/envcapsule/server")]
+        large = [i for i in steps if "/tmp/envcapsule/kernel-large/requirements.txt" in i]
         rest = [i for i in steps if "/tmp/envcapsule/kernel-rest/requirements.txt" in i]
         assert server and all(steps[i] for i in server), steps
-        assert rest and not any(steps[i] for i in rest), steps
-        large = [i for i in steps if "/tmp/envcapsule/kernel-large/requirements.txt" in i]
         assert large and all(steps[i] for i in large), steps
+        assert rest and not any(steps[i] for i in rest), steps
         assert steps["COPY --from=server /opt/envcapsule/server /opt/envcapsule/server"] is True
         assert steps["COPY --from=kernel-large /opt/envcapsule/kernel /opt/envcapsule/kernel"] is True
         assert steps["COPY --from=kernel-rest /opt/envcapsule/kernel /opt/envcapsule/kernel"] is False

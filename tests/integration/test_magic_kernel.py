@@ -38,7 +38,9 @@ def test_snapshot_from_a_live_kernel(tmp_path: Path, monkeypatch: pytest.MonkeyP
         new_code_cell("print('kernel still alive')"),
     ]
     nbformat.write(notebook, path)
-    client = NotebookClient(notebook, timeout=300, kernel_name=kernel, allow_errors=True, resources={"metadata": {"path": str(tmp_path)}})
+    client = NotebookClient(
+        notebook, timeout=300, kernel_name=kernel, allow_errors=True, resources={"metadata": {"path": str(tmp_path)}}
+    )
     client.execute()
 
     outputs = [cell.get("outputs", []) for cell in notebook.cells]
