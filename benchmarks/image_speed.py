@@ -1,11 +1,11 @@
 """Build and launch speed, and image size, on a real Docker engine.
 
 Makes (once, under .benchmarks-work/) a kernel environment from Debian's /usr/bin/python3
-with notebooks/requirements.txt plus tabulate, snapshots it, and measures in one run:
+with notebooks/requirements.txt plus a small local package, snapshots it, and measures in one run:
 
   cold build            every layer rebuilt (--no-cache); locked files already in the host cache
   unchanged rebuild     `envcapsule build` of a capsule whose image exists
-  one-package rebuild   tabulate moved to another version, layer cache warm
+  one-package rebuild   a small local package at a new version (new on every run), layer cache warm
   launch to ready       `envcapsule launch` until Jupyter's /api answers
   image size            against base image + installed server and kernel environments
 
@@ -28,7 +28,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / ".benchmarks-work"
-CHANGES = ["0.8.7", "0.8.8", "0.8.9", "0.8.10", "0.8.6"]
 
 
 def envcapsule(*args: str | Path) -> dict:
@@ -57,15 +56,23 @@ def kernel_environment() -> Path:
                 "--quiet",
                 "-r",
                 str(ROOT / "notebooks" / "requirements.txt"),
-                "tabulate==0.9.0",
             ],
             check=True,
         )
+        install_small_package(python, "1.0.0")
     return python
 
 
-def pip_install(python: Path, requirement: str) -> None:
-    subprocess.run([str(python), "-m", "pip", "install", "--quiet", requirement], check=True)
+def install_small_package(python: Path, version: str) -> None:
+    """A one-module package installed from a local folder: envcapsule vendors it, so each version is new content."""
+    folder = WORK / "smallpkg"
+    (folder / "smallpkg").mkdir(parents=True, exist_ok=True)
+    (folder / "smallpkg" / "__init__.py").write_text(f"VERSION = {version!r}\n")
+    (folder / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["flit_core>=3.9"]\nbuild-backend = "flit_core.buildapi"\n'
+        f'[project]\nname = "smallpkg"\nversion = "{version}"\ndescription = "benchmark fixture"\n'
+    )
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", str(folder)], check=True)
 
 
 def main() -> int:
@@ -91,15 +98,15 @@ def main() -> int:
     unchanged = [timed("build", notebook, *base)[0] for _ in range(5)]
 
     one_package = []
-    for version in CHANGES[: args.repeat]:
-        pip_install(python, f"tabulate=={version}")
-        variant = notebook.with_name(f"analysis-{version}.ipynb")
+    for _ in range(args.repeat):
+        install_small_package(python, f"1.0.{time.time_ns()}")
+        variant = notebook.with_name("analysis-changed.ipynb")
         shutil.copy(notebook, variant)
         envcapsule("snapshot", variant, "--python", python)
         seconds, result = timed("build", variant, *base)
         one_package.append(seconds)
         client.images.remove(result["image"])
-    pip_install(python, "tabulate==0.9.0")
+    install_small_package(python, "1.0.0")
 
     launches = []
     for _ in range(5):
