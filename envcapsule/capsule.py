@@ -82,6 +82,9 @@ def capsule_hash(manifest: Mapping[str, Any]) -> str:
         "environment": dict(sorted(manifest.get("environment", {}).items())),
         "base_image": manifest.get("base_image", {}).get("name"),
     }
+    if manifest.get("cuda"):
+        # What the image depends on, not what the capturing host happened to have (driver, GPUs).
+        canonical["cuda"] = {k: manifest["cuda"].get(k) for k in ("version", "source", "min_driver")}
     return sha256_bytes(json.dumps(canonical, sort_keys=True, separators=(",", ":")).encode())
 
 

@@ -117,6 +117,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_json_option(launch)
     launch.set_defaults(run=_run_launch, mount=False)
 
+    doctor = commands.add_parser(
+        "doctor",
+        help="check that this host can build and run a capsule: engine, driver, GPUs, disk, images",
+        description="Print a table of checks for a capsule, GPU or not: the Docker engine, the NVIDIA runtime, driver "
+        "and GPUs for CUDA capsules, free disk, and whether the image and its base are here. Exits 1 if any check fails.",
+    )
+    doctor.add_argument("target", type=Path, metavar="NOTEBOOK|CAPSULE", help="a notebook with a capsule, or a capsule folder")
+    _add_json_option(doctor)
+    doctor.set_defaults(run=_run_doctor)
+
     ps = commands.add_parser("ps", help="list envcapsule's running containers with their URLs")
     _add_json_option(ps)
     ps.set_defaults(run=_run_ps)
@@ -241,21 +251,24 @@ def _run_build(args: argparse.Namespace) -> int:
 def _run_launch(args: argparse.Namespace) -> int:
     from envcapsule.console import render_launch, task_progress
     from envcapsule.engine import connect
+    from envcapsule.capsule import read_capsule
+    from envcapsule.cuda import gpu_request_for
     from envcapsule.image.build import build
     from envcapsule.run import launch
     from envcapsule.snapshot import ensure_capsule
 
     target = Path(args.target)
     with task_progress(enabled=not args.json) as progress, closing(connect()) as client:
-        mount = None
+        mount, gpus = None, None
         if target.exists():
             capsule = ensure_capsule(target, python=args.python, progress=progress)
             image = build(capsule, base_image=args.base_image, client=client, progress=progress).image
+            gpus = gpu_request_for(read_capsule(capsule).manifest, client, args.gpus)
             if args.mount:
                 mount = capsule.parent
         else:
             image = args.target
-        launched = launch(client, image, port=args.port, mount=mount, timeout=args.timeout, progress=progress)
+        launched = launch(client, image, port=args.port, mount=mount, gpus=gpus, timeout=args.timeout, progress=progress)
     if args.json:
         _print_json(launched.to_json())
         return 0
@@ -265,6 +278,20 @@ def _run_launch(args: argparse.Namespace) -> int:
 
         webbrowser.open(launched.url)
     return 0
+
+
+def _run_doctor(args: argparse.Namespace) -> int:
+    from envcapsule.console import render_checks
+    from envcapsule.cuda import doctor
+    from envcapsule.snapshot import default_capsule_dir
+
+    target = args.target.absolute()
+    checks = doctor(target if target.is_dir() else default_capsule_dir(target))
+    if args.json:
+        _print_json({"ok": all(c.ok for c in checks), "checks": [vars(c) for c in checks]})
+    else:
+        render_checks(checks)
+    return 0 if all(c.ok for c in checks) else 1
 
 
 def _run_ps(args: argparse.Namespace) -> int:
@@ -304,7 +331,9 @@ def _run_verify(args: argparse.Namespace) -> int:
     from envcapsule.status import record_verify
 
     with task_progress(enabled=not args.json) as progress:
-        report = verify(args.notebook, sanitize=args.sanitize, timeout=args.timeout, base_image=args.base_image, progress=progress)
+        report = verify(
+            args.notebook, sanitize=args.sanitize, timeout=args.timeout, base_image=args.base_image, progress=progress
+        )
     if report.image:
         record_verify(default_capsule_dir(args.notebook.absolute()), report.to_json())
     if args.json:

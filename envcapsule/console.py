@@ -10,6 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, SpinnerColumn, TextColu
 from rich.progress import Progress as RichProgress
 from rich.table import Table
 
+from envcapsule.cuda import Check
 from envcapsule.drift import Drift
 from envcapsule.facts import EnvironmentFacts
 from envcapsule.image.build import BuildResult
@@ -146,3 +147,14 @@ def render_drift(drift: Drift) -> None:
     out.print(f"[bold yellow]Drifted:[/] {len(drift.lines())} change(s) since the snapshot")
     for line in drift.lines():
         out.print(f"  {line}")
+
+
+def render_checks(checks: list[Check]) -> None:
+    out = console()
+    table = Table(box=None)
+    for column in ("", "check", "result"):
+        table.add_column(column, overflow="fold")
+    for check in checks:
+        mark = "[green]ok[/]" if check.ok else "[bold red]fail[/]"
+        table.add_row(mark, check.name, check.detail if check.ok else check.sentence())
+    out.print(table, soft_wrap=True)

@@ -109,6 +109,7 @@ class EnvironmentFacts:
     environment: Mapping[str, str] = field(default_factory=dict)
     problems: tuple[str, ...] = ()
     imported_modules: tuple[str, ...] = ()
+    cuda: Mapping[str, Any] | None = None  # the probe's raw CUDA section; envcapsule.cuda.CudaFacts reads it
 
     def distribution(self, name: str) -> Distribution | None:
         wanted = normalize_name(name)
@@ -141,6 +142,7 @@ class EnvironmentFacts:
             environment=dict(data.get("environment") or {}),
             problems=tuple(data.get("problems") or ()),
             imported_modules=tuple(data.get("imported_modules") or ()),
+            cuda=data.get("cuda") or None,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -152,6 +154,7 @@ class EnvironmentFacts:
             "environment": dict(self.environment),
             "problems": list(self.problems),
             "imported_modules": list(self.imported_modules),
+            "cuda": dict(self.cuda) if self.cuda is not None else None,
         }
 
 

@@ -5,10 +5,13 @@ Contract:
 * ``python -I probe.py`` prints one JSON object (ASCII-only, hence valid UTF-8,
   ``sort_keys=True``) on stdout and exits 0.  The object is EnvironmentFacts'
   raw form: ``probe_version``, ``interpreter``, ``platform``, ``distributions``,
-  ``pip_config``, ``environment``, ``sys_path`` and ``problems``.
-* It runs under any Python >= 3.8, imports only the standard library, never
-  imports or initialises torch/CUDA, never runs pip, and spawns a subprocess
-  only on musl systems (to ask the musl loader for its version).
+  ``cuda`` (null when nothing CUDA-related is seen), ``pip_config``,
+  ``environment``, ``sys_path`` and ``problems``.
+* It runs under any Python >= 3.8, imports only the standard library (and
+  nvidia-ml-py's ``pynvml`` when that is installed), never imports or
+  initialises torch/CUDA, never runs pip, and spawns a subprocess only on musl
+  systems (to ask the musl loader for its version) and to run ``nvidia-smi``
+  when it is on PATH.
 * Nothing it prints holds a credential: URLs lose their ``user:password@``
   part and the environment is captured through an allow-list that drops any
   name that looks secret.
@@ -582,6 +585,376 @@ def captured_environment(environ: Mapping[str, str]) -> dict[str, str]:
     }
 
 
+# --- CUDA ---------------------------------------------------------------------
+# Everything here reads files, metadata and NVML; nothing imports a framework or
+# creates a CUDA context (torch.cuda is only read when the process already did).
+
+NVIDIA_NOT_CUDA = frozenset(("nvidia-ml-py", "nvidia-ml-py3", "nvidia-pyindex"))
+TENSORFLOW_NAMES = ("tensorflow", "tensorflow-gpu", "tensorflow-cpu", "tf-nightly")
+CUDA_LIBRARY = re.compile(
+    r"^lib(cudart|cudnn|nccl|cublas|cublasLt|cuda|nvrtc|cufft|curand|cusolver|cusparse|nvJitLink)"
+    r"(?:_[A-Za-z0-9_]+)?\.so(?:\.([0-9.]+))?$"
+)
+CONDA_CUDA_PACKAGES = frozenset(
+    ("cudatoolkit", "cuda-cudart", "cuda-runtime", "cuda-version", "cudnn", "nccl", "cuda-nvrtc", "libcublas", "pytorch-cuda")
+)
+NVIDIA_SMI_FIELDS = "name,memory.total,compute_cap,driver_version"
+NVIDIA_SMI_TIMEOUT = 5.0
+
+
+def parse_nvrm_version(text: str) -> str | None:
+    """The driver version in /proc/driver/nvidia/version (proprietary or open kernel module)."""
+    match = re.search(r"Kernel Module(?:\s+for\s+\S+)?\s+(\d+\.\d+(?:\.\d+)*)", text)
+    return match.group(1) if match else None
+
+
+def read_driver_version(root: str = "/") -> dict[str, Any] | None:
+    """The loaded NVIDIA kernel module's version, from /proc or /sys."""
+    path = "/proc/driver/nvidia/version"
+    version = parse_nvrm_version(read_text(under_root(root, path)) or "")
+    if version is None:
+        path = "/sys/module/nvidia/version"
+        text = (read_text(under_root(root, path)) or "").strip()
+        version = text if re.match(r"^\d+\.\d+(\.\d+)*$", text) else None
+    return {"version": version, "cuda": None, "source": path} if version else None
+
+
+def cuda_version_from_int(value: int) -> str:
+    """NVML's and cudnn's integer versions: 12040 -> 12.4."""
+    return f"{value // 1000}.{value % 1000 // 10}"
+
+
+def nvml_facts() -> dict[str, Any] | None:
+    """Driver, driver CUDA version and GPUs through NVML, when nvidia-ml-py is importable."""
+    try:
+        import importlib.util
+        import warnings
+
+        if importlib.util.find_spec("pynvml") is None:
+            return None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import pynvml  # type: ignore[import-not-found]
+        pynvml.nvmlInit()
+    except Exception:  # NVML missing, no driver, or a broken binding: the other sources remain
+        return None
+
+    def text(value: Any) -> str:
+        return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+    facts: dict[str, Any] = {"driver": None, "gpus": []}
+    try:
+        driver = {"version": text(pynvml.nvmlSystemGetDriverVersion()), "cuda": None, "source": "nvml"}
+        try:
+            driver["cuda"] = cuda_version_from_int(int(pynvml.nvmlSystemGetCudaDriverVersion_v2()))
+        except Exception:
+            pass
+        facts["driver"] = driver
+        for index in range(int(pynvml.nvmlDeviceGetCount())):
+            gpu: dict[str, Any] = {"name": None, "memory_mib": None, "compute_capability": None}
+            try:
+                handle = pynvml.nvmlDeviceGetHandleByIndex(index)
+                gpu["name"] = text(pynvml.nvmlDeviceGetName(handle))
+                gpu["memory_mib"] = int(pynvml.nvmlDeviceGetMemoryInfo(handle).total) // (1024 * 1024)
+                major, minor = pynvml.nvmlDeviceGetCudaComputeCapability(handle)
+                gpu["compute_capability"] = f"{major}.{minor}"
+            except Exception:
+                pass
+            facts["gpus"].append(gpu)
+    except Exception:
+        pass
+    finally:
+        try:
+            pynvml.nvmlShutdown()
+        except Exception:
+            pass
+    return facts if facts["driver"] or facts["gpus"] else None
+
+
+def parse_nvidia_smi(text: str, fields: str = NVIDIA_SMI_FIELDS) -> list[dict[str, Any]]:
+    """GPUs from ``nvidia-smi --query-gpu=<fields> --format=csv,noheader``."""
+    names = fields.split(",")
+    gpus = []
+    for line in text.splitlines():
+        values = [value.strip() for value in line.rsplit(",", len(names) - 1)]  # a name may hold commas
+        if len(values) != len(names) or not values[0]:
+            continue
+        row = {name: (None if value.startswith("[") or not value else value) for name, value in zip(names, values)}
+        memory = re.match(r"^(\d+)\s*MiB$", row.get("memory.total") or "")
+        capability = row.get("compute_cap")
+        gpus.append(
+            {
+                "name": row["name"],
+                "memory_mib": int(memory.group(1)) if memory else None,
+                "compute_capability": capability if capability and re.match(r"^\d+\.\d+$", capability) else None,
+                "driver_version": row.get("driver_version"),
+            }
+        )
+    return gpus
+
+
+def nvidia_smi_gpus(executable: str, timeout: float = NVIDIA_SMI_TIMEOUT) -> list[dict[str, Any]] | None:
+    """The GPUs nvidia-smi lists; a driver too old to know compute_cap is asked without it."""
+    import subprocess  # only when nvidia-smi is installed
+
+    for fields in (NVIDIA_SMI_FIELDS, NVIDIA_SMI_FIELDS.replace("compute_cap,", "")):
+        try:
+            run = subprocess.run(
+                [executable, "--query-gpu=" + fields, "--format=csv,noheader"],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                stdin=subprocess.DEVNULL,
+                timeout=timeout,
+            )
+        except (OSError, subprocess.SubprocessError):
+            return None
+        if run.returncode == 0:
+            return parse_nvidia_smi(run.stdout.decode("utf-8", "replace"), fields)
+    return None
+
+
+def describe_gpu_host(environ: Mapping[str, str] | None = None, root: str = "/") -> dict[str, Any]:
+    """This machine's NVIDIA driver and GPUs: /proc or /sys, then NVML, then nvidia-smi."""
+    import shutil
+
+    environ = os.environ if environ is None else environ
+    driver = read_driver_version(root)
+    nvml = nvml_facts() if root in ("", "/") else None  # NVML always sees the real machine
+    gpus: list[dict[str, Any]] = []
+    gpu_source = None
+    if nvml:
+        driver = nvml["driver"] or driver
+        gpus, gpu_source = nvml["gpus"], "nvml"
+    smi = shutil.which("nvidia-smi", path=environ.get("PATH", ""))
+    if smi and not gpus:
+        listed = nvidia_smi_gpus(smi)
+        if listed:
+            gpus, gpu_source = listed, "nvidia-smi"
+            if driver is None and listed[0].get("driver_version"):
+                driver = {"version": listed[0]["driver_version"], "cuda": None, "source": "nvidia-smi"}
+    for gpu in gpus:
+        gpu.pop("driver_version", None)
+    return {"driver": driver, "gpus": gpus, "gpu_source": gpu_source}
+
+
+def local_version(version: str) -> str | None:
+    """The local part of a version: ``2.5.1+cu124`` -> ``cu124``."""
+    return version.split("+", 1)[1].lower() if "+" in version else None
+
+
+def cuda_from_local(local: str | None) -> str | None:
+    """``cu124`` -> ``12.4``, ``cu118`` -> ``11.8``, ``cu130`` -> ``13.0``."""
+    match = re.match(r"^cu(\d+)(\d)$", local or "")
+    return f"{match.group(1)}.{match.group(2)}" if match else None
+
+
+def literal_assignments(text: str) -> dict[str, Any]:
+    """Top-level ``name = <literal>`` (annotated or not) of a Python file, read without running it."""
+    import ast
+
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return {}
+    values: dict[str, Any] = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, value = node.targets[0], node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            target, value = node.target, node.value
+        else:
+            continue
+        if not isinstance(target, ast.Name):
+            continue
+        if isinstance(value, ast.Call) and len(value.args) == 1:  # collections.OrderedDict([...])
+            value = value.args[0]
+        try:
+            literal = ast.literal_eval(value)
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            continue
+        if isinstance(literal, list) and all(isinstance(i, tuple) and len(i) == 2 for i in literal) and literal:
+            literal = dict(literal)
+        values[target.id] = literal
+    return values
+
+
+def torch_build_facts(dist: Mapping[str, Any]) -> dict[str, Any] | None:
+    """torch's CUDA build from its version and torch/version.py, never by importing it."""
+    package_dir = os.path.join(dist["location"], "torch")
+    values = literal_assignments(read_text(os.path.join(package_dir, "version.py")) or "")
+    local = local_version(dist["version"])
+    cuda = values.get("cuda") if isinstance(values.get("cuda"), str) else cuda_from_local(local)
+    if not cuda:
+        return None
+    try:
+        bundled = any(name.startswith("libcudart") for name in os.listdir(os.path.join(package_dir, "lib")))
+    except OSError:
+        bundled = False
+    arch_list = values.get("cuda_arch_list")  # not in official builds; kept if a build records it
+    return {
+        "package": dist["name"],
+        "version": dist["version"],
+        "installer": dist.get("installer"),
+        "cuda": cuda,
+        "local": local,
+        "git_version": values.get("git_version") if isinstance(values.get("git_version"), str) else None,
+        "arch_list": [str(a) for a in arch_list] if isinstance(arch_list, (list, tuple)) else None,
+        "bundled_cuda": bundled,
+    }
+
+
+def tensorflow_build_facts(dist: Mapping[str, Any]) -> dict[str, Any] | None:
+    path = os.path.join(dist["location"], "tensorflow", "python", "platform", "build_info.py")
+    info = literal_assignments(read_text(path) or "").get("build_info")
+    if not isinstance(info, dict) or not info.get("is_cuda_build"):
+        return None
+    capabilities = info.get("cuda_compute_capabilities")
+    return {
+        "package": dist["name"],
+        "version": dist["version"],
+        "installer": dist.get("installer"),
+        "cuda": str(info["cuda_version"]) if info.get("cuda_version") else None,
+        "cudnn": str(info["cudnn_version"]) if info.get("cudnn_version") else None,
+        "arch_list": [str(c) for c in capabilities] if isinstance(capabilities, (list, tuple)) else None,
+    }
+
+
+def jax_build_facts(dists: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """JAX's CUDA plugins (jax-cuda12-plugin, jax-cuda12-pjrt), or an old jaxlib+cuda12 build."""
+    packages, majors = {}, set()
+    for dist in dists:
+        plugin = re.match(r"^jax-cuda(\d+)-(plugin|pjrt)$", dist["name"])
+        old = re.match(r"^cuda(\d+)", local_version(dist["version"]) or "") if dist["name"] == "jaxlib" else None
+        if plugin or old:
+            packages[dist["name"]] = dist["version"]
+            majors.add((plugin or old).group(1))  # type: ignore[union-attr]
+    if not packages:
+        return None
+    package = sorted(packages)[0]
+    return {"package": package, "version": packages[package], "cuda": sorted(majors)[-1], "packages": packages}
+
+
+def cupy_build_facts(dist: Mapping[str, Any]) -> dict[str, Any] | None:
+    """``cupy-cuda12x`` -> CUDA 12; ``cupy-cuda117`` -> CUDA 11.7."""
+    match = re.match(r"^cupy-cuda(\d+)(x?)$", dist["name"])
+    if not match:
+        return None
+    digits, any_minor = match.groups()
+    cuda = digits if any_minor else f"{digits[:-1]}.{digits[-1]}"
+    return {"package": dist["name"], "version": dist["version"], "installer": dist.get("installer"), "cuda": cuda}
+
+
+def conda_cuda_packages(conda_prefix: str | None) -> dict[str, str]:
+    """CUDA packages recorded in the conda environment's conda-meta (name-version-build.json)."""
+    if not conda_prefix:
+        return {}
+    try:
+        records = os.listdir(os.path.join(conda_prefix, "conda-meta"))
+    except OSError:
+        return {}
+    found = {}
+    for record in records:
+        parts = record[: -len(".json")].rsplit("-", 2) if record.endswith(".json") else []
+        if len(parts) == 3 and parts[0] in CONDA_CUDA_PACKAGES:
+            found[parts[0]] = parts[1]
+    return found
+
+
+def loaded_cuda_libraries(maps_text: str) -> list[dict[str, Any]]:
+    """The CUDA libraries mapped into a process, from the text of its /proc/<pid>/maps."""
+    seen: dict[str, dict[str, Any]] = {}
+    for line in maps_text.splitlines():
+        fields = line.split(None, 5)
+        if len(fields) < 6 or not fields[5].startswith("/"):
+            continue
+        path = fields[5].strip()
+        if path.endswith(" (deleted)"):
+            path = path[: -len(" (deleted)")]
+        match = CUDA_LIBRARY.match(os.path.basename(path))
+        if match and path not in seen:
+            seen[path] = {"name": "lib" + match.group(1), "file": os.path.basename(path), "version": match.group(2), "path": path}
+    return [seen[path] for path in sorted(seen)]
+
+
+def live_torch_facts(modules: Mapping[str, Any]) -> dict[str, Any] | None:
+    """torch.cuda's facts, only when this process has already imported torch AND initialised CUDA."""
+    torch = modules.get("torch")
+    try:
+        if torch is None or not torch.cuda.is_initialized():
+            return None
+    except Exception:
+        return None
+    facts: dict[str, Any] = {"cuda": None, "cudnn": None, "nccl": None, "arch_list": None, "devices": []}
+
+    def attempt(key: str, read: Any) -> None:
+        try:
+            facts[key] = read()
+        except Exception:
+            pass
+
+    attempt("cuda", lambda: torch.version.cuda)
+    attempt("cudnn", lambda: torch.backends.cudnn.version())
+    attempt("nccl", lambda: ".".join(str(part) for part in torch.cuda.nccl.version()))
+    attempt("arch_list", lambda: [str(arch) for arch in torch.cuda.get_arch_list()])
+
+    def devices() -> list[dict[str, Any]]:
+        found = []
+        for index in range(torch.cuda.device_count()):
+            properties = torch.cuda.get_device_properties(index)
+            found.append(
+                {
+                    "name": str(properties.name),
+                    "memory_mib": int(properties.total_memory) // (1024 * 1024),
+                    "compute_capability": f"{properties.major}.{properties.minor}",
+                }
+            )
+        return found
+
+    attempt("devices", devices)
+    return facts
+
+
+def describe_cuda(
+    distributions: list[dict[str, Any]],
+    environ: Mapping[str, str],
+    root: str = "/",
+    conda_prefix: str | None = None,
+    modules: Mapping[str, Any] | None = None,
+) -> dict[str, Any] | None:
+    """The CUDA stack around this interpreter, or None when nothing CUDA-related is seen."""
+    by_name = {dist["name"]: dist for dist in distributions}
+    frameworks: dict[str, Any] = {}
+    if "torch" in by_name:
+        frameworks["torch"] = torch_build_facts(by_name["torch"])
+    for name in TENSORFLOW_NAMES:
+        if name in by_name:
+            frameworks["tensorflow"] = tensorflow_build_facts(by_name[name])
+            break
+    frameworks["jax"] = jax_build_facts(distributions)
+    for dist in distributions:
+        if dist["name"].startswith("cupy-cuda"):
+            frameworks["cupy"] = cupy_build_facts(dist)
+    frameworks = {name: facts for name, facts in frameworks.items() if facts}
+    wheels = {
+        dist["name"]: dist["version"]
+        for dist in distributions
+        if dist["name"].startswith("nvidia-") and dist["name"] not in NVIDIA_NOT_CUDA
+    }
+    host = describe_gpu_host(environ, root)
+    cuda = {
+        "driver": host["driver"],
+        "gpus": host["gpus"],
+        "gpu_source": host["gpu_source"],
+        "frameworks": frameworks,
+        "wheels": wheels,
+        "conda": conda_cuda_packages(conda_prefix),
+        "loaded_libraries": loaded_cuda_libraries(read_text(under_root(root, "/proc/self/maps")) or ""),
+        "live_torch": live_torch_facts(sys.modules if modules is None else modules),
+    }
+    seen = [cuda[key] for key in ("driver", "gpus", "frameworks", "wheels", "conda", "loaded_libraries", "live_torch")]
+    return cuda if any(seen) else None
+
+
 # --- the whole picture ----------------------------------------------------------
 
 
@@ -594,11 +967,14 @@ def collect(
     environ = os.environ if environ is None else environ
     scan_paths = default_scan_paths() if paths is None else [os.path.abspath(p) for p in paths]
     problems: list[str] = []
+    interpreter = describe_interpreter()
+    distributions = scan_distributions(scan_paths, problems)
     return {
         "probe_version": PROBE_VERSION,
-        "interpreter": describe_interpreter(),
+        "interpreter": interpreter,
         "platform": describe_platform(root),
-        "distributions": scan_distributions(scan_paths, problems),
+        "distributions": distributions,
+        "cuda": describe_cuda(distributions, environ, root, interpreter["conda_prefix"]),
         "pip_config": read_pip_config(environ, root=root, problems=problems),
         "environment": captured_environment(environ),
         "sys_path": scan_paths,

@@ -157,23 +157,46 @@ def _lock(
 
     config = lookup_config(facts.pip_config)
     locations = [*facts.pip_config.index_urls, *facts.pip_config.find_links]
-    with IndexClient(
-        config.index_urls,
-        config.find_links,
-        cache_dir=cache_root() / "index",
-        cert=config.cert,
-        trusted_hosts=config.trusted_hosts,
-        offline=offline,
-    ) as client:
-        return resolve_distributions(
-            distributions,
-            client,
-            locations=locations,
-            vendor_dir=vendor_dir,
-            build_wheel=wheel_builder(interpreter),
-            cache=ResolutionCache(cache_root() / "resolved"),
-            progress=progress,
-        )
+
+    def lock_on(
+        index_urls: Sequence[str], find_links: Sequence[str], where: Sequence[str], dists: Sequence[Any]
+    ) -> list[LockEntry]:
+        with IndexClient(
+            index_urls,
+            find_links,
+            cache_dir=cache_root() / "index",
+            cert=config.cert,
+            trusted_hosts=config.trusted_hosts,
+            offline=offline,
+        ) as client:
+            return resolve_distributions(
+                dists,
+                client,
+                locations=where,
+                vendor_dir=vendor_dir,
+                build_wheel=wheel_builder(interpreter),
+                cache=ResolutionCache(cache_root() / "resolved"),
+                progress=progress,
+            )
+
+    entries = lock_on(config.index_urls, config.find_links, locations, distributions)
+    # Builds such as torch 2.5.1+cu124 live only on PyTorch's own index: look there for what the configured ones lack.
+    found: dict[str, LockEntry] = {}
+    for index, dists in framework_index_misses(entries, config.index_urls).items():
+        found.update((e.name, e) for e in lock_on([index], [], [index], dists) if e.is_locked)
+    return [found.get(entry.name, entry) for entry in entries]
+
+
+def framework_index_misses(entries: Sequence[LockEntry], configured: Sequence[str]) -> dict[str, list[Any]]:
+    """Unresolved index distributions with a PyTorch local version, by the PyTorch index that serves them."""
+    from envcapsule.cuda import torch_index_url
+
+    misses: dict[str, list[Any]] = {}
+    for entry in entries:
+        index = torch_index_url(entry.version) if entry.kind == "unresolved" else None
+        if index and index not in configured and entry.distribution.source_kind == "index":
+            misses.setdefault(index, []).append(entry.distribution)
+    return misses
 
 
 def lookup_config(reported: PipConfig) -> PipConfig:
@@ -201,6 +224,7 @@ def _write_capsule_files(
     entries: Sequence[LockEntry],
     tooling: Sequence[str],
 ) -> dict[str, Any]:
+    from envcapsule.cuda import cuda_section
     from envcapsule.lock.pylock import build_pylock, render_pylock
     from envcapsule.lock.requirements import render_requirements
 
@@ -238,6 +262,7 @@ def _write_capsule_files(
             "libc_version": facts.platform.libc_version,
         },
         "target": {"platforms": [f"{facts.platform.os}/{_docker_arch(facts.platform.machine)}"]},
+        "cuda": cuda_section(facts) or None,
         "lockfiles": [
             {"path": "pylock.toml", "format": "pylock", "sha256": pylock_sha},
             {"path": "requirements.txt", "format": "requirements", "sha256": requirements_sha},

@@ -55,3 +55,11 @@ def test_inspect_json_reports_this_interpreter() -> None:
     facts = json.loads(completed.stdout)
     assert facts["interpreter"]["executable"] == sys.executable
     assert "envcapsule" in {d["name"] for d in facts["distributions"]}
+
+
+def test_doctor_fails_on_a_folder_that_is_not_a_capsule(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["doctor", str(tmp_path), "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1 and report["ok"] is False
+    capsule = next(c for c in report["checks"] if c["name"] == "capsule")
+    assert capsule["ok"] is False and "snapshot" in capsule["detail"] + capsule["advice"]

@@ -27,8 +27,24 @@ class BaseImage:
 
 
 def default_base_image(manifest: Mapping[str, Any]) -> str:
-    """``python:<exact version>-slim-<debian codename>`` for a CPython capsule."""
+    """``python:<exact version>-slim-<debian codename>`` for a CPython capsule.
+
+    CUDA from pip wheels needs only the host driver, so it keeps that base; CUDA from the
+    system's libraries needs them in the image: an ``nvidia/cuda`` cuDNN runtime image.
+    """
     version = manifest["interpreter"]["version"]
+    cuda = manifest.get("cuda") or {}
+    if cuda.get("source") == "system" and cuda.get("version"):
+        from envcapsule.cuda import cuda_base_image
+
+        image = cuda_base_image(str(cuda["version"]), version)
+        if image is None:
+            raise BaseImageError(
+                f"envcapsule knows no nvidia/cuda base image for the system CUDA {cuda['version']} of this capsule; "
+                "pass --base-image with a CUDA image of that version that has Python "
+                f"{'.'.join(version.split('.')[:2])}."
+            )
+        return image
     platform = manifest.get("platform", {})
     codename = platform.get("distro_codename") if platform.get("distro_id") == "debian" else None
     return f"python:{version}-slim-{codename or DEFAULT_CODENAME}"

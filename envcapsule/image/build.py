@@ -161,6 +161,10 @@ def _image_spec(capsule: Capsule, base: BaseImage, plan: Any, server_sha: str) -
         "envcapsule.requirements-sha256": lockfiles.get("requirements.txt", ""),
         "envcapsule.server-lock-sha256": server_sha,
     }
+    cuda = capsule.manifest.get("cuda") or {}
+    if cuda.get("version"):
+        labels["envcapsule.cuda"] = str(cuda["version"])
+        labels["envcapsule.min-driver"] = str(cuda.get("min_driver", ""))
     return ImageSpec(
         base_image=base.name,
         capsule_hash=capsule.capsule_hash,

@@ -1,0 +1,616 @@
+"""The CUDA stack of a capsule: what was captured, what a host must offer, and the checks between them.
+
+Every compatibility rule lives here and only here: the minimum host driver per CUDA
+major, the nvidia/cuda base images, the PyTorch wheel indexes, and how a GPU's compute
+capability is matched against the architectures a framework was built for. The probe
+(stdlib only, any Python) gathers the raw facts; this module reads them.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from envcapsule.errors import EnvcapsuleError
+from envcapsule.facts import EnvironmentFacts
+
+TORCH_INDEX_BASE = "https://download.pytorch.org/whl"
+_TORCH_LOCAL = re.compile(r"^(cu\d+|cpu|rocm\d+(?:\.\d+)*|xpu)$")
+
+# CUDA minor-version compatibility: any release of a major runs on this driver or newer (Linux).
+MIN_DRIVER_BY_MAJOR: Mapping[int, str] = {11: "450.80.02", 12: "525.60.13", 13: "580"}
+
+# The Linux driver each CUDA toolkit release (GA) needs natively, newest first (CUDA release notes, table 3).
+TOOLKIT_DRIVERS: tuple[tuple[str, str], ...] = (
+    ("13.0", "580.65.06"),
+    ("12.9", "575.51.03"),
+    ("12.8", "570.26"),
+    ("12.6", "560.28.03"),
+    ("12.5", "555.42.02"),
+    ("12.4", "550.54.14"),
+    ("12.3", "545.23.06"),
+    ("12.2", "535.54.03"),
+    ("12.1", "530.30.02"),
+    ("12.0", "525.60.13"),
+    ("11.8", "520.61.05"),
+    ("11.7", "515.43.04"),
+    ("11.6", "510.39.01"),
+    ("11.5", "495.29.05"),
+    ("11.4", "470.42.01"),
+    ("11.3", "465.19.01"),
+    ("11.2", "460.27.03"),
+    ("11.1", "455.23"),
+    ("11.0", "450.36.06"),
+)
+
+
+@dataclass(frozen=True)
+class CudaImage:
+    """One nvidia/cuda cuDNN runtime release: the newest patch of a CUDA minor, on these Ubuntu releases."""
+
+    cuda: str
+    release: str
+    cudnn_tag: str
+    ubuntu: tuple[str, ...]
+
+    def tag(self, ubuntu: str) -> str:
+        return f"nvidia/cuda:{self.release}-{self.cudnn_tag}-runtime-ubuntu{ubuntu}"
+
+
+CUDA_BASE_IMAGES: tuple[CudaImage, ...] = (
+    CudaImage("11.8", "11.8.0", "cudnn8", ("22.04",)),
+    CudaImage("12.1", "12.1.1", "cudnn8", ("22.04",)),
+    CudaImage("12.2", "12.2.2", "cudnn8", ("22.04",)),
+    CudaImage("12.3", "12.3.2", "cudnn9", ("22.04",)),
+    CudaImage("12.4", "12.4.1", "cudnn", ("22.04",)),
+    CudaImage("12.5", "12.5.1", "cudnn", ("22.04",)),
+    CudaImage("12.6", "12.6.3", "cudnn", ("22.04", "24.04")),
+    CudaImage("12.8", "12.8.1", "cudnn", ("22.04", "24.04")),
+    CudaImage("12.9", "12.9.1", "cudnn", ("22.04", "24.04")),
+    CudaImage("13.0", "13.0.2", "cudnn", ("24.04",)),
+)
+UBUNTU_PYTHON: Mapping[str, str] = {"22.04": "3.10", "24.04": "3.12"}
+
+_RUNTIME_WHEEL = re.compile(r"^nvidia-cuda-runtime(-cu\d+)?$")
+_CUDNN_WHEEL = re.compile(r"^nvidia-cudnn(-cu\d+)?$")
+_NCCL_WHEEL = re.compile(r"^nvidia-nccl(-cu\d+)?$")
+_CONDA_RUNTIME = ("cuda-cudart", "cudatoolkit", "cuda-runtime", "cuda-version")
+_ARCH = re.compile(r"^(sm|compute)_(\d+)([af]?)$")
+_NO_GPUS = "or pass `--gpus none` to run on the CPU"
+
+
+class GpuError(EnvcapsuleError):
+    """The capsule needs CUDA, and this host or its engine cannot give the container a usable GPU."""
+
+
+# --- the rules ---------------------------------------------------------------------------
+
+
+def version_tuple(version: str) -> tuple[int, ...]:
+    """``"550.54.15"`` -> ``(550, 54, 15)``; non-numeric parts end the tuple."""
+    parts = []
+    for part in version.strip().split("."):
+        if not part.isdigit():
+            break
+        parts.append(int(part))
+    return tuple(parts)
+
+
+def driver_satisfies(host: str, minimum: str) -> bool:
+    """Whether driver ``host`` is ``minimum`` or newer (``580`` means ``580.0.0``)."""
+    have, need = version_tuple(host), version_tuple(minimum)
+    width = max(len(have), len(need))
+    return have + (0,) * (width - len(have)) >= need + (0,) * (width - len(need))
+
+
+def min_driver_for(cuda_version: str) -> str | None:
+    """The oldest host driver that runs any CUDA release of this major; None for a major without a known floor."""
+    major = version_tuple(cuda_version)[:1]
+    return MIN_DRIVER_BY_MAJOR.get(major[0]) if major else None
+
+
+def cuda_supported_by_driver(driver: str) -> str | None:
+    """The newest CUDA release that driver ``driver`` runs natively."""
+    return next((cuda for cuda, needed in TOOLKIT_DRIVERS if driver_satisfies(driver, needed)), None)
+
+
+def _capability(text: str) -> tuple[int, int] | None:
+    match = re.match(r"^(?:sm_)?(\d+)\.?(\d)?$", text.strip())
+    if not match:
+        return None
+    if match.group(2) is not None:
+        return int(match.group(1)), int(match.group(2))
+    number = int(match.group(1))  # "90" as in sm_90
+    return number // 10, number % 10
+
+
+def _arch_entries(arch: str) -> list[tuple[str, tuple[int, int], str]]:
+    """``sm_90`` / ``compute_90`` / ``sm_90a`` / TORCH_CUDA_ARCH_LIST's ``8.6+PTX`` -> (kind, (major, minor), suffix)."""
+    text = arch.strip().lower()
+    match = _ARCH.match(text)
+    if match:
+        number = int(match.group(2))
+        return [(match.group(1), (number // 10, number % 10), match.group(3))]
+    plain, _, ptx = text.partition("+")
+    capability = _capability(plain)
+    if capability is None:
+        return []
+    entries = [("sm", capability, "")]
+    return entries + [("compute", capability, "")] if ptx == "ptx" else entries
+
+
+def arch_supported(host_cc: str, captured_arch_list: Sequence[str]) -> bool:
+    """Whether a GPU of compute capability ``host_cc`` (``"9.0"``) runs code built for ``captured_arch_list``.
+
+    Machine code (``sm_XY``) runs on the same major with an equal or higher minor; ``sm_XYa``
+    only on exactly X.Y; PTX (``compute_XY``) is compiled by the driver for X.Y or any newer GPU.
+    An empty list says nothing, so nothing is refused.
+    """
+    host = _capability(host_cc)
+    if not captured_arch_list or host is None:
+        return True
+    for arch in captured_arch_list:
+        for kind, built, suffix in _arch_entries(arch):
+            if suffix == "a":
+                if host == built:
+                    return True
+            elif kind == "sm" and host[0] == built[0] and host[1] >= built[1]:
+                return True
+            elif kind == "compute" and host >= built:
+                return True
+    return False
+
+
+def cuda_base_image(cuda_version: str, python_version: str) -> str | None:
+    """The nvidia/cuda cuDNN runtime image for CUDA from system libraries, or None when the table has none.
+
+    Within a major, the oldest release not older than the captured minor (minor-version
+    compatibility); with only a major known, the newest. The Ubuntu release whose own
+    Python matches the capture is preferred, else the newest.
+    """
+    wanted = version_tuple(cuda_version)
+    if not wanted:
+        return None
+    same_major = [image for image in CUDA_BASE_IMAGES if version_tuple(image.cuda)[0] == wanted[0]]
+    fitting = [image for image in same_major if len(wanted) < 2 or version_tuple(image.cuda)[:2] >= wanted[:2]]
+    if not fitting:
+        return None
+    image = fitting[0] if len(wanted) >= 2 else fitting[-1]
+    minor = ".".join(python_version.split(".")[:2])
+    ubuntu = next((release for release in image.ubuntu if UBUNTU_PYTHON.get(release) == minor), image.ubuntu[-1])
+    return image.tag(ubuntu)
+
+
+def cudnn_version_from_int(value: int) -> str:
+    """cuDNN's integer version: 90100 -> 9.1.0 (cuDNN 9 counts minors by 100), 8902 -> 8.9.2."""
+    if value >= 90000:
+        return f"{value // 10000}.{value // 100 % 100}.{value % 100}"
+    return f"{value // 1000}.{value // 100 % 10}.{value % 100}"
+
+
+def torch_index_url(version: str) -> str | None:
+    """The PyTorch index that serves a local build: ``2.5.1+cu124`` -> ``https://download.pytorch.org/whl/cu124``."""
+    local = version.partition("+")[2].lower()
+    return f"{TORCH_INDEX_BASE}/{local}" if _TORCH_LOCAL.match(local) else None
+
+
+# --- the captured facts --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Gpu:
+    name: str | None
+    memory_mib: int | None = None
+    compute_capability: str | None = None
+
+    def describe(self) -> str:
+        capability = f", compute capability {self.compute_capability}" if self.compute_capability else ""
+        return f"{self.name or 'an NVIDIA GPU'}{capability}"
+
+
+@dataclass(frozen=True)
+class CudaFacts:
+    """A typed view of the probe's ``cuda`` section (or of a host's driver and GPUs alone)."""
+
+    driver_version: str | None = None
+    driver_cuda: str | None = None
+    gpus: tuple[Gpu, ...] = ()
+    frameworks: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    wheels: Mapping[str, str] = field(default_factory=dict)
+    conda: Mapping[str, str] = field(default_factory=dict)
+    loaded_libraries: tuple[Mapping[str, Any], ...] = ()
+    live_torch: Mapping[str, Any] | None = None
+
+    @classmethod
+    def from_probe(cls, data: Mapping[str, Any] | None) -> CudaFacts | None:
+        if not data:
+            return None
+        driver = data.get("driver") or {}
+        live = data.get("live_torch") or None
+        gpus = list(data.get("gpus") or ()) or list((live or {}).get("devices") or ())
+        return cls(
+            driver_version=driver.get("version"),
+            driver_cuda=driver.get("cuda"),
+            gpus=tuple(Gpu(g.get("name"), g.get("memory_mib"), g.get("compute_capability")) for g in gpus),
+            frameworks=dict(data.get("frameworks") or {}),
+            wheels=dict(data.get("wheels") or {}),
+            conda=dict(data.get("conda") or {}),
+            loaded_libraries=tuple(data.get("loaded_libraries") or ()),
+            live_torch=live,
+        )
+
+    def _framework(self, key: str) -> str | None:
+        """``key`` of the first framework that knows it: live torch, then torch, TensorFlow, JAX, CuPy."""
+        sources = [self.live_torch or {}, *(self.frameworks.get(n) or {} for n in ("torch", "tensorflow", "jax", "cupy"))]
+        return next((str(source[key]) for source in sources if source.get(key)), None)
+
+    def _wheel(self, pattern: re.Pattern[str]) -> str | None:
+        return next((version for name, version in sorted(self.wheels.items()) if pattern.match(name)), None)
+
+    def _library(self, name: str) -> str | None:
+        versions = [str(lib["version"]) for lib in self.loaded_libraries if lib.get("name") == name and lib.get("version")]
+        return max(versions, key=lambda v: len(version_tuple(v)), default=None)
+
+    @property
+    def cuda_version(self) -> str | None:
+        """The CUDA release the environment's code was built for (major.minor, or a major alone)."""
+        torch = self.frameworks.get("torch") or {}
+        runtime = self._wheel(_RUNTIME_WHEEL)
+        conda = next((self.conda[name] for name in _CONDA_RUNTIME if self.conda.get(name)), None)
+        found = (
+            (self.live_torch or {}).get("cuda")
+            or torch.get("cuda")
+            or (self.frameworks.get("tensorflow") or {}).get("cuda")
+            or runtime
+            or conda
+            or self._framework("cuda")
+            or self._library("libcudart")
+        )
+        return ".".join(str(found).split(".")[:2]) if found else None
+
+    @property
+    def source(self) -> str | None:
+        """Where the CUDA libraries come from: ``pip-wheels`` (the host driver suffices), ``conda`` or ``system``."""
+        if self.cuda_version is None:
+            return None
+        torch = self.frameworks.get("torch")
+        if self._wheel(_RUNTIME_WHEEL) or (torch and torch.get("installer") != "conda"):
+            return "pip-wheels"  # torch's CUDA wheels bring their own libraries, bundled or as nvidia-* wheels
+        if any(self.conda.get(name) for name in _CONDA_RUNTIME):
+            return "conda"
+        return "system"
+
+    @property
+    def cudnn_version(self) -> str | None:
+        live = (self.live_torch or {}).get("cudnn")
+        if isinstance(live, int) and live:
+            return cudnn_version_from_int(live)
+        return (
+            self._wheel(_CUDNN_WHEEL)
+            or (self.frameworks.get("tensorflow") or {}).get("cudnn")
+            or self.conda.get("cudnn")
+            or self._library("libcudnn")
+        )
+
+    @property
+    def nccl_version(self) -> str | None:
+        return (
+            (self.live_torch or {}).get("nccl") or self._wheel(_NCCL_WHEEL) or self.conda.get("nccl") or self._library("libnccl")
+        )
+
+    @property
+    def arch_list(self) -> tuple[str, ...]:
+        """The GPU architectures the framework was compiled for, when readable (``sm_80``, ``compute_90``)."""
+        for source in (self.live_torch or {}, self.frameworks.get("torch") or {}, self.frameworks.get("tensorflow") or {}):
+            if source.get("arch_list"):
+                return tuple(str(arch) for arch in source["arch_list"])
+        return ()
+
+    @property
+    def supported_cuda(self) -> str | None:
+        """The newest CUDA the driver seen runs natively."""
+        if self.driver_cuda:
+            return self.driver_cuda
+        return cuda_supported_by_driver(self.driver_version) if self.driver_version else None
+
+
+def cuda_section(facts: EnvironmentFacts) -> dict[str, Any]:
+    """The ``[cuda]`` table of capsule.toml; empty when no CUDA stack was seen."""
+    cuda = CudaFacts.from_probe(facts.cuda)
+    if cuda is None:
+        return {}
+    version = cuda.cuda_version
+    gpus = [{k: v for k, v in vars(gpu).items() if v is not None} for gpu in cuda.gpus]
+    section = {
+        "version": version,
+        "source": cuda.source,
+        "cudnn": cuda.cudnn_version,
+        "nccl": cuda.nccl_version,
+        "min_driver": min_driver_for(version) if version else None,
+        "arch_list": list(cuda.arch_list) or None,
+        "frameworks": {name: str(f.get("version")) for name, f in sorted(cuda.frameworks.items())} or None,
+        "driver_seen": cuda.driver_version,
+        "driver_cuda_seen": cuda.supported_cuda,
+        "gpus_seen": gpus or None,
+    }
+    return {key: value for key, value in section.items() if value is not None}
+
+
+def is_cuda_capsule(manifest: Mapping[str, Any]) -> bool:
+    return bool((manifest.get("cuda") or {}).get("version"))
+
+
+def host_gpus(environ: Mapping[str, str] | None = None, root: str = "/") -> CudaFacts:
+    """This machine's NVIDIA driver and GPUs (NVML, /proc, nvidia-smi), read as the probe reads them."""
+    from envcapsule.probe import describe_gpu_host
+
+    return CudaFacts.from_probe(describe_gpu_host(environ, root)) or CudaFacts()
+
+
+# --- checks at launch and in doctor -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of doctor's table; a failed check says what is wrong (``detail``) and what to do (``advice``)."""
+
+    name: str
+    ok: bool
+    detail: str
+    advice: str = ""
+
+    def sentence(self) -> str:
+        text = self.detail[:1].upper() + self.detail[1:]
+        return f"{text}; {self.advice}." if self.advice else f"{text}."
+
+
+def runtime_check(client: Any) -> Check:
+    name = "NVIDIA runtime"
+    try:
+        info = client.info()
+    except Exception as error:  # any engine failure: the check reports it instead of crashing doctor
+        return Check(name, False, f"the Docker engine did not describe itself ({error})", "check it with `docker info`")
+    runtimes = info.get("Runtimes") or {}
+    devices = [str(d.get("ID", "")) for d in info.get("DiscoveredDevices") or () if isinstance(d, Mapping)]
+    nvidia_cdi = [device for device in devices if device.startswith("nvidia.com/gpu")]
+    if "nvidia" in runtimes:
+        return Check(name, True, "the engine has the nvidia runtime")
+    if nvidia_cdi:
+        return Check(name, True, f"the engine sees {len(nvidia_cdi)} NVIDIA CDI device(s)")
+    return Check(
+        name,
+        False,
+        "the Docker engine has no nvidia runtime and no NVIDIA CDI devices, so it cannot give a container GPUs",
+        "install the NVIDIA Container Toolkit, run `sudo nvidia-ctk runtime configure --runtime=docker` "
+        f"and restart the engine, {_NO_GPUS}",
+    )
+
+
+def driver_check(host: CudaFacts, cuda_version: str | None, minimum: str | None) -> Check:
+    name = "NVIDIA driver"
+    need = f"CUDA {cuda_version}"
+    if not host.driver_version:
+        advice = f"install NVIDIA driver {minimum} or newer" if minimum else "install the NVIDIA driver"
+        return Check(
+            name,
+            False,
+            f"no NVIDIA driver was found on this host (no /proc/driver/nvidia/version, NVML or nvidia-smi), but the capsule needs {need}",
+            f"{advice}, {_NO_GPUS}",
+        )
+    if minimum is None:
+        return Check(name, True, f"{host.driver_version} (no known minimum for {need})")
+    if driver_satisfies(host.driver_version, minimum):
+        return Check(name, True, f"{host.driver_version} >= {minimum}, the minimum for {need}")
+    return Check(
+        name,
+        False,
+        f"the host's NVIDIA driver {host.driver_version} is older than {minimum}, the minimum for the capsule's {need}",
+        f"update the driver, {_NO_GPUS}",
+    )
+
+
+def compute_check(host: CudaFacts, arch_list: Sequence[str]) -> Check:
+    name = "GPU compute capability"
+    known = [gpu for gpu in host.gpus if gpu.compute_capability]
+    if not arch_list:
+        return Check(name, True, "the capsule records no compiled architectures; not checked")
+    if not known:
+        return Check(name, True, "no GPU with a known compute capability was listed (NVML or nvidia-smi); not checked")
+    fitting = [gpu for gpu in known if arch_supported(gpu.compute_capability or "", arch_list)]
+    others = [gpu for gpu in known if gpu not in fitting]
+    built = ", ".join(arch_list)
+    if fitting and not others:
+        return Check(name, True, f"{fitting[0].describe()} runs code built for {built}")
+    if fitting:
+        unusable = "; ".join(gpu.describe() for gpu in others)
+        return Check(name, True, f"{fitting[0].describe()} fits, but not {unusable} (built for {built})")
+    return Check(
+        name,
+        False,
+        f"the host's GPU ({others[0].describe()}) is not among those the capsule's CUDA code was built for ({built})",
+        f"run the capsule on a host with a supported GPU, {_NO_GPUS}",
+    )
+
+
+def gpu_checks(client: Any, capsule_manifest: Mapping[str, Any], *, host: CudaFacts | None = None) -> list[Check]:
+    """The engine's NVIDIA runtime, the host driver against the capsule's minimum, the GPUs against its arch list."""
+    cuda = capsule_manifest.get("cuda") or {}
+    version = cuda.get("version")
+    host = host_gpus() if host is None else host
+    minimum = cuda.get("min_driver") or (min_driver_for(str(version)) if version else None)
+    return [
+        runtime_check(client),
+        driver_check(host, version, minimum),
+        compute_check(host, cuda.get("arch_list") or ()),
+    ]
+
+
+def gpu_request_for(
+    capsule_manifest: Mapping[str, Any], client: Any, gpus_option: str | int | None, *, host: CudaFacts | None = None
+) -> list[str] | None:
+    """The ``gpus`` argument of ``envcapsule.run.launch`` for ``--gpus all|none|N|device=ID,...``.
+
+    ``gpus_option`` None (the flag not given) means all. The result is None (no GPUs) for
+    ``none`` and for a capsule without CUDA; otherwise the host is checked first, and
+    GpuError says in one sentence why it cannot give the container a usable GPU.
+    """
+    option = "all" if gpus_option is None else str(gpus_option).strip().lower()
+    if option in ("none", "0") or not is_cuda_capsule(capsule_manifest):
+        return None
+    if option == "all":
+        request: list[str] = ["all"]
+    elif option.isdigit():
+        request = [str(index) for index in range(int(option))]
+    elif option.startswith("device=") and option[len("device=") :].strip(","):
+        request = [device.strip() for device in option[len("device=") :].split(",") if device.strip()]
+    else:
+        raise GpuError(f"--gpus takes all, none, a number of GPUs or device=ID,..., not {gpus_option!r}; pass one of those.")
+    host = host_gpus() if host is None else host
+    failed = next((check for check in gpu_checks(client, capsule_manifest, host=host) if not check.ok), None)
+    if failed is not None:
+        raise GpuError(failed.sentence())
+    if option.isdigit() and host.gpus and int(option) > len(host.gpus):
+        raise GpuError(f"--gpus {option} asks for {option} GPUs, but this host has {len(host.gpus)}; ask for fewer, {_NO_GPUS}.")
+    return request
+
+
+# --- doctor ------------------------------------------------------------------------------------
+
+
+def doctor(capsule_dir: Path, client: Any = None, *, host: CudaFacts | None = None) -> list[Check]:
+    """A table of checks for launching any capsule here: capsule, engine, GPUs, disk space, images."""
+    from envcapsule.engine import EngineError, connect
+
+    folder = Path(capsule_dir)
+    checks, manifest, capsule = _capsule_check(folder)
+    own_client = None
+    if client is None:
+        try:
+            client = own_client = connect()
+        except EngineError as error:
+            checks.append(Check("engine", False, str(error).rstrip(".")))
+    try:
+        if client is not None:
+            checks.append(_engine_check(client))
+        if manifest is None:
+            pass  # the capsule check already failed: nothing says whether it needs GPUs
+        elif is_cuda_capsule(manifest):
+            host = host_gpus() if host is None else host
+            gpu = gpu_checks(client, manifest, host=host)
+            if client is None:
+                gpu[0] = Check(gpu[0].name, False, "not checked: no Docker engine answered")
+            checks += gpu
+        else:
+            checks.append(Check("GPUs", True, "not needed: the capsule does not use CUDA"))
+        locked = _locked_bytes(folder)
+        checks.append(_docker_disk_check(client, locked))
+        checks.append(_cache_disk_check(locked))
+        if capsule is not None and client is not None:
+            checks += _image_checks(client, capsule)
+    finally:
+        if own_client is not None:
+            own_client.close()
+    return checks
+
+
+def _capsule_check(folder: Path) -> tuple[list[Check], Mapping[str, Any] | None, Any]:
+    from envcapsule.capsule import read_capsule
+
+    try:
+        capsule = read_capsule(folder)
+    except EnvcapsuleError as error:
+        try:
+            manifest: Mapping[str, Any] | None = read_capsule(folder, verify=False).manifest
+        except EnvcapsuleError:
+            manifest = None
+        return [Check("capsule", False, str(error).rstrip("."))], manifest, None
+    interpreter = capsule.manifest.get("interpreter", {})
+    cuda = capsule.manifest.get("cuda") or {}
+    uses = f", CUDA {cuda['version']} from {cuda.get('source', 'an unknown source')}" if cuda.get("version") else ""
+    detail = f"{capsule.capsule_hash[:12]}: Python {interpreter.get('version', '?')}{uses}"
+    return [Check("capsule", True, detail)], capsule.manifest, capsule
+
+
+def _engine_check(client: Any) -> Check:
+    try:
+        version = client.version()
+    except Exception as error:  # any engine failure becomes a failed check
+        return Check("engine", False, f"the Docker engine did not answer ({error})", "check it with `docker info`")
+    platform = (version.get("Platform") or {}).get("Name") or "Docker engine"
+    return Check("engine", True, f"{platform} {version.get('Version', '?')} (API {version.get('ApiVersion', '?')})")
+
+
+def _locked_bytes(folder: Path) -> int:
+    """The size of every locked file in pylock.toml (0 when unreadable)."""
+    from envcapsule import _toml as tomllib
+
+    try:
+        lock = tomllib.loads((folder / "pylock.toml").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return 0
+    total = 0
+    for package in lock.get("packages", []):
+        files = [*package.get("wheels", []), *([package["sdist"]] if package.get("sdist") else [])]
+        total += max((int(f.get("size") or 0) for f in files), default=0)
+    return total
+
+
+def _gib(size: float) -> str:
+    return f"{size / 2**30:.1f} GiB"
+
+
+def _free_space_check(name: str, path: Path, needed: int, what: str) -> Check:
+    existing = next((p for p in (path, *path.parents) if p.exists()), None)
+    if existing is None:
+        return Check(name, True, f"{path} is not on this machine; not measured")
+    free = shutil.disk_usage(existing).free
+    detail = f"{_gib(free)} free in {path}; {what} needs about {_gib(needed)}"
+    if free >= needed:
+        return Check(name, True, detail)
+    return Check(name, False, detail, f"free some space in {existing} (e.g. `docker system prune`)")
+
+
+def _docker_disk_check(client: Any, locked: int) -> Check:
+    name = "disk (engine)"
+    try:
+        root = (client.info() if client is not None else {}).get("DockerRootDir")
+    except Exception:  # the engine check already said why
+        root = None
+    if not root:
+        return Check(name, True, "the engine's storage folder is unknown; not measured")
+    # Installed packages take about twice their wheels, plus the base image and the server environment.
+    return _free_space_check(name, Path(root), 3 * locked + 2 * 2**30, "the image")
+
+
+def _cache_disk_check(locked: int) -> Check:
+    from envcapsule.snapshot import cache_root
+
+    return _free_space_check("disk (cache)", cache_root(), locked + 2**30, "the wheel cache")
+
+
+def _image_checks(client: Any, capsule: Any) -> list[Check]:
+    from envcapsule.image.base import default_base_image
+    from envcapsule.image.build import image_tag
+
+    checks = []
+    tag = image_tag(capsule)
+    built = _local_image(client, tag)
+    checks.append(Check("image", True, f"{tag} is built" if built else f"{tag} is not built yet; `envcapsule build` builds it"))
+    try:
+        base = default_base_image(capsule.manifest)
+    except EnvcapsuleError as error:
+        return [*checks, Check("base image", False, str(error).rstrip("."))]
+    here = "is on this machine" if _local_image(client, base) else "is not on this machine; the build pulls it"
+    return [*checks, Check("base image", True, f"{base} {here}")]
+
+
+def _local_image(client: Any, name: str) -> bool:
+    try:
+        client.images.get(name)
+    except Exception:  # ImageNotFound, or an engine error the engine check reports
+        return False
+    return True
