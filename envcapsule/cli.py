@@ -249,10 +249,10 @@ def _run_build(args: argparse.Namespace) -> int:
 
 
 def _run_launch(args: argparse.Namespace) -> int:
-    from envcapsule.console import render_launch, task_progress
-    from envcapsule.engine import connect
     from envcapsule.capsule import read_capsule
+    from envcapsule.console import render_launch, task_progress
     from envcapsule.cuda import gpu_request_for
+    from envcapsule.engine import connect
     from envcapsule.image.build import build
     from envcapsule.run import launch
     from envcapsule.snapshot import ensure_capsule
