@@ -74,6 +74,7 @@ def build_parser() -> MagicArgumentParser:
     launch.add_argument("--base-image", metavar="IMAGE")
     launch.add_argument("--port", type=int, metavar="N")
     launch.add_argument("--mount", action="store_true", help="bind the notebook's folder at ~/work, read-write")
+    launch.add_argument("--gpus", metavar="all|none|N", help="GPUs for a CUDA capsule (default all, after checks)")
 
     verify = command("verify", "re-execute the notebook in its image and compare every cell's outputs")
     verify.add_argument("--sanitize", metavar="FILE", help="extra nbval sanitizers")
