@@ -180,7 +180,7 @@ def verify(
     """Re-execute ``notebook`` in its capsule's image and compare every code cell's outputs with the stored ones.
 
     ``timeout`` is how long one cell may run (nbval's cell timeout, reported on that cell);
-    the whole check is stopped after ``timeout`` plus a minute's allowance for start-up.
+    the whole check is stopped after ``timeout`` per code cell plus a minute's allowance for start-up.
     """
     from envcapsule.image.build import build
     from envcapsule.snapshot import default_capsule_dir
@@ -221,12 +221,23 @@ def verify(
     }
     progress.step(f"Re-executing {notebook.name} in {image}", total=len(cells))
     exit_code, report, log = run_check(
-        client, image, files, nbval_command(notebook.name, timeout), timeout + STARTUP_ALLOWANCE, cells, progress
+        client,
+        image,
+        files,
+        nbval_command(notebook.name, timeout),
+        run_limit(timeout, len(cells)),
+        cells,
+        progress,
     )
     if report is None:
         raise VerifyError(missing_report_sentence(image, exit_code, log))
     results = cell_results(parse_junit(report, notebook.name), cells)
     return make_report(notebook, image, results)
+
+
+def run_limit(cell_timeout: float, cells: int) -> float:
+    """The bound on the whole check: every cell may use its whole timeout, plus start-up."""
+    return cell_timeout * max(cells, 1) + STARTUP_ALLOWANCE
 
 
 def nbval_command(notebook_name: str, cell_timeout: float) -> list[str]:
