@@ -117,6 +117,51 @@ def build_parser() -> argparse.ArgumentParser:
     _add_json_option(launch)
     launch.set_defaults(run=_run_launch, mount=False)
 
+    share = commands.add_parser(
+        "share",
+        help="write binder/ for mybinder.org and print a commit-pinned link and badge",
+        description="Write binder/ at the root of the notebook's git repository (a Dockerfile that installs the exact "
+        "lock with hashes, the hashed requirements.txt, runtime.txt), then print the persistent mybinder link pinned to "
+        "the current commit and a Markdown badge. Warns when changes are uncommitted or unpushed.",
+    )
+    share.add_argument("notebook", type=Path, help="the notebook to share (its capsule is used or made)")
+    share.add_argument("--binder", action="store_true", required=True, help="export for Binder (the only kind so far)")
+    share.add_argument("--hub", default="https://mybinder.org", metavar="URL", help="the BinderHub (default mybinder.org)")
+    share.add_argument("--force", action="store_true", help="replace a binder/ that envcapsule did not write (a backup is kept)")
+    _add_python_option(share)
+    _add_json_option(share)
+    share.set_defaults(run=_run_share)
+
+    push = commands.add_parser(
+        "push",
+        help="push the capsule's image to a registry and record its digest",
+        description="Push the built image to REGISTRY/NAMESPACE with the credentials of your Docker configuration "
+        "(envcapsule stores none), record the digest in the capsule folder and print REGISTRY/NAMESPACE/NAME@sha256:...; "
+        "`envcapsule launch REF` runs it on any host.",
+    )
+    push.add_argument("target", type=Path, metavar="NOTEBOOK|CAPSULE")
+    push.add_argument("--registry", required=True, metavar="REGISTRY/NAMESPACE", help="e.g. ghcr.io/alice or 127.0.0.1:5000/lab")
+    push.add_argument("--base-image", metavar="IMAGE", help="base image, if a build is needed")
+    _add_json_option(push)
+    push.set_defaults(run=_run_push)
+
+    export = commands.add_parser(
+        "export", help="write the image, the capsule and the notebook into one tar for an air-gapped host"
+    )
+    export.add_argument("target", type=Path, metavar="NOTEBOOK|CAPSULE")
+    export.add_argument("-o", "--output", type=Path, required=True, metavar="FILE.tar")
+    export.add_argument("--base-image", metavar="IMAGE", help="base image, if a build is needed")
+    _add_json_option(export)
+    export.set_defaults(run=_run_export)
+
+    restore = commands.add_parser(
+        "import", help="load an archive made by `envcapsule export` and restore its capsule and notebook here"
+    )
+    restore.add_argument("archive", type=Path, metavar="FILE.tar")
+    restore.add_argument("--force", action="store_true", help="replace a different capsule of the same name")
+    _add_json_option(restore)
+    restore.set_defaults(run=_run_import)
+
     doctor = commands.add_parser(
         "doctor",
         help="check that this host can build and run a capsule: engine, driver, GPUs, disk, images",
@@ -255,6 +300,7 @@ def _run_launch(args: argparse.Namespace) -> int:
     from envcapsule.engine import connect
     from envcapsule.image.build import build
     from envcapsule.run import launch
+    from envcapsule.share import is_digest_ref, pull_by_digest
     from envcapsule.snapshot import ensure_capsule
 
     target = Path(args.target)
@@ -266,6 +312,9 @@ def _run_launch(args: argparse.Namespace) -> int:
             gpus = gpu_request_for(read_capsule(capsule).manifest, client, args.gpus)
             if args.mount:
                 mount = capsule.parent
+        elif is_digest_ref(args.target):
+            image = args.target.strip()
+            pull_by_digest(image, client, progress)
         else:
             image = args.target
         launched = launch(client, image, port=args.port, mount=mount, gpus=gpus, timeout=args.timeout, progress=progress)
@@ -277,6 +326,74 @@ def _run_launch(args: argparse.Namespace) -> int:
         import webbrowser
 
         webbrowser.open(launched.url)
+    return 0
+
+
+def _run_share(args: argparse.Namespace) -> int:
+    from envcapsule.console import render_share, task_progress
+    from envcapsule.share import share_binder
+    from envcapsule.snapshot import ensure_capsule
+
+    with task_progress(enabled=not args.json) as progress:
+        capsule = ensure_capsule(args.notebook, python=args.python, progress=progress)
+        result = share_binder(args.notebook.absolute(), hub=args.hub, force=args.force, capsule_dir=capsule, progress=progress)
+    if args.json:
+        _print_json(result.to_json())
+    else:
+        render_share(result)
+    return 0
+
+
+def _built_image(target: Path, base_image: str | None, client: Any, progress: Any) -> Path:
+    from envcapsule.image.build import build
+    from envcapsule.snapshot import ensure_capsule
+
+    capsule = ensure_capsule(target, progress=progress)
+    build(capsule, base_image=base_image, client=client, progress=progress)
+    return capsule
+
+
+def _run_push(args: argparse.Namespace) -> int:
+    from envcapsule.console import task_progress
+    from envcapsule.engine import connect
+    from envcapsule.share import push
+
+    with task_progress(enabled=not args.json) as progress, closing(connect()) as client:
+        capsule = _built_image(args.target, args.base_image, client, progress)
+        ref = push(capsule, args.registry, client, progress)
+    if args.json:
+        _print_json({"ref": ref})
+    else:
+        print(f"Pushed: {ref}\nLaunch it anywhere with: envcapsule launch {ref}")
+    return 0
+
+
+def _run_export(args: argparse.Namespace) -> int:
+    from envcapsule.console import task_progress
+    from envcapsule.engine import connect
+    from envcapsule.share import export_archive
+
+    with task_progress(enabled=not args.json) as progress, closing(connect()) as client:
+        capsule = _built_image(args.target, args.base_image, client, progress)
+        exported = export_archive(capsule, args.output.absolute(), client, progress)
+    if args.json:
+        _print_json(exported.to_json())
+    else:
+        print(f"Archive written: {args.output} (load it elsewhere with: envcapsule import {args.output.name})")
+    return 0
+
+
+def _run_import(args: argparse.Namespace) -> int:
+    from envcapsule.console import task_progress
+    from envcapsule.engine import connect
+    from envcapsule.share import import_archive
+
+    with task_progress(enabled=not args.json) as progress, closing(connect()) as client:
+        result = import_archive(args.archive, client, force=args.force, progress=progress)
+    if args.json:
+        _print_json(result.to_json())
+    else:
+        print(f"Imported. Launch it with: {result.launch_command}")
     return 0
 
 

@@ -16,6 +16,7 @@ from envcapsule.facts import EnvironmentFacts
 from envcapsule.image.build import BuildResult
 from envcapsule.progress import NullProgress, Progress
 from envcapsule.run.launched import Launched
+from envcapsule.share.binder_share import ShareResult
 from envcapsule.snapshot import SnapshotResult
 
 
@@ -158,3 +159,15 @@ def render_checks(checks: list[Check]) -> None:
         mark = "[green]ok[/]" if check.ok else "[bold red]fail[/]"
         table.add_row(mark, check.name, check.detail if check.ok else check.sentence())
     out.print(table, soft_wrap=True)
+
+
+def render_share(result: ShareResult) -> None:
+    out = console()
+    out.print(f"[bold green]Binder folder written:[/] {result.export.folder}")
+    if result.link:
+        out.print(f"  link   {result.link.link}", soft_wrap=True)
+        out.print(f"  badge  {result.link.badge}", soft_wrap=True)
+    else:
+        out.print(f"[yellow]no link:[/] {result.no_link}")
+    for warning in result.warnings:
+        out.print(f"[yellow]warning:[/] {warning}")

@@ -93,6 +93,21 @@ def _verify(args: argparse.Namespace, notebook: Path, progress: Progress) -> Mag
     return MagicResult("verify", report.message, report.render_text().splitlines()[1:], ok=report.reproduced)
 
 
+def _share(args: argparse.Namespace, notebook: Path, progress: Progress) -> MagicResult:
+    from envcapsule.share import share_binder
+
+    result = share_binder(notebook, hub=args.hub, force=args.force, capsule_dir=_capsule(notebook, progress), progress=progress)
+    lines = [f"binder/ written in {result.export.folder.parent.name}"]
+    if result.link:
+        lines += [f"link: {result.link.link}", f"badge: {result.link.badge}"]
+    else:
+        lines.append(f"no link: {result.no_link}")
+    lines += [f"warning: {w}" for w in result.warnings]
+    return MagicResult(
+        "share", "ready for Binder" if result.link else "binder/ written", lines, ok=bool(result.link) and not result.warnings
+    )
+
+
 def _diff(args: argparse.Namespace, notebook: Path, progress: Progress) -> MagicResult:
     from envcapsule.capture.live import live_facts
     from envcapsule.drift import diff
@@ -136,6 +151,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Path, Progress], MagicResult]]
     "build": _build,
     "launch": _launch,
     "verify": _verify,
+    "share": _share,
     "diff": _diff,
     "status": _status,
 }

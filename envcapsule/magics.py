@@ -25,6 +25,7 @@ Capture this notebook's environment, rebuild it in a container, and prove it rep
   %envcapsule build           build the capsule into a container image
   %envcapsule launch          run the notebook in that image and show its URL
   %envcapsule verify          re-execute the notebook in the image and compare outputs
+  %envcapsule share           binder/ for mybinder.org, with a link pinned to the commit
 
 Every subcommand takes --notebook PATH when envcapsule cannot tell which notebook runs.
 """
@@ -64,7 +65,9 @@ def build_parser() -> MagicArgumentParser:
     snap.add_argument("--strict", action="store_true", help="fail if any distribution cannot be locked exactly")
     snap.add_argument("--offline", action="store_true", help="use only cached index data")
     snap.add_argument("--include-tooling", action="store_true", help="keep what is installed only for envcapsule")
-    snap.add_argument("--minimal", action="store_true", help="only the distributions this kernel imported, with their dependencies")
+    snap.add_argument(
+        "--minimal", action="store_true", help="only the distributions this kernel imported, with their dependencies"
+    )
 
     build = command("build", "build the capsule into a container image")
     build.add_argument("--base-image", metavar="IMAGE")
@@ -80,6 +83,10 @@ def build_parser() -> MagicArgumentParser:
     verify.add_argument("--sanitize", metavar="FILE", help="extra nbval sanitizers")
     verify.add_argument("--timeout", type=float, default=120.0, metavar="S", help="seconds per cell (default 120)")
     verify.add_argument("--base-image", metavar="IMAGE")
+
+    share = command("share", "write binder/ for mybinder.org and show a commit-pinned link and badge")
+    share.add_argument("--hub", default="https://mybinder.org", metavar="URL", help="the BinderHub (default mybinder.org)")
+    share.add_argument("--force", action="store_true", help="replace a binder/ envcapsule did not write (a backup is kept)")
 
     command("diff", "what changed in this kernel's environment since the snapshot")
     command("status", "the capsule's state: none / up to date / drifted, image, containers, last verify")

@@ -46,7 +46,7 @@ def test_unknown_option_is_a_usage_error(shell) -> None:  # type: ignore[no-unty
 def test_help_teaches_and_returns(shell, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
     assert shell.run_line_magic("envcapsule", "--help") is None
     out = capsys.readouterr().out
-    for word in ("snapshot", "status", "diff", "build", "launch", "verify", "--notebook"):
+    for word in ("snapshot", "status", "diff", "build", "launch", "verify", "share", "--notebook"):
         assert word in out
 
 
@@ -70,6 +70,6 @@ def test_results_render_as_html_and_stable_text() -> None:
 
 def test_every_subcommand_accepts_notebook_and_progress() -> None:
     parser = build_parser()
-    for command in ("snapshot", "build", "launch", "verify", "diff", "status"):
+    for command in ("snapshot", "build", "launch", "verify", "share", "diff", "status"):
         args = parser.parse_args([command, "--notebook", "x.ipynb", "--progress", "text"])
         assert (args.command, args.notebook, args.progress) == (command, "x.ipynb", "text")

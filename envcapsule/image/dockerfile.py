@@ -28,6 +28,7 @@ HOME = "/home/jovyan"
 NB_UID = 1000
 PORT = 8888
 KERNEL_LAYERS = ("kernel-large", "kernel-rest")
+ENTRYPOINT = "/usr/local/bin/envcapsule-entrypoint"
 
 
 @dataclass(frozen=True)
@@ -122,25 +123,60 @@ def kernel_copy(layer: str) -> str:
     return f"COPY --from={layer} {KERNEL_PREFIX} {KERNEL_PREFIX}"
 
 
-def kernelspec_layer() -> str:
-    return (
-        f"COPY kernelspec/ {SERVER_PREFIX}/share/jupyter/kernels/python3/\nCOPY entrypoint /usr/local/bin/envcapsule-entrypoint"
-    )
+def kernelspec_layer(kernelspec: str = "kernelspec/", entrypoint: str = "entrypoint") -> str:
+    return f"COPY {kernelspec} {SERVER_PREFIX}/share/jupyter/kernels/python3/\nCOPY {entrypoint} {ENTRYPOINT}"
 
 
-def notebook_layer() -> str:
-    return f"COPY --chown={NB_UID}:{NB_UID} home/ {HOME}/"
+def notebook_layer(source: str = "home/") -> str:
+    return f"COPY --chown={NB_UID}:{NB_UID} {source} {HOME}/"
 
 
-def runtime_layer() -> str:
+def runtime_layer(entrypoint: Sequence[str] = (ENTRYPOINT,)) -> str:
     command = ["jupyter", "lab", "--ip=0.0.0.0", f"--port={PORT}", "--no-browser"]
     return (
         "USER jovyan\n"
         f"WORKDIR {HOME}\n"
         f"EXPOSE {PORT}\n"
-        'ENTRYPOINT ["/usr/local/bin/envcapsule-entrypoint"]\n'
+        f"ENTRYPOINT {json.dumps(list(entrypoint))}\n"
         f"CMD {json.dumps(command)}"
     )
+
+
+# Variants for builds that cannot see the host's wheel cache (Binder): the same environments,
+# installed from the package index, every file pinned by sha256 and no dependency resolution.
+
+
+def index_server_stage(base_image: str, requirements: str, build_args: Sequence[str] = ()) -> str:
+    """``build_args`` are declared in the stage, so ``--build-arg`` can reach pip (PIP_FIND_LINKS, PIP_NO_INDEX, ...)."""
+    return (
+        "# The server environment: JupyterLab, Notebook, jupyterhub-singleuser and nbval, apart from the kernel.\n"
+        f"FROM {base_image} AS server\n"
+        f"{_declared(build_args)}"
+        f"COPY {requirements} /tmp/envcapsule/server/requirements.txt\n"
+        f"RUN python3 -m venv {SERVER_PREFIX} \\\n"
+        f" && {SERVER_PREFIX}/bin/python -m pip install --no-cache-dir --no-deps --require-hashes"
+        " --disable-pip-version-check -r /tmp/envcapsule/server/requirements.txt"
+    )
+
+
+def index_kernel_stage(layer: str, requirements: str, vendor: str | None = None, build_args: Sequence[str] = ()) -> str:
+    """Like ``kernel_stage``, from the index; ``vendor`` is a folder of wheels the requirements name as ``./vendor/...``."""
+    vendor_copy = f"COPY {vendor}/ /tmp/envcapsule/{layer}/vendor/\n" if vendor else ""
+    return (
+        f"# Locked distributions ({layer}): hash-checked, no dependency resolution.\n"
+        f"FROM server AS {layer}\n"
+        f"{_declared(build_args)}"
+        f"COPY {requirements} /tmp/envcapsule/{layer}/requirements.txt\n"
+        f"{vendor_copy}"
+        f"RUN python3 -m venv --without-pip {KERNEL_PREFIX} \\\n"
+        f" && cd /tmp/envcapsule/{layer} \\\n"
+        f" && {SERVER_PREFIX}/bin/python -m pip --python {KERNEL_PREFIX}/bin/python install --no-cache-dir --no-deps"
+        " --require-hashes --disable-pip-version-check -r requirements.txt"
+    )
+
+
+def _declared(build_args: Sequence[str]) -> str:
+    return "".join(f"ARG {name}\n" for name in build_args)
 
 
 def labels_layer(spec: ImageSpec) -> str:

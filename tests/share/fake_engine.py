@@ -1,0 +1,124 @@
+"""A fake Docker client for the share/ tests: images that can be tagged, pushed, pulled, saved and loaded."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from docker.errors import APIError, ImageNotFound
+
+IMAGE_ID = "sha256:" + "1" * 64
+DIGEST = "sha256:" + "d" * 64
+
+
+@dataclass
+class FakeImage:
+    id: str
+    tags: list[str]
+    payload: bytes = b"docker save output"
+    repo_digests: list[str] = field(default_factory=list)
+
+    @property
+    def attrs(self) -> dict[str, Any]:
+        return {"RootFS": {"Layers": ["sha256:a", "sha256:b", "sha256:a"]}, "RepoDigests": self.repo_digests}
+
+    def tag(self, repository: str, tag: str) -> bool:
+        self.tags.append(f"{repository}:{tag}")
+        return True
+
+    def save(self, chunk_size: int = 4, named: str | bool = False) -> Iterator[bytes]:
+        assert named, "images are saved with their name, so that loading restores the tag"
+        for start in range(0, len(self.payload), chunk_size):
+            yield self.payload[start : start + chunk_size]
+
+
+class FakeImages:
+    def __init__(self, engine: FakeEngine) -> None:
+        self.engine = engine
+
+    def get(self, name: str) -> FakeImage:
+        for image in self.engine.images_by_id.values():
+            if name in (image.id, *image.tags, *image.repo_digests):
+                return image
+        raise ImageNotFound(f"No such image: {name}")
+
+    def load(self, data: IO[bytes]) -> list[FakeImage]:
+        payload = data.read()
+        self.engine.loaded.append(payload)
+        if self.engine.load_error:
+            raise APIError(self.engine.load_error)
+        image = FakeImage(self.engine.loaded_id, [self.engine.loaded_tag], payload)
+        self.engine.images_by_id[image.id] = image
+        return [image]
+
+
+class FakeApi:
+    def __init__(self, engine: FakeEngine) -> None:
+        self.engine = engine
+
+    def push(self, repository: str, tag: str, stream: bool, decode: bool) -> Iterator[dict[str, Any]]:
+        self.engine.pushed.append(f"{repository}:{tag}")
+        yield {"status": f"The push refers to repository [{repository}]"}
+        yield {"status": "Preparing", "progressDetail": {}, "id": "aaaa"}
+        yield {"status": "Pushing", "progressDetail": {"current": 1, "total": 2}, "id": "aaaa"}
+        if self.engine.push_error:
+            yield {"errorDetail": {"message": self.engine.push_error}, "error": self.engine.push_error}
+            return
+        yield {"status": "Pushed", "progressDetail": {}, "id": "aaaa"}
+        yield {"status": "Layer already exists", "progressDetail": {}, "id": "bbbb"}
+        yield {"status": f"{tag}: digest: {DIGEST} size: 1234"}
+        yield {"progressDetail": {}, "aux": {"Tag": tag, "Digest": DIGEST, "Size": 1234}}
+        image = self.engine.images.get(f"{repository}:{tag}")
+        image.repo_digests.append(f"{repository}@{DIGEST}")
+
+    def pull(self, repository: str, tag: str, stream: bool, decode: bool) -> Iterator[dict[str, Any]]:
+        self.engine.pulled.append(f"{repository}@{tag}")
+        if self.engine.pull_error:
+            raise APIError(self.engine.pull_error)
+        yield {"status": f"Pulling from {repository}", "id": tag}
+        yield {"status": "Pull complete", "progressDetail": {}, "id": "aaaa"}
+        yield {"status": f"Digest: {tag}"}
+        self.engine.images_by_id["sha256:" + "2" * 64] = FakeImage("sha256:" + "2" * 64, [], repo_digests=[f"{repository}@{tag}"])
+
+
+class FakeEngine:
+    def __init__(self) -> None:
+        self.images_by_id: dict[str, FakeImage] = {}
+        self.images = FakeImages(self)
+        self.api = FakeApi(self)
+        self.pushed: list[str] = []
+        self.pulled: list[str] = []
+        self.loaded: list[bytes] = []
+        self.push_error = ""
+        self.pull_error = ""
+        self.load_error = ""
+        self.loaded_id = IMAGE_ID
+        self.loaded_tag = ""
+
+    def add_image(self, tag: str, payload: bytes = b"docker save output") -> FakeImage:
+        image = FakeImage(IMAGE_ID, [tag], payload)
+        self.images_by_id[image.id] = image
+        self.loaded_tag = tag
+        return image
+
+
+class RecordingProgress:
+    def __init__(self) -> None:
+        self.steps: list[tuple[str, int | None]] = []
+        self.advanced: list[str] = []
+        self.lines: list[str] = []
+
+    def step(self, description: str, total: int | None = None) -> None:
+        self.steps.append((description, total))
+
+    def advance(self, item: str = "") -> None:
+        self.advanced.append(item)
+
+    def log(self, line: str) -> None:
+        self.lines.append(line)
+
+
+def stream_of(data: bytes) -> IO[bytes]:
+    return io.BytesIO(data)
