@@ -24,7 +24,7 @@ class EngineError(EnvcapsuleError):
     """No Docker engine can be reached: missing SDK, no engine, not running, no permission."""
 
 
-def connect(timeout: float = 10) -> DockerClient:
+def connect(timeout: float = 60) -> DockerClient:
     """A client for the engine named by DOCKER_HOST (or the usual sockets) that has answered a ping.
 
     ``timeout`` bounds each API request (streamed builds are not cut off by it).
