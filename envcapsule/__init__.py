@@ -24,3 +24,14 @@ def load_ipython_extension(ipython: Any) -> None:
     from envcapsule.magics import load_ipython_extension as load
 
     load(ipython)
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    return [{"src": "labextension", "dest": "@envcapsule/labextension"}]
+
+
+def _jupyter_server_extension_points() -> list[dict[str, object]]:
+    """The Jupyter server extension lives in envcapsule.server; importing it here would make %load_ext heavy."""
+    from envcapsule.server import _jupyter_server_extension_points as points
+
+    return points()

@@ -294,30 +294,30 @@ def _run_build(args: argparse.Namespace) -> int:
 
 
 def _run_launch(args: argparse.Namespace) -> int:
-    from envcapsule.capsule import read_capsule
     from envcapsule.console import render_launch, task_progress
-    from envcapsule.cuda import gpu_request_for
     from envcapsule.engine import connect
-    from envcapsule.image.build import build
     from envcapsule.run import launch
+    from envcapsule.run.notebook import launch_notebook
     from envcapsule.share import is_digest_ref, pull_by_digest
-    from envcapsule.snapshot import ensure_capsule
 
-    target = Path(args.target)
     with task_progress(enabled=not args.json) as progress, closing(connect()) as client:
-        mount, gpus = None, None
-        if target.exists():
-            capsule = ensure_capsule(target, python=args.python, progress=progress)
-            image = build(capsule, base_image=args.base_image, client=client, progress=progress).image
-            gpus = gpu_request_for(read_capsule(capsule).manifest, client, args.gpus)
-            if args.mount:
-                mount = capsule.parent
-        elif is_digest_ref(args.target):
-            image = args.target.strip()
-            pull_by_digest(image, client, progress)
+        if Path(args.target).exists():
+            launched = launch_notebook(
+                Path(args.target),
+                client,
+                python=args.python,
+                base_image=args.base_image,
+                port=args.port,
+                mount=args.mount,
+                gpus=args.gpus,
+                timeout=args.timeout,
+                progress=progress,
+            )
         else:
-            image = args.target
-        launched = launch(client, image, port=args.port, mount=mount, gpus=gpus, timeout=args.timeout, progress=progress)
+            image = args.target.strip()
+            if is_digest_ref(image):
+                pull_by_digest(image, client, progress)
+            launched = launch(client, image, port=args.port, timeout=args.timeout, progress=progress)
     if args.json:
         _print_json(launched.to_json())
         return 0

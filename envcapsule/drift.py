@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from envcapsule.capsule import read_capsule
 from envcapsule.capture.footprint import tooling_distributions
-from envcapsule.facts import Distribution, EnvironmentFacts
+from envcapsule.facts import CondaRecord, Distribution, EnvironmentFacts
 
 ChangeKind = Literal["added", "removed", "changed"]
 
@@ -37,28 +37,37 @@ class Drift:
     packages: tuple[PackageChange, ...]
     interpreter: tuple[str, ...] = ()
     platform: tuple[str, ...] = ()
+    conda: tuple[PackageChange, ...] = ()  # conda packages (conda-meta records) added, removed or changed
 
     @property
     def identical(self) -> bool:
-        return not (self.packages or self.interpreter or self.platform)
+        return not (self.packages or self.interpreter or self.platform or self.conda)
 
     def lines(self) -> list[str]:
-        return [*self.interpreter, *self.platform, *(change.describe() for change in self.packages)]
+        conda = (f"conda package {change.describe()}" for change in self.conda)
+        return [*self.interpreter, *self.platform, *conda, *(change.describe() for change in self.packages)]
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        drift = {
             "identical": self.identical,
             "packages": {change.name: change.to_json() for change in self.packages},
             "interpreter": list(self.interpreter),
             "platform": list(self.platform),
         }
+        if self.conda:
+            drift["conda"] = {change.name: change.to_json() for change in self.conda}
+        return drift
 
 
 def compare(captured: EnvironmentFacts, live: EnvironmentFacts, ignore: Iterable[str] = ()) -> Drift:
-    """Packages added, removed and changed (version or source), and interpreter and platform changes."""
+    """Packages added, removed and changed (version or source), and interpreter and platform changes.
+
+    In a conda environment the conda packages are compared as conda records, and the
+    distributions they own are left to that comparison.
+    """
     skipped = set(ignore)
-    before = {d.name: d for d in captured.distributions if d.name not in skipped}
-    after = {d.name: d for d in live.distributions if d.name not in skipped}
+    before = {d.name: d for d in captured.distributions if d.name not in skipped and not d.conda}
+    after = {d.name: d for d in live.distributions if d.name not in skipped and not d.conda}
     changes = []
     for name in sorted(before.keys() | after.keys()):
         old, new = before.get(name), after.get(name)
@@ -68,7 +77,37 @@ def compare(captured: EnvironmentFacts, live: EnvironmentFacts, ignore: Iterable
             changes.append(PackageChange(name, "removed", old=old.version))
         elif old is not None and new is not None and _fingerprint(old) != _fingerprint(new):
             changes.append(PackageChange(name, "changed", old=_label(old, new), new=_label(new, old)))
-    return Drift(tuple(changes), _interpreter_changes(captured, live), _platform_changes(captured, live))
+    conda = _conda_changes(captured.conda_records, live.conda_records)
+    return Drift(tuple(changes), _interpreter_changes(captured, live), _platform_changes(captured, live), conda)
+
+
+def _conda_changes(captured: Iterable[CondaRecord], live: Iterable[CondaRecord]) -> tuple[PackageChange, ...]:
+    before, after = {r.name: r for r in captured}, {r.name: r for r in live}
+    changes = []
+    for name in sorted(before.keys() | after.keys()):
+        old, new = before.get(name), after.get(name)
+        if old is None and new is not None:
+            changes.append(PackageChange(name, "added", new=_conda_label(new)))
+        elif new is None and old is not None:
+            changes.append(PackageChange(name, "removed", old=_conda_label(old)))
+        elif old is not None and new is not None and _conda_fingerprint(old) != _conda_fingerprint(new):
+            same_build = (old.version, old.build) == (new.version, new.build)
+            changes.append(PackageChange(name, "changed", old=_conda_label(old, same_build), new=_conda_label(new, same_build)))
+    return tuple(changes)
+
+
+def _conda_fingerprint(record: CondaRecord) -> tuple[Any, ...]:
+    from envcapsule.conda.channels import channel_url
+
+    return (record.version, record.build, channel_url(record), record.md5 or record.sha256)
+
+
+def _conda_label(record: CondaRecord, with_channel: bool = False) -> str:
+    """``1.26.4 (py311h...)``, with the channel added when only the channel or the file differs."""
+    from envcapsule.conda.channels import channel_url
+
+    label = f"{record.version} ({record.build})"
+    return f"{label} from {channel_url(record) or 'an unknown channel'}" if with_channel else label
 
 
 def _fingerprint(dist: Distribution) -> tuple[Any, ...]:

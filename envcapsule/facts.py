@@ -65,6 +65,7 @@ class Distribution:
     top_level: tuple[str, ...] = ()
     requires_dist: tuple[str, ...] = ()
     requires_python: str | None = None
+    conda: bool = False  # installed by conda: its metadata files are listed in a conda-meta record
 
     @property
     def is_editable(self) -> bool:
@@ -81,6 +82,31 @@ class Distribution:
         if "dir_info" in self.direct_url:
             return "directory"
         return "archive"
+
+
+@dataclass(frozen=True)
+class CondaRecord:
+    """One ``conda-meta/*.json`` record: a conda package as installed (URLs carry no credentials)."""
+
+    name: str
+    version: str
+    build: str
+    build_number: int = 0
+    channel: str | None = None
+    subdir: str | None = None
+    url: str | None = None
+    fn: str | None = None
+    md5: str | None = None
+    sha256: str | None = None
+    size: int | None = None
+    depends: tuple[str, ...] = ()
+    constrains: tuple[str, ...] = ()
+    noarch: str | None = None
+    timestamp: int | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} {self.version} ({self.build})"
 
 
 @dataclass(frozen=True)
@@ -110,6 +136,16 @@ class EnvironmentFacts:
     problems: tuple[str, ...] = ()
     imported_modules: tuple[str, ...] = ()
     cuda: Mapping[str, Any] | None = None  # the probe's raw CUDA section; envcapsule.cuda.CudaFacts reads it
+    conda_records: tuple[CondaRecord, ...] = ()  # the conda environment's packages, by name
+
+    @property
+    def is_conda(self) -> bool:
+        return bool(self.conda_records)
+
+    @property
+    def pip_distributions(self) -> tuple[Distribution, ...]:
+        """The distributions no conda record owns: what pip (or another Python installer) put there."""
+        return tuple(d for d in self.distributions if not d.conda)
 
     def distribution(self, name: str) -> Distribution | None:
         wanted = normalize_name(name)
@@ -143,10 +179,11 @@ class EnvironmentFacts:
             problems=tuple(data.get("problems") or ()),
             imported_modules=tuple(data.get("imported_modules") or ()),
             cuda=data.get("cuda") or None,
+            conda_records=tuple(_build(CondaRecord, r) for r in sorted((data.get("conda") or {}).get("records") or (), key=lambda r: r["name"])),
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        plain: dict[str, Any] = {
             "interpreter": _plain(self.interpreter),
             "platform": _plain(self.platform),
             "distributions": [_plain(d) for d in self.distributions],
@@ -156,6 +193,9 @@ class EnvironmentFacts:
             "imported_modules": list(self.imported_modules),
             "cuda": dict(self.cuda) if self.cuda is not None else None,
         }
+        if self.conda_records:
+            plain["conda"] = {"prefix": self.interpreter.conda_prefix, "records": [_plain(r) for r in self.conda_records]}
+        return plain
 
 
 def _build(kind: type[Any], data: Mapping[str, Any]) -> Any:

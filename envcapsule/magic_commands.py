@@ -59,18 +59,22 @@ def _build(args: argparse.Namespace, notebook: Path, progress: Progress) -> Magi
 def _launch(args: argparse.Namespace, notebook: Path, progress: Progress) -> MagicResult:
     from contextlib import closing
 
-    from envcapsule.capsule import read_capsule
-    from envcapsule.cuda import gpu_request_for
+    from envcapsule.capture.live import live_facts
     from envcapsule.engine import connect
-    from envcapsule.image.build import build
-    from envcapsule.run import launch
+    from envcapsule.run.notebook import launch_notebook
 
     with closing(connect()) as client:
-        capsule = _capsule(notebook, progress)
-        image = build(capsule, base_image=args.base_image, client=client, progress=progress).image
-        gpus = gpu_request_for(read_capsule(capsule).manifest, client, args.gpus)
-        mount = notebook.parent if args.mount else None
-        launched = launch(client, image, port=args.port, mount=mount, gpus=gpus, progress=progress)
+        launched = launch_notebook(
+            notebook,
+            client,
+            python=sys.executable,
+            facts=live_facts(),
+            base_image=args.base_image,
+            port=args.port,
+            mount=args.mount,
+            gpus=args.gpus,
+            progress=progress,
+        )
     from IPython.display import HTML, display
 
     display(HTML(f"<a href='{launched.url}' target='_blank'>Open {launched.notebook or 'JupyterLab'} in its capsule</a>"))

@@ -5,7 +5,8 @@ Contract:
 * ``python -I probe.py`` prints one JSON object (ASCII-only, hence valid UTF-8,
   ``sort_keys=True``) on stdout and exits 0.  The object is EnvironmentFacts'
   raw form: ``probe_version``, ``interpreter``, ``platform``, ``distributions``,
-  ``cuda`` (null when nothing CUDA-related is seen), ``pip_config``,
+  ``cuda`` (null when nothing CUDA-related is seen), ``conda`` (null outside a
+  conda environment, else its prefix and conda-meta records), ``pip_config``,
   ``environment``, ``sys_path`` and ``problems``.
 * It runs under any Python >= 3.8, imports only the standard library (and
   nvidia-ml-py's ``pynvml`` when that is installed), never imports or
@@ -13,8 +14,8 @@ Contract:
   systems (to ask the musl loader for its version) and to run ``nvidia-smi``
   when it is on PATH.
 * Nothing it prints holds a credential: URLs lose their ``user:password@``
-  part and the environment is captured through an allow-list that drops any
-  name that looks secret.
+  part, conda channel tokens become ``${VAR}`` references, and the environment
+  is captured through an allow-list that drops any name that looks secret.
 * A broken metadata file never crashes it; it is skipped and described in
   ``problems``.
 
@@ -457,6 +458,109 @@ def default_scan_paths() -> list[str]:
         if path != own_dir and path not in paths and os.path.isdir(path):
             paths.append(path)
     return paths
+
+
+# --- conda ------------------------------------------------------------------
+# A conda environment's packages are the JSON records in <prefix>/conda-meta/; a
+# site-packages distribution is conda's when its metadata files appear in a record's
+# ``files`` (conda's own rule), and pip's otherwise.
+
+CONDA_RECORD_FIELDS = (
+    "name", "version", "build", "build_number", "channel", "subdir", "url", "fn",
+    "md5", "sha256", "size", "depends", "constrains", "noarch", "timestamp",
+)  # fmt: skip
+CONDA_TOKEN = re.compile(r"/t/([^/]+)/")
+CONDA_TOKEN_VARIABLE = "CONDA_TOKEN"
+
+
+def scrub_conda_url(url: str, environ: Mapping[str, str]) -> str:
+    """``url`` with no credential: userinfo dropped, an anaconda.org-style ``/t/<token>/`` made ``/t/${VAR}/``.
+
+    ``VAR`` names the environment variable that holds the token when one does (as conda-lock
+    does), else CONDA_TOKEN; conda-lock, micromamba and envcapsule's build expand it again.
+    """
+    url = redact_url(url)
+    match = CONDA_TOKEN.search(url)
+    if not match or re.match(r"^\$\{?[A-Za-z0-9_]+\}?$", match.group(1)):
+        return url
+    token = match.group(1)
+    holders = sorted(name for name, value in environ.items() if value == token and re.match(r"^[A-Za-z0-9_]+$", name))
+    variable = holders[0] if holders else CONDA_TOKEN_VARIABLE
+    return url[: match.start()] + "/t/${" + variable + "}/" + url[match.end() :]
+
+
+def read_conda_record(path: str, environ: Mapping[str, str], problems: list[str]) -> tuple[dict[str, Any], list[str]] | None:
+    """One conda-meta record's fields and the files it installed, or None (with a problem) if unusable."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except (OSError, ValueError) as error:
+        reason = error.strerror if isinstance(error, OSError) else "not valid JSON"
+        problems.append(
+            f"The conda record {path} cannot be read ({reason}), so its package was left out; "
+            "reinstall that package with conda and snapshot again."
+        )
+        return None
+    if not isinstance(data, dict) or not all(isinstance(data.get(key), str) and data[key] for key in ("name", "version", "build")):
+        problems.append(
+            f"The conda record {path} has no name, version and build, so its package was left out; "
+            "reinstall that package with conda and snapshot again."
+        )
+        return None
+    record: dict[str, Any] = {key: data.get(key) for key in CONDA_RECORD_FIELDS}
+    for key in ("url", "channel"):
+        if isinstance(record[key], str):
+            record[key] = scrub_conda_url(record[key], environ)
+    for key in ("depends", "constrains"):
+        record[key] = [str(spec) for spec in record[key]] if isinstance(record[key], list) else []
+    files = data.get("files")
+    return record, [str(f) for f in files] if isinstance(files, list) else []
+
+
+def conda_metadata_dirs(files: Iterable[str]) -> set[str]:
+    """The ``.dist-info`` / ``.egg-info`` paths (relative to the prefix) among a record's files."""
+    owned = set()
+    for path in files:
+        if ".dist-info" not in path and ".egg-info" not in path:  # most files: skip them cheaply
+            continue
+        path = path.replace("\\", "/")
+        for marker in (".dist-info/", ".egg-info/"):
+            index = path.find(marker)
+            if index != -1:
+                owned.add(path[: index + len(marker) - 1])
+                break
+        else:
+            if path.endswith(".egg-info"):
+                owned.add(path)
+    return owned
+
+
+def describe_conda(
+    conda_prefix: str | None,
+    distributions: list[dict[str, Any]],
+    environ: Mapping[str, str],
+    problems: list[str],
+) -> dict[str, Any] | None:
+    """Every conda-meta record of the environment; marks the distributions conda installed (``conda``)."""
+    if not conda_prefix:
+        return None
+    meta = os.path.join(conda_prefix, "conda-meta")
+    try:
+        entries = sorted(entry for entry in os.listdir(meta) if entry.endswith(".json"))
+    except OSError:
+        return None
+    records, owned = [], set()
+    for entry in entries:
+        read = read_conda_record(os.path.join(meta, entry), environ, problems)
+        if read is not None:
+            records.append(read[0])
+            owned |= conda_metadata_dirs(read[1])
+    root = os.path.realpath(conda_prefix)
+    for dist in distributions:
+        relative = os.path.relpath(os.path.realpath(dist["metadata_dir"]), root).replace("\\", "/")
+        dist["conda"] = relative in owned
+    records.sort(key=lambda record: record["name"])
+    return {"prefix": conda_prefix, "records": records}
 
 
 # --- pip configuration --------------------------------------------------------
@@ -969,12 +1073,14 @@ def collect(
     problems: list[str] = []
     interpreter = describe_interpreter()
     distributions = scan_distributions(scan_paths, problems)
+    conda = describe_conda(interpreter["conda_prefix"], distributions, environ, problems)
     return {
         "probe_version": PROBE_VERSION,
         "interpreter": interpreter,
         "platform": describe_platform(root),
         "distributions": distributions,
         "cuda": describe_cuda(distributions, environ, root, interpreter["conda_prefix"]),
+        "conda": conda,
         "pip_config": read_pip_config(environ, root=root, problems=problems),
         "environment": captured_environment(environ),
         "sys_path": scan_paths,

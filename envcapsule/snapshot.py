@@ -37,6 +37,7 @@ class SnapshotResult:
     excluded_tooling: tuple[str, ...]
     warnings: tuple[str, ...] = field(default=())
     used: tuple[str, ...] = ()  # distributions the live kernel imported, when known
+    conda_packages: int = 0  # conda records locked in conda-lock.yml (conda environments only)
 
     @property
     def locked(self) -> int:
@@ -54,6 +55,7 @@ class SnapshotResult:
             "excluded_tooling": list(self.excluded_tooling),
             "warnings": list(self.warnings),
             "used": list(self.used),
+            "conda_packages": self.conda_packages,
             "files": {e.name: {"version": e.version, "kind": e.kind, "url": e.url, "sha256": e.sha256} for e in self.entries},
         }
 
@@ -105,7 +107,8 @@ def snapshot(
         facts = probe_interpreter(interpreter)
 
     tooling = set() if include_tooling else tooling_distributions(facts)
-    distributions = [d for d in facts.distributions if d.name not in tooling]
+    # In a conda environment conda's own packages go to conda-lock.yml; pip locks the rest.
+    distributions = [d for d in facts.pip_distributions if d.name not in tooling]
     if minimal:
         keep = minimal_closure(facts)
         distributions = [d for d in distributions if d.name in keep]
@@ -129,6 +132,7 @@ def snapshot(
             excluded_tooling=tuple(sorted(tooling)),
             warnings=tuple(w["message"] for w in manifest.get("warnings", [])),
             used=tuple(sorted(_used(facts))),
+            conda_packages=int((manifest.get("conda") or {}).get("packages", 0)),
         )
     return result
 
@@ -272,6 +276,13 @@ def _write_capsule_files(
         "excluded": {"tooling": list(tooling)},
         "warnings": [{"package": e.name, "message": e.warning} for e in entries if e.warning],
     }
+    if facts.is_conda:
+        from envcapsule.conda.capsule_files import write_conda_files
+
+        conda = write_conda_files(writer, facts, entries, source)
+        manifest["lockfiles"] += list(conda.lockfiles)
+        manifest["conda"] = conda.section
+        manifest["warnings"] += list(conda.warnings)
     manifest["capsule_hash"] = capsule_hash(manifest)
     writer.write_text(MANIFEST, render_manifest(manifest))
     return manifest

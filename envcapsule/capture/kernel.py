@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +69,11 @@ def _interpreter_from_kernelspec(name: str) -> Path:
             f"The notebook's kernel '{name}' is not installed here (installed kernels: {known}); "
             "install it, or pass --python with the interpreter that runs the notebook."
         ) from None
-    for arg in spec.argv:
+    argv = list(spec.argv)
+    if argv and argv[0] in _same_python_names():
+        # jupyter_client's own rule: a bare `python` in a kernelspec means the interpreter running Jupyter.
+        return _existing_interpreter(Path(sys.executable), f"kernelspec '{name}'")
+    for arg in argv:
         if _PYTHON_NAME.match(Path(arg).name):
             found = arg if os.path.isabs(arg) else shutil.which(arg)
             if found:
@@ -77,6 +82,11 @@ def _interpreter_from_kernelspec(name: str) -> Path:
         f"The kernelspec '{name}' does not start a Python interpreter envcapsule can find "
         f"(argv: {' '.join(spec.argv[:3])} …); pass --python with the interpreter that runs the notebook."
     )
+
+
+def _same_python_names() -> set[str]:
+    major, minor = sys.version_info[:2]
+    return {"python", f"python{major}", f"python{major}.{minor}"}
 
 
 def _existing_interpreter(path: Path, origin: str) -> Path:

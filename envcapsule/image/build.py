@@ -106,11 +106,16 @@ def build(
     if not all(cache.has(f) for f in plan.files):
         with _fetcher(capsule) as fetcher:
             cache.ensure(capsule, plan.files, fetcher, progress)
+    conda = None
+    if capsule.manifest.get("conda"):
+        from envcapsule.conda.image import prepare_conda_build
+
+        conda = prepare_conda_build(capsule, cache, root / "conda-installer", base.python_version, progress)
 
     spec = _image_spec(capsule, base, plan, server.sha256)
     scratch = Path(tempfile.mkdtemp(prefix="envcapsule-context-")) if context_dir is None else context_dir
     try:
-        dockerfile = write_context(scratch, capsule, spec, plan, server, cache)
+        dockerfile = write_context(scratch, capsule, spec, plan, server, cache, conda)
         shutil.copyfile(dockerfile, capsule.folder / "Dockerfile")
         if context_dir is not None:
             raise _ContextWritten(tag)
@@ -165,6 +170,10 @@ def _image_spec(capsule: Capsule, base: BaseImage, plan: Any, server_sha: str) -
     if cuda.get("version"):
         labels["envcapsule.cuda"] = str(cuda["version"])
         labels["envcapsule.min-driver"] = str(cuda.get("min_driver", ""))
+    conda = capsule.manifest.get("conda") or {}
+    if conda:
+        labels["envcapsule.conda-lock-sha256"] = lockfiles.get(str(conda.get("lockfile")), "")
+        labels["envcapsule.conda-platform"] = str(conda.get("platform", ""))
     return ImageSpec(
         base_image=base.name,
         capsule_hash=capsule.capsule_hash,
@@ -175,6 +184,7 @@ def _image_spec(capsule: Capsule, base: BaseImage, plan: Any, server_sha: str) -
         kernel_layers=tuple(kernel_layers(plan)),
         environment=dict(capsule.manifest.get("environment", {})),
         labels=labels,
+        conda=bool(conda),
     )
 
 

@@ -5,12 +5,16 @@ from __future__ import annotations
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from envcapsule.capsule import FACTS, MANIFEST, Capsule
 from envcapsule.image.dockerfile import ENTRYPOINT_SCRIPT, ImageSpec, kernelspec_json, render_dockerfile
 from envcapsule.image.files import InstallPlan, LockedFile
 from envcapsule.image.server_env import ServerLock
 from envcapsule.image.wheelcache import WheelCache, link_into
+
+if TYPE_CHECKING:
+    from envcapsule.conda.image import CondaBuild
 
 CAPSULE_FILES = (MANIFEST, "pylock.toml", "requirements.txt", FACTS)
 
@@ -27,10 +31,18 @@ def write_context(
     plan: InstallPlan,
     server: ServerLock,
     cache: WheelCache,
+    conda: CondaBuild | None = None,
 ) -> Path:
-    """Fill ``folder`` (empty or new) with everything ``docker build`` needs; returns the Dockerfile."""
+    """Fill ``folder`` (empty or new) with everything ``docker build`` needs; returns the Dockerfile.
+
+    ``conda`` adds the conda installer and the conda packages of a conda capsule.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     _write_layer(folder / "server", server.files, cache)
+    if conda is not None:
+        from envcapsule.conda.image import write_conda_context
+
+        write_conda_context(folder, conda, cache)
     for layer, files in kernel_layers(plan).items():
         _write_layer(folder / layer, files, cache)
     (folder / "kernelspec").mkdir()
@@ -58,7 +70,7 @@ def _write_home(home: Path, capsule: Capsule, spec: ImageSpec) -> None:
     """$HOME in the image: the notebook(s) and the capsule's manifest and lockfiles (not its wheels)."""
     target = home / spec.capsule_dir
     target.mkdir(parents=True)
-    for name in CAPSULE_FILES:
+    for name in (*CAPSULE_FILES, *(r.path for r in capsule.lockfiles if r.path not in CAPSULE_FILES)):
         if (capsule.folder / name).is_file():
             shutil.copyfile(capsule.folder / name, target / name)
     for notebook in capsule.notebooks:

@@ -44,9 +44,12 @@ class ImageSpec:
     kernel_layers: Sequence[str] = KERNEL_LAYERS
     environment: Mapping[str, str] = field(default_factory=dict)
     labels: Mapping[str, str] = field(default_factory=dict)
+    conda: bool = False  # the kernel environment is a conda environment (see render_conda_dockerfile)
 
 
 def render_dockerfile(spec: ImageSpec) -> str:
+    if spec.conda:
+        return render_conda_dockerfile(spec)
     pieces = [
         header(spec),
         server_stage(spec),
@@ -187,6 +190,80 @@ def labels_layer(spec: ImageSpec) -> str:
         **spec.labels,
     }
     return "LABEL " + " \\\n      ".join(f"{key}={json.dumps(value)}" for key, value in labels.items())
+
+
+# A conda capsule's kernel environment is the captured conda environment: py-rattler, in a builder
+# environment of its own, installs the locked packages from files the host fetched (conda/pkgs/),
+# and the pip layers go on top of that prefix into a separate root each, so every stage's copy
+# holds only its own files.
+
+CONDA_INSTALLER_PREFIX = "/opt/envcapsule/conda-installer"
+
+
+def render_conda_dockerfile(spec: ImageSpec) -> str:
+    pieces = [
+        header(spec),
+        server_stage(spec),
+        conda_installer_stage(spec),
+        conda_stage(),
+        *(conda_pip_stage(layer) for layer in spec.kernel_layers),
+        final_base(spec),
+        user_layer(),
+        environment_layer(spec),
+        server_copy(),
+        conda_copy(),
+        *(conda_pip_copy(layer) for layer in spec.kernel_layers),
+        kernelspec_layer(),
+        notebook_layer(),
+        runtime_layer(),
+        labels_layer(spec),
+    ]
+    return "\n\n".join(pieces) + "\n"
+
+
+def conda_installer_stage(spec: ImageSpec) -> str:
+    return (
+        "# The conda installer: py-rattler in an environment of its own, used only while building.\n"
+        f"FROM {spec.base_image} AS conda-installer\n"
+        "COPY conda-installer/ /tmp/envcapsule/conda-installer/\n"
+        f"RUN python3 -m venv {CONDA_INSTALLER_PREFIX} \\\n"
+        f" && {CONDA_INSTALLER_PREFIX}/bin/python -m pip install --no-index --no-deps --require-hashes"
+        " --disable-pip-version-check --find-links /tmp/envcapsule/conda-installer -r /tmp/envcapsule/conda-installer/requirements.txt"
+    )
+
+
+def conda_stage() -> str:
+    return (
+        "# The conda environment: every locked package from its hash-checked file, no channel, no solver.\n"
+        "FROM conda-installer AS conda\n"
+        "COPY conda/ /tmp/envcapsule/conda/\n"
+        f"RUN {CONDA_INSTALLER_PREFIX}/bin/python /tmp/envcapsule/conda/install.py /tmp/envcapsule/conda {KERNEL_PREFIX}"
+    )
+
+
+def conda_pip_root(layer: str) -> str:
+    return f"/tmp/envcapsule/{layer}-root"
+
+
+def conda_pip_stage(layer: str) -> str:
+    """Like ``kernel_stage``, into the conda prefix, with the installed files gathered under a root of their own."""
+    return (
+        f"# Locked pip distributions ({layer}) on the conda environment: hash-checked, no index, no dependency resolution.\n"
+        f"FROM server AS {layer}\n"
+        f"COPY --from=conda {KERNEL_PREFIX} {KERNEL_PREFIX}\n"
+        f"COPY {layer}/ /tmp/envcapsule/{layer}/\n"
+        f"RUN {SERVER_PREFIX}/bin/python -m pip --python {KERNEL_PREFIX}/bin/python install --root {conda_pip_root(layer)}"
+        f" --no-index --no-deps --require-hashes --disable-pip-version-check --find-links /tmp/envcapsule/{layer}"
+        f" -r /tmp/envcapsule/{layer}/requirements.txt"
+    )
+
+
+def conda_copy() -> str:
+    return f"COPY --from=conda {KERNEL_PREFIX} {KERNEL_PREFIX}"
+
+
+def conda_pip_copy(layer: str) -> str:
+    return f"COPY --from={layer} {conda_pip_root(layer)}{KERNEL_PREFIX} {KERNEL_PREFIX}"
 
 
 def kernelspec_json(display_name: str) -> str:

@@ -62,3 +62,10 @@ def test_bad_notebooks_are_one_sentence(tmp_path: Path, content: str | None, mes
         path.write_text(content)
     with pytest.raises(NotebookError, match=message):
         read_notebook(path)
+
+
+def test_a_bare_python_in_the_kernelspec_means_the_interpreter_running_jupyter(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kernelspec(tmp_path, monkeypatch, "native", ["python", "-m", "ipykernel_launcher", "-f", "{connection_file}"])
+    assert find_kernel_python(notebook(tmp_path, "native")) == Path(sys.executable).absolute()

@@ -1,0 +1,58 @@
+import { CommandRegistry } from '@lumino/commands';
+import * as React from 'react';
+
+import { CommandIDs } from '../commands';
+import { IEnvcapsuleModel } from '../tokens';
+
+const BUTTONS = [
+  CommandIDs.snapshot,
+  CommandIDs.build,
+  CommandIDs.launch,
+  CommandIDs.verify,
+  CommandIDs.copyShareLink
+];
+
+/** One button per command, so the sidebar and the palette do the same thing. */
+export function Actions(props: { model: IEnvcapsuleModel; commands: CommandRegistry }): JSX.Element {
+  const { model, commands } = props;
+  const share = model.shareResult;
+  return (
+    <section className="jp-envcapsule-section jp-envcapsule-actions">
+      <div className="jp-envcapsule-buttons">
+        {BUTTONS.map(id => (
+          <button
+            key={id}
+            className="jp-mod-styled jp-envcapsule-action"
+            data-command={id}
+            title={commands.caption(id)}
+            disabled={!commands.isEnabled(id)}
+            onClick={() => void commands.execute(id)}
+          >
+            {commands.label(id)}
+          </button>
+        ))}
+      </div>
+      {model.actionError && (
+        <div className="jp-envcapsule-error" role="alert">
+          {model.actionError.message}
+        </div>
+      )}
+      {share && (share.link || share.no_link) && (
+        <div className="jp-envcapsule-share">
+          {share.link ? (
+            <a href={share.link} target="_blank" rel="noopener noreferrer">
+              {share.link}
+            </a>
+          ) : (
+            <span className="jp-envcapsule-muted">{share.no_link}</span>
+          )}
+          {share.warnings.map(warning => (
+            <span key={warning} className="jp-envcapsule-muted">
+              {warning}
+            </span>
+          ))}
+        </div>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,89 @@
+import * as React from 'react';
+
+import { ICapsuleStatus, IVerifySummary } from '../tokens';
+
+const ENGINE_HINT =
+  'Start the engine (sudo systemctl start docker, or open Docker Desktop; for Podman: ' +
+  'systemctl --user start podman.socket), then press Refresh. Snapshot and status work without it.';
+
+/** The capsule's image and the containers running it. */
+export function ImageSection(props: {
+  status: ICapsuleStatus | null;
+  onStop: (container: string) => void;
+}): JSX.Element | null {
+  const { status, onStop } = props;
+  if (!status || status.state === 'none') {
+    return null;
+  }
+  return (
+    <section className="jp-envcapsule-section jp-envcapsule-image">
+      <h3>Image</h3>
+      {status.image && (
+        <p className="jp-envcapsule-tag" title={status.image}>
+          {status.image}
+        </p>
+      )}
+      {status.engine_error ? (
+        <div className="jp-envcapsule-error jp-envcapsule-engine" role="alert">
+          <span>Container engine unavailable: {status.engine_error}</span>
+          <span className="jp-envcapsule-hint">{ENGINE_HINT}</span>
+        </div>
+      ) : (
+        <p className="jp-envcapsule-muted">
+          {status.image_built ? 'Built.' : 'Not built yet; press Build (Launch builds it too).'}
+        </p>
+      )}
+      {status.containers.length > 0 && (
+        <ul className="jp-envcapsule-containers">
+          {status.containers.map(container => (
+            <li key={container.container}>
+              {container.url ? (
+                <a href={container.url} target="_blank" rel="noopener noreferrer">
+                  {container.name || container.container.slice(0, 12)}
+                </a>
+              ) : (
+                <span>{container.name || container.container.slice(0, 12)}</span>
+              )}
+              <button className="jp-mod-styled jp-envcapsule-stop" onClick={() => onStop(container.container)}>
+                Stop
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+/** The last verify result kept beside the capsule. */
+export function VerifySection(props: { status: ICapsuleStatus | null }): JSX.Element | null {
+  const verify = props.status?.last_verify;
+  if (!props.status || props.status.state === 'none') {
+    return null;
+  }
+  return (
+    <section className="jp-envcapsule-section jp-envcapsule-verify">
+      <h3>Last verify</h3>
+      {verify ? <VerifyResult verify={verify} /> : <p className="jp-envcapsule-muted">Not verified yet.</p>}
+    </section>
+  );
+}
+
+function VerifyResult(props: { verify: IVerifySummary }): JSX.Element {
+  const { verify } = props;
+  const cells =
+    typeof verify.total === 'number' && typeof verify.reproduced_cells === 'number'
+      ? ` (${verify.reproduced_cells} of ${verify.total} cells)`
+      : '';
+  return (
+    <>
+      <p>
+        <span className={verify.reproduced ? 'jp-envcapsule-ok' : 'jp-envcapsule-bad'}>
+          {verify.reproduced ? 'reproduced' : 'not reproduced'}
+        </span>
+        {cells}
+      </p>
+      {verify.message && <p className="jp-envcapsule-muted">{String(verify.message)}</p>}
+    </>
+  );
+}

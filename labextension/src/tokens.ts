@@ -1,0 +1,111 @@
+import { NotebookPanel } from '@jupyterlab/notebook';
+import { Token } from '@lumino/coreutils';
+import { ISignal } from '@lumino/signaling';
+
+/** The long operations the server runs as jobs. */
+export type JobKind = 'snapshot' | 'build' | 'launch' | 'verify';
+
+export type JobState = 'running' | 'done' | 'failed' | 'cancelled';
+
+export type CapsuleState = 'none' | 'up-to-date' | 'drifted';
+
+/** A container started from the capsule's image (`GET status` → `containers`). */
+export interface IContainer {
+  container: string;
+  name: string;
+  url: string | null;
+}
+
+/** `GET status?path=NB`. */
+export interface ICapsuleStatus {
+  path: string;
+  state: CapsuleState;
+  changes: string[];
+  capsule_hash: string | null;
+  image: string | null;
+  image_built: boolean | null;
+  containers: IContainer[];
+  last_verify: IVerifySummary | null;
+  engine_error: string | null;
+  python: string | null;
+  packages: number;
+  cuda: string | null;
+  warnings: string[];
+  jobs: IJobRef[];
+}
+
+/** The last verify result kept beside the capsule. */
+export interface IVerifySummary {
+  reproduced?: boolean | null;
+  total?: number | null;
+  reproduced_cells?: number | null;
+  differing?: unknown;
+  errored?: unknown;
+  message?: string | null;
+  [key: string]: unknown;
+}
+
+/** A job as the server names it when it starts (`POST snapshot|build|launch|verify`). */
+export interface IJobRef {
+  id: string;
+  kind: JobKind;
+  path: string;
+  state: JobState;
+}
+
+/** `GET jobs/<id>`, and the final SSE event. */
+export interface IJob extends IJobRef {
+  step: string | null;
+  completed: number | null;
+  total: number | null;
+  log: string[];
+  result: { [key: string]: any } | null;
+  error: string | null;
+}
+
+/** `GET share?path=NB`. */
+export interface IShareResult {
+  link: string | null;
+  badge: string | null;
+  no_link: string | null;
+  warnings: string[];
+}
+
+/** What went wrong with one action (a button press), shown beside the buttons. */
+export interface IActionError {
+  action: JobKind | 'share' | 'stop';
+  message: string;
+}
+
+/** The sidebar's state for the active notebook. */
+export interface IEnvcapsuleModel {
+  /** The notebook the sidebar follows, or null when none is active. */
+  readonly notebook: NotebookPanel | null;
+  /** Its path relative to the server root. */
+  readonly path: string | null;
+  readonly status: ICapsuleStatus | null;
+  /** Why the last status request failed, if it did. */
+  readonly statusError: string | null;
+  readonly refreshing: boolean;
+  readonly actionError: IActionError | null;
+  readonly shareResult: IShareResult | null;
+  /** The latest job of each kind for the active notebook. */
+  readonly jobs: ReadonlyArray<IJob>;
+  /** Emitted whenever anything above changes. */
+  readonly stateChanged: ISignal<IEnvcapsuleModel, void>;
+  /** Emitted once when a job ends (done, failed or cancelled). */
+  readonly jobFinished: ISignal<IEnvcapsuleModel, IJob>;
+
+  isRunning(kind: JobKind): boolean;
+  refresh(): Promise<void>;
+  start(kind: JobKind): Promise<IJob | null>;
+  cancel(jobId: string): Promise<void>;
+  share(): Promise<IShareResult | null>;
+  stop(container: string): Promise<void>;
+}
+
+/** The envcapsule sidebar model, for other extensions that want to follow it. */
+export const IEnvcapsuleModel = new Token<IEnvcapsuleModel>(
+  '@envcapsule/labextension:IEnvcapsuleModel',
+  'The state of the envcapsule sidebar for the active notebook.'
+);
