@@ -26,6 +26,7 @@ from envcapsule.probe import (
     parse_nvrm_version,
     read_driver_version,
 )
+from tests.conftest import require
 
 NVRM = "NVRM version: NVIDIA UNIX x86_64 Kernel Module  550.54.15  Tue Mar  5 22:23:56 UTC 2024\nGCC version:  gcc version 12.2.0 (Debian 12.2.0-14)\n"
 OPEN_NVRM = (
@@ -267,6 +268,11 @@ def test_loaded_libraries_come_from_the_maps_text() -> None:
 # --- GPUs: nvidia-smi and a live torch ------------------------------------------------------
 
 
+@pytest.fixture()
+def posix_shell() -> None:
+    require(sys.platform != "win32", "a shell script stands in for nvidia-smi")
+
+
 def fake_nvidia_smi(folder: Path, script: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "nvidia-smi"
@@ -275,7 +281,7 @@ def fake_nvidia_smi(folder: Path, script: str) -> Path:
     return folder
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="a shell script stands in for nvidia-smi")
+@pytest.mark.usefixtures("posix_shell")
 def test_gpus_come_from_nvidia_smi_when_it_is_on_path(tmp_path: Path) -> None:
     smi = fake_nvidia_smi(
         tmp_path / "bin",
@@ -288,7 +294,7 @@ def test_gpus_come_from_nvidia_smi_when_it_is_on_path(tmp_path: Path) -> None:
     assert cuda["driver"] == {"version": "550.54.15", "cuda": None, "source": "nvidia-smi"}
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="a shell script stands in for nvidia-smi")
+@pytest.mark.usefixtures("posix_shell")
 def test_a_driver_without_compute_cap_is_asked_again_without_it(tmp_path: Path) -> None:
     smi = fake_nvidia_smi(
         tmp_path / "bin",

@@ -18,8 +18,15 @@ from envcapsule.probe import (
     musl_version,
     read_os_release,
 )
+from tests.conftest import require
 
-linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads ELF and glibc facts")
+
+@pytest.fixture()
+def linux() -> None:
+    require(sys.platform.startswith("linux"), "these checks read ELF and glibc facts, which only Linux has")
+
+
+linux_only = pytest.mark.usefixtures("linux")
 
 
 def test_allow_listed_variables_are_captured_and_everything_else_dropped() -> None:

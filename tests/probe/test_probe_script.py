@@ -12,9 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 import envcapsule.probe
+from tests.conftest import require
 
 PROBE = Path(envcapsule.probe.__file__)
 OLD_PYTHON_PATTERNS = (
@@ -47,10 +46,8 @@ def test_source_parses_as_python_3_8() -> None:
 
 def test_runs_under_the_oldest_python_on_this_machine() -> None:
     python = oldest_python()
-    if python is None and os.environ.get("CI") == "true":
-        pytest.fail("CI must provide a Python 3.8 or 3.9 interpreter to run the probe under")
-    if python is None:
-        pytest.skip("no Python 3.8 or 3.9 interpreter here")
+    require(python is not None, "no Python 3.8 or 3.9 interpreter here to run the probe under")
+    assert python is not None
 
     _, facts = run_probe(python)
 
