@@ -138,14 +138,22 @@ def _interpreter_changes(captured: EnvironmentFacts, live: EnvironmentFacts) -> 
 def _platform_changes(captured: EnvironmentFacts, live: EnvironmentFacts) -> tuple[str, ...]:
     a, b = captured.platform, live.platform
     changes = []
-    for field, label in (("os", "OS"), ("machine", "machine"), ("distro_id", "distribution"), ("distro_version", "distribution version"), ("libc_version", "libc")):
+    for field, label in (
+        ("os", "OS"),
+        ("machine", "machine"),
+        ("distro_id", "distribution"),
+        ("distro_version", "distribution version"),
+        ("libc_version", "libc"),
+    ):
         old, new = getattr(a, field), getattr(b, field)
         if old != new:
             changes.append(f"{label} {old} → {new}")
     return tuple(changes)
 
 
-def diff(notebook: Path, *, python: str | Path | None = None, capsule_dir: Path | None = None, live: EnvironmentFacts | None = None) -> Drift:
+def diff(
+    notebook: Path, *, python: str | Path | None = None, capsule_dir: Path | None = None, live: EnvironmentFacts | None = None
+) -> Drift:
     """Compare a notebook's live kernel environment with its capsule."""
     from envcapsule.capture import find_kernel_python, probe_interpreter
     from envcapsule.snapshot import default_capsule_dir

@@ -179,7 +179,9 @@ class EnvironmentFacts:
             problems=tuple(data.get("problems") or ()),
             imported_modules=tuple(data.get("imported_modules") or ()),
             cuda=data.get("cuda") or None,
-            conda_records=tuple(_build(CondaRecord, r) for r in sorted((data.get("conda") or {}).get("records") or (), key=lambda r: r["name"])),
+            conda_records=tuple(
+                _build(CondaRecord, r) for r in sorted((data.get("conda") or {}).get("records") or (), key=lambda r: r["name"])
+            ),
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -501,7 +501,9 @@ def read_conda_record(path: str, environ: Mapping[str, str], problems: list[str]
             "reinstall that package with conda and snapshot again."
         )
         return None
-    if not isinstance(data, dict) or not all(isinstance(data.get(key), str) and data[key] for key in ("name", "version", "build")):
+    if not isinstance(data, dict) or not all(
+        isinstance(data.get(key), str) and data[key] for key in ("name", "version", "build")
+    ):
         problems.append(
             f"The conda record {path} has no name, version and build, so its package was left out; "
             "reinstall that package with conda and snapshot again."

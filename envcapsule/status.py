@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from envcapsule.atomic import write_json
 from envcapsule.errors import EnvcapsuleError
 from envcapsule.facts import EnvironmentFacts
 
@@ -48,7 +48,12 @@ class CapsuleStatus:
 
 
 def capsule_status(
-    notebook: Path, *, python: str | Path | None = None, live: EnvironmentFacts | None = None, client: Any = None, engine: bool = True
+    notebook: Path,
+    *,
+    python: str | Path | None = None,
+    live: EnvironmentFacts | None = None,
+    client: Any = None,
+    engine: bool = True,
 ) -> CapsuleStatus:
     from envcapsule.capsule import read_capsule
     from envcapsule.drift import diff
@@ -104,9 +109,7 @@ def _with_engine(status: CapsuleStatus, capsule: Any, client: Any) -> CapsuleSta
 def record_verify(capsule_dir: Path, report: dict[str, Any]) -> None:
     """Keep the last verify result beside the capsule (it does not change the capsule hash)."""
     summary = {k: report.get(k) for k in ("reproduced", "total", "reproduced_cells", "differing", "errored", "message")}
-    tmp = capsule_dir / f".{VERIFY_RECORD}.partial"
-    tmp.write_text(json.dumps(summary, indent=1, sort_keys=True) + "\n")
-    os.replace(tmp, capsule_dir / VERIFY_RECORD)
+    write_json(capsule_dir / VERIFY_RECORD, summary)
 
 
 def read_verify(capsule_dir: Path) -> dict[str, Any] | None:

@@ -7,10 +7,7 @@ token reaches neither a file nor an image layer.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -20,6 +17,7 @@ from urllib.request import url2pathname
 
 import httpx
 
+from envcapsule.atomic import atomic_writer
 from envcapsule.conda.channels import expand_url
 from envcapsule.errors import EnvcapsuleError
 from envcapsule.image.wheelcache import WheelCache
@@ -69,21 +67,13 @@ def fetch_conda_file(
     """Download (or copy a ``file://``) ``url`` to ``dest`` atomically, refusing content that is not what was locked."""
     real = expand_url(url, environ)
     shown = url.rsplit("/", 1)[-1]
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            digests = _copy_local(real, out) if urlsplit(real).scheme == "file" else _download(client, real, shown, out)
+    with atomic_writer(dest) as out:
+        digests = _copy_local(real, out) if urlsplit(real).scheme == "file" else _download(client, real, shown, out)
         if digests[0] != md5.lower() or (sha256 and digests[1] != sha256.lower()):
             raise CondaFetchError(
                 f"The conda package {shown} now has different content than when it was locked (its hash differs); "
                 "snapshot the environment again."
             )
-        os.replace(tmp, dest)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
     return dest
 
 

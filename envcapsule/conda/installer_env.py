@@ -8,16 +8,11 @@ the wheel cache with a hashed requirements file, and installed inside the build 
 
 from __future__ import annotations
 
-import hashlib
-import os
-import subprocess
-import sys
-import tempfile
 from importlib import metadata
 from pathlib import Path
 
 from envcapsule.errors import EnvcapsuleError
-from envcapsule.image.server_env import ServerLock, _platforms, _read
+from envcapsule.image.server_env import ServerLock, download_wheels, read_wheel_record
 from envcapsule.image.wheelcache import WheelCache
 from envcapsule.progress import NullProgress, Progress
 
@@ -41,29 +36,18 @@ def installer_lock(machine: str, cache: WheelCache, lock_dir: Path, progress: Pr
     if not record.is_file():
         (progress or NullProgress()).step("Fetching the conda installer (py-rattler) for the image")
         _download(requirement, machine, cache, record)
-    return _read(record, cache)
+    return read_wheel_record(record, cache)
 
 
 def _download(requirement: str, machine: str, cache: WheelCache, record: Path) -> None:
-    with tempfile.TemporaryDirectory(prefix="envcapsule-rattler-") as scratch:
-        command = [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--no-deps"]
-        command += ["--only-binary=:all:", "--implementation", "cp", "--python-version", "3.10", "--abi", "abi3"]
-        command += ["--dest", scratch]
-        for platform in _platforms(machine):
-            command += ["--platform", platform]
-        completed = subprocess.run([*command, requirement], capture_output=True, text=True, check=False)
-        if completed.returncode != 0:
-            last = (completed.stderr.strip().splitlines() or ["pip download failed"])[-1]
-            raise EnvcapsuleError(
-                f"Could not download {requirement} for {machine} images ({last}); "
-                "check the network, or run the build once where the package index is reachable."
-            )
-        lines = []
-        for path in sorted(Path(scratch).glob("*.whl")):
-            sha = hashlib.sha256(path.read_bytes()).hexdigest()
-            cache.add(path, sha, path.name)
-            lines.append(f"{path.name} {sha} {path.stat().st_size}")
-    record.parent.mkdir(parents=True, exist_ok=True)
-    tmp = record.with_suffix(".partial")
-    tmp.write_text("\n".join(lines) + "\n")
-    os.replace(tmp, record)
+    # py-rattler's wheel is abi3: one file per architecture serves every CPython >= 3.10.
+    download_wheels(
+        [requirement],
+        machine=machine,
+        python_version="3.10",
+        abi="abi3",
+        what=f"{requirement} for {machine} images",
+        cache=cache,
+        record=record,
+        no_deps=True,
+    )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import tempfile
@@ -12,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from envcapsule.atomic import write_json
 from envcapsule.capsule import Capsule, read_capsule
 from envcapsule.errors import EnvcapsuleError
 from envcapsule.image.base import BaseImage, check_base_image, default_base_image
@@ -278,9 +278,7 @@ def _cache_root() -> Path:
 
 
 def _record(folder: Path, result: BuildResult) -> None:
-    tmp = folder / f".{BUILD_RECORD}.partial"
-    tmp.write_text(json.dumps(result.to_json(), indent=1, sort_keys=True) + "\n")
-    os.replace(tmp, folder / BUILD_RECORD)
+    write_json(folder / BUILD_RECORD, result.to_json())
 
 
 def _read_record(folder: Path) -> dict[str, Any] | None:

@@ -136,13 +136,7 @@ def notebook_layer(source: str = "home/") -> str:
 
 def runtime_layer(entrypoint: Sequence[str] = (ENTRYPOINT,)) -> str:
     command = ["jupyter", "lab", "--ip=0.0.0.0", f"--port={PORT}", "--no-browser"]
-    return (
-        "USER jovyan\n"
-        f"WORKDIR {HOME}\n"
-        f"EXPOSE {PORT}\n"
-        f"ENTRYPOINT {json.dumps(list(entrypoint))}\n"
-        f"CMD {json.dumps(command)}"
-    )
+    return f"USER jovyan\nWORKDIR {HOME}\nEXPOSE {PORT}\nENTRYPOINT {json.dumps(list(entrypoint))}\nCMD {json.dumps(command)}"
 
 
 # Variants for builds that cannot see the host's wheel cache (Binder): the same environments,

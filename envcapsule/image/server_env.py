@@ -8,16 +8,17 @@ every capsule, so building an image never resolves or downloads inside the build
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.utils import parse_wheel_filename
 
+from envcapsule.atomic import atomic_writer
 from envcapsule.errors import EnvcapsuleError
 from envcapsule.image.files import LockedFile
 from envcapsule.image.wheelcache import WheelCache
@@ -46,7 +47,7 @@ def server_lock(
     if not record.is_file():
         (progress or NullProgress()).step("Resolving the server environment (once per Python version)")
         _resolve(minor, machine, cache, record)
-    return _read(record, cache)
+    return read_wheel_record(record, cache)
 
 
 def _platforms(machine: str) -> list[str]:
@@ -55,45 +56,52 @@ def _platforms(machine: str) -> list[str]:
 
 
 def _resolve(minor: str, machine: str, cache: WheelCache, record: Path) -> None:
-    with tempfile.TemporaryDirectory(prefix="envcapsule-server-") as scratch:
-        command = [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--only-binary=:all:",
-            "--implementation",
-            "cp",
-            "--python-version",
-            minor[0] + "." + minor[1:],
-            "--abi",
-            f"cp{minor}",
-            "--dest",
-            scratch,
-        ]
+    download_wheels(
+        SERVER_PACKAGES,
+        machine=machine,
+        python_version=f"{minor[0]}.{minor[1:]}",
+        abi=f"cp{minor}",
+        what=f"the server environment (JupyterLab) for Python {minor[0]}.{minor[1:]}",
+        cache=cache,
+        record=record,
+    )
+
+
+def download_wheels(
+    requirements: Sequence[str],
+    *,
+    machine: str,
+    python_version: str,
+    abi: str,
+    what: str,
+    cache: WheelCache,
+    record: Path,
+    no_deps: bool = False,
+) -> None:
+    """``pip download`` wheels for the image's platform into the cache, and list them (name, sha256, size) in ``record``."""
+    with tempfile.TemporaryDirectory(prefix="envcapsule-wheels-") as scratch:
+        command = [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--only-binary=:all:"]
+        command += ["--implementation", "cp", "--python-version", python_version, "--abi", abi, "--dest", scratch]
+        command += ["--no-deps"] if no_deps else []
         for platform in _platforms(machine):
             command += ["--platform", platform]
-        completed = subprocess.run([*command, *SERVER_PACKAGES], capture_output=True, text=True, check=False)
+        completed = subprocess.run([*command, *requirements], capture_output=True, text=True, check=False)
         if completed.returncode != 0:
             last = (completed.stderr.strip().splitlines() or ["pip download failed"])[-1]
             raise EnvcapsuleError(
-                f"Could not download the server environment (JupyterLab) for Python {minor[0]}.{minor[1:]} ({last}); "
-                "check the network, or run the build once where the package index is reachable."
+                f"Could not download {what} ({last}); check the network, or run the build once where the package index is reachable."
             )
         lines = []
         for path in sorted(Path(scratch).glob("*.whl")):
             sha = hashlib.sha256(path.read_bytes()).hexdigest()
             cache.add(path, sha, path.name)
             lines.append(f"{path.name} {sha} {path.stat().st_size}")
-    record.parent.mkdir(parents=True, exist_ok=True)
-    tmp = record.with_suffix(".partial")
-    tmp.write_text("\n".join(lines) + "\n")
-    os.replace(tmp, record)
+    with atomic_writer(record, "w", encoding="utf-8") as stream:
+        stream.write("\n".join(lines) + "\n")
 
 
-def _read(record: Path, cache: WheelCache) -> ServerLock:
+def read_wheel_record(record: Path, cache: WheelCache) -> ServerLock:
+    """The wheels a record lists, all present in the cache, with their hashed requirements."""
     files = []
     for line in record.read_text().split("\n"):
         if not line.strip():

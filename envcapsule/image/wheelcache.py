@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from envcapsule.atomic import atomic_writer
 from envcapsule.capsule import Capsule, sha256_bytes
 from envcapsule.errors import CapsuleError
 from envcapsule.image.files import LockedFile, vendored_path
@@ -36,10 +37,8 @@ class WheelCache:
         data = source.read_bytes()
         if sha256_bytes(data) != sha256:
             raise CapsuleError(f"{source} does not match its recorded sha256; snapshot again.")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{filename}.partial")
-        tmp.write_bytes(data)
-        os.replace(tmp, target)
+        with atomic_writer(target) as stream:
+            stream.write(data)
         return target
 
     def ensure(

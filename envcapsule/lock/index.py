@@ -11,14 +11,12 @@ in an ``IndexFile`` and in the disk cache has its ``user:password@`` removed.
 from __future__ import annotations
 
 import base64
-import contextlib
 import dataclasses
 import hashlib
 import json
 import netrc
 import os
 import ssl
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Generator, Iterable, Sequence
@@ -33,6 +31,7 @@ import httpx
 from packaging.utils import canonicalize_name
 
 from envcapsule._version import __version__
+from envcapsule.atomic import atomic_writer
 from envcapsule.errors import EnvcapsuleError
 from envcapsule.lock.simple_api import (
     ACCEPT,
@@ -92,15 +91,8 @@ class _DiskCache:
 
     def _write(self, path: Path, value: object) -> None:
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as stream:
-                    json.dump(value, stream, separators=(",", ":"))
-                os.replace(tmp, path)
-            except BaseException:
-                os.unlink(tmp)
-                raise
+            with atomic_writer(path, "w", encoding="utf-8") as stream:
+                json.dump(value, stream, separators=(",", ":"))
         except OSError:  # a read-only or full cache only costs speed
             pass
 
@@ -334,24 +326,13 @@ class IndexClient:
             raise IndexLookupError(
                 f"Cannot download {bare} while offline; run again without --offline or put the file in a find-links folder."
             )
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                if local is not None:
-                    actual = self._copy_local(local, out)
-                else:
-                    actual = self._download(bare, out)
+        with atomic_writer(dest) as out:
+            actual = self._copy_local(local, out) if local is not None else self._download(bare, out)
             if actual != sha256.lower():
                 raise IndexLookupError(
                     f"The file from {bare} has sha256 {actual}, not the expected {sha256}; "
                     "the index now serves different content, so lock the environment again."
                 )
-            os.replace(tmp, dest)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
         return dest
 
     def close(self) -> None:

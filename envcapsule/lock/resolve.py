@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -22,6 +20,7 @@ from urllib.parse import unquote, urlsplit
 from packaging.utils import InvalidSdistFilename, InvalidWheelFilename, parse_sdist_filename, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
+from envcapsule.atomic import atomic_writer
 from envcapsule.facts import Distribution, tag_strings
 from envcapsule.lock.entries import LockEntry
 from envcapsule.lock.index import IndexFile
@@ -327,10 +326,7 @@ class ResolutionCache:
             "note": entry.note,
         }
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-            with os.fdopen(fd, "w") as stream:
+            with atomic_writer(path, "w", encoding="utf-8") as stream:
                 json.dump(record, stream)
-            os.replace(tmp, path)
         except OSError:
             pass  # a cache that cannot be written only costs speed

@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from pathlib import Path
 
+from envcapsule.atomic import atomic_writer
 from envcapsule.run.launched import Launched
 
 _CONTAINER_ID = re.compile(r"^[0-9a-f]{12,64}$")
@@ -31,15 +31,9 @@ def write_record(launched: Launched) -> Path:
     folder = runtime_dir()
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     target = _record_path(launched.container)
-    descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=".record-", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
-            json.dump(launched.to_json(), stream, indent=2)
-        os.chmod(temporary, 0o600)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_writer(target, "w", encoding="utf-8") as stream:
+        os.chmod(stream.fileno(), 0o600)  # the token is inside: readable by its owner only
+        json.dump(launched.to_json(), stream, indent=2)
     return target
 
 

@@ -9,12 +9,12 @@ so pushing leaves the capsule hash (and so the image tag) unchanged.
 from __future__ import annotations
 
 import json
-import os
 import re
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from envcapsule.atomic import write_json
 from envcapsule.capsule import read_capsule
 from envcapsule.progress import NullProgress, Progress
 from envcapsule.share.errors import RegistryError, engine_reason
@@ -145,9 +145,7 @@ def record_push(folder: Path, entry: dict[str, str]) -> Path:
         pushes = []
     stamp = datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     pushes.append({**entry, "pushed": stamp})
-    tmp = folder / f".{PUSH_RECORD}.partial"
-    tmp.write_text(json.dumps({"pushes": pushes}, indent=1, sort_keys=True) + "\n")
-    os.replace(tmp, path)
+    write_json(path, {"pushes": pushes})
     return path
 
 
