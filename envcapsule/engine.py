@@ -7,8 +7,10 @@ envcapsule stays fast and the kernel-side magic never loads it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -123,3 +125,13 @@ def _root_os_error(error: BaseException) -> OSError | None:
 
 def _first_line(text: str) -> str:
     return text.strip().splitlines()[0] if text.strip() else "no reason given"
+
+
+@contextlib.contextmanager
+def engine_client(client: DockerClient | None = None) -> Iterator[DockerClient]:
+    """The caller's client as it is, or a freshly connected one that is closed afterwards."""
+    if client is not None:
+        yield client
+        return
+    with contextlib.closing(connect()) as own:
+        yield own

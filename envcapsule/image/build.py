@@ -6,7 +6,6 @@ import json
 import re
 import shutil
 import tempfile
-from contextlib import closing
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,20 +74,16 @@ def build(
     context_dir: Path | None = None,
 ) -> BuildResult:
     """Build (or find) the capsule's image; record the result in the capsule folder."""
-    from envcapsule.engine import connect
+    from envcapsule.engine import engine_client
 
     capsule = read_capsule(capsule_dir)  # refuses hand-edited lockfiles
-    if client is None:
-        with closing(connect()) as own_client:
-            return build(
-                capsule_dir,
-                base_image=base_image,
-                no_cache=no_cache,
-                client=own_client,
-                progress=progress,
-                context_dir=context_dir,
-            )
-    progress = progress or NullProgress()
+    with engine_client(client) as engine:
+        return _build(capsule, engine, base_image, no_cache, progress or NullProgress(), context_dir)
+
+
+def _build(
+    capsule: Capsule, client: Any, base_image: str | None, no_cache: bool, progress: Progress, context_dir: Path | None
+) -> BuildResult:
     tag = image_tag(capsule)
     if not no_cache and context_dir is None:
         existing = _existing(client, tag, capsule)

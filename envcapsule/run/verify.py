@@ -23,7 +23,6 @@ import tarfile
 import time
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Mapping, Sequence
-from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -182,7 +181,7 @@ def verify(
     ``timeout`` is how long one cell may run (nbval's cell timeout, reported on that cell);
     the whole check is stopped after ``timeout`` per code cell plus a minute's allowance for start-up.
     """
-    from envcapsule.image.build import build
+    from envcapsule.engine import engine_client
     from envcapsule.snapshot import default_capsule_dir
 
     notebook = Path(notebook)
@@ -198,20 +197,25 @@ def verify(
         raise CapsuleError(
             f"{notebook.name} has no capsule at {folder}; run `envcapsule snapshot {notebook}` first, then verify again."
         )
-    if client is None:
-        from envcapsule.engine import connect
-
-        with closing(connect()) as own_client:
-            return verify(
-                notebook,
-                capsule_dir=folder,
-                sanitize=sanitize,
-                timeout=timeout,
-                base_image=base_image,
-                client=own_client,
-                progress=progress,
-            )
     progress = progress or NullProgress()
+    with engine_client(client) as engine:
+        return _check(notebook, content, cells, sanitizers, folder, timeout, base_image, engine, progress)
+
+
+def _check(
+    notebook: Path,
+    content: Mapping[str, Any],
+    cells: Sequence[CodeCell],
+    sanitizers: str,
+    folder: Path,
+    timeout: float,
+    base_image: str | None,
+    client: DockerClient,
+    progress: Progress,
+) -> VerifyReport:
+    """Build or find the image, run nbval in it, and read its report."""
+    from envcapsule.image.build import build
+
     image = build(folder, base_image=base_image, client=client, progress=progress).image
     files = {
         f"{VERIFY_DIR}/": b"",
