@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from envcapsule.capsule import read_capsule
+from envcapsule.capsule import Capsule, read_capsule
 from envcapsule.capture.footprint import tooling_distributions
 from envcapsule.facts import CondaRecord, Distribution, EnvironmentFacts
 
@@ -160,9 +160,14 @@ def diff(
 
     notebook = Path(notebook).absolute()
     capsule = read_capsule(capsule_dir or default_capsule_dir(notebook))
-    captured = EnvironmentFacts.from_probe(capsule.facts())
     if live is None:
         live = probe_interpreter(find_kernel_python(notebook, python))
+    return capsule_drift(capsule, live)
+
+
+def capsule_drift(capsule: Capsule, live: EnvironmentFacts) -> Drift:
+    """Compare live facts with a capsule already read."""
+    captured = EnvironmentFacts.from_probe(capsule.facts())
     excluded = set(capsule.manifest.get("excluded", {}).get("tooling", []))
     # envcapsule's own footprint is never drift: it was left out at capture and is left out now.
     ignore = excluded | (tooling_distributions(live) if excluded or not captured.distribution("envcapsule") else set())

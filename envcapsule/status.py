@@ -56,14 +56,18 @@ def capsule_status(
     engine: bool = True,
 ) -> CapsuleStatus:
     from envcapsule.capsule import read_capsule
-    from envcapsule.drift import diff
+    from envcapsule.drift import capsule_drift
     from envcapsule.snapshot import default_capsule_dir
 
     folder = default_capsule_dir(Path(notebook).absolute())
     if not (folder / "capsule.toml").is_file():
         return CapsuleStatus(notebook=Path(notebook).name, state="none")
     capsule = read_capsule(folder)
-    drift = diff(notebook, python=python, capsule_dir=folder, live=live)
+    if live is None:
+        from envcapsule.capture import find_kernel_python, probe_interpreter
+
+        live = probe_interpreter(find_kernel_python(Path(notebook).absolute(), python))
+    drift = capsule_drift(capsule, live)
     facts = capsule.facts()
     status = CapsuleStatus(
         notebook=Path(notebook).name,

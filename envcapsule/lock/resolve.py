@@ -13,6 +13,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
@@ -157,14 +158,8 @@ def _fill_sizes(entries: list[LockEntry], client: ProjectFiles) -> list[LockEntr
         sizes = list(pool.map(lambda i: client.file_size(entries[i].url or ""), missing))
     filled = list(entries)
     for i, size in zip(missing, sizes):
-        filled[i] = _replace(filled[i], size=size)
+        filled[i] = replace(filled[i], size=size)
     return filled
-
-
-def _replace(entry: LockEntry, **changes: Any) -> LockEntry:
-    from dataclasses import replace
-
-    return replace(entry, **changes)
 
 
 def _parse_version(text: str) -> Version | None:
@@ -223,10 +218,10 @@ def _lock_vcs(dist: Distribution, direct: dict[str, Any], vendor_dir: Path, buil
     try:
         wheel = build_wheel(spec, vendor_dir)
     except (OSError, RuntimeError) as error:
-        return _replace(
+        return replace(
             entry, note=f"{dist.name} is locked to {vcs} commit {commit[:12]}, but building it into the capsule failed ({error})."
         )
-    return _replace(entry, **_vendored_fields(wheel, vendor_dir))
+    return replace(entry, **_vendored_fields(wheel, vendor_dir))
 
 
 def _lock_directory(dist: Distribution, url: str, vendor_dir: Path, build_wheel: WheelBuilder) -> LockEntry:

@@ -15,12 +15,15 @@ _REPRODUCIBLE_EPOCH = "315532800"
 
 def wheel_builder(python: Path) -> Callable[[str, Path], Path]:
     """A WheelBuilder that runs pip under the kernel's interpreter (so tags match), else under ours."""
+    interpreters: list[Path] = []  # found on the first build, reused for the others
 
     def build(spec: str, dest: Path) -> Path:
         dest.mkdir(parents=True, exist_ok=True)
+        if not interpreters:
+            interpreters.extend(_interpreters_with_pip(python))
         with tempfile.TemporaryDirectory(prefix="envcapsule-wheel-") as scratch:
             errors = []
-            for interpreter in _interpreters_with_pip(python):
+            for interpreter in interpreters:
                 result = subprocess.run(
                     [str(interpreter), "-m", "pip", "wheel", "--no-deps", "--quiet", "--wheel-dir", scratch, spec],
                     capture_output=True,
