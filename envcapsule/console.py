@@ -115,7 +115,8 @@ def render_build(result: BuildResult) -> None:
         out.print(f"[bold green]Image built:[/] {result.image}  ({cached} of {len(result.steps)} steps from cache)")
     out.print(f"  image id      {result.image_id}")
     if result.base_image:
-        out.print(f"  base image    {result.base_image} (Python {result.python_in_base})")
+        python = f"standalone {result.python_build}" if result.python_build else f"Python {result.python_in_base}"
+        out.print(f"  base image    {result.base_image} ({python})")
     for warning in result.warnings:
         out.print(f"[yellow]warning:[/] {warning}")
 

@@ -5,11 +5,17 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from envcapsule.errors import EnvcapsuleError
+from envcapsule.progress import NullProgress, Progress
+
+if TYPE_CHECKING:
+    from envcapsule.image.python_dist import StandalonePython
 
 DEFAULT_CODENAME = "bookworm"
+_PROBE_TIMEOUT = 60
+_NOT_FOUND = "executable file not found"
 _PROBE = "import json, platform, sys; print(json.dumps([platform.python_implementation(), platform.python_version()]))"
 
 
@@ -24,6 +30,7 @@ class BaseImage:
     digest: str | None
     python_version: str
     warnings: list[str] = field(default_factory=list)
+    standalone: StandalonePython | None = None  # the interpreter envcapsule adds, when the base has none
 
 
 def default_base_image(manifest: Mapping[str, Any]) -> str:
@@ -50,21 +57,37 @@ def default_base_image(manifest: Mapping[str, Any]) -> str:
     return f"python:{version}-slim-{codename or DEFAULT_CODENAME}"
 
 
-def check_base_image(client: Any, name: str, python_version: str) -> BaseImage:
-    """The base image, pulled if needed, with its interpreter checked: another minor is an error, another patch a warning."""
+def check_base_image(client: Any, name: str, python_version: str, progress: Progress | None = None) -> BaseImage:
+    """The base image, pulled if needed, with its interpreter checked: another minor is an error, another patch a warning.
+
+    A base without ``python3`` (the ``nvidia/cuda`` runtime images, for one) gets a
+    standalone CPython of the captured version, fetched on the host into the cache.
+    """
     image = _local_or_pulled(client, name)
     found = _python_in(client, name)
+    standalone = None
+    warnings: list[str] = []
+    if found is None:
+        standalone = _standalone_python(python_version, image.attrs.get("Architecture") or "amd64", progress)
+        found, warnings = standalone.version, list(standalone.warnings)
     wanted_minor, found_minor = python_version.split(".")[:2], found.split(".")[:2]
     if wanted_minor != found_minor:
         raise BaseImageError(
             f"The base image {name} has Python {found}, but the capsule was captured with Python {python_version}; "
             f"pass --base-image with an image that has Python {'.'.join(wanted_minor)}."
         )
-    warnings = []
-    if found != python_version:
+    if found != python_version and standalone is None:
         warnings.append(f"The base image {name} has Python {found}, not {python_version} as captured (same minor version).")
     digests = image.attrs.get("RepoDigests") or []
-    return BaseImage(name, image.id, digests[0] if digests else None, found, warnings)
+    return BaseImage(name, image.id, digests[0] if digests else None, found, warnings, standalone)
+
+
+def _standalone_python(version: str, docker_arch: str, progress: Progress | None) -> StandalonePython:
+    from envcapsule.image.python_dist import fetch_standalone_python
+    from envcapsule.snapshot import cache_root
+
+    (progress or NullProgress()).step(f"The base image has no Python: using a standalone Python {version}")
+    return fetch_standalone_python(version, docker_arch, cache_root() / "pythons", progress)
 
 
 def _local_or_pulled(client: Any, name: str) -> Any:
@@ -84,16 +107,35 @@ def _local_or_pulled(client: Any, name: str) -> Any:
         ) from None
 
 
-def _python_in(client: Any, name: str) -> str:
+def _python_in(client: Any, name: str) -> str | None:
+    """The version of the base image's ``python3``; None when it has none; an error when it has a broken one."""
     import docker.errors
+    import requests
 
+    container = None
     try:
-        output = client.containers.run(
-            name, ["python3", "-c", _PROBE], entrypoint=[], remove=True, stdout=True, stderr=True, network_disabled=True
-        )
-        implementation, version = json.loads(output.decode().strip().splitlines()[-1])
-    except (docker.errors.ContainerError, docker.errors.APIError, ValueError, IndexError) as error:
+        container = client.containers.create(name, ["python3", "-c", _PROBE], entrypoint=[], network_disabled=True)
+        try:
+            container.start()
+        except docker.errors.APIError as error:
+            if _NOT_FOUND in str(error):
+                return None
+            raise
+        status = container.wait(timeout=_PROBE_TIMEOUT).get("StatusCode")
+        output = container.logs(stdout=True, stderr=True).decode(errors="replace").strip()
+        if status == 127:  # a shell-wrapping entrypoint says "python3: not found" this way
+            return None
+        if status != 0:
+            raise BaseImageError(
+                f"The base image {name} has a python3 that failed (exit status {status}: {output[-120:]}); "
+                "pass --base-image with a working Python image."
+            )
+        implementation, version = json.loads(output.splitlines()[-1])
+    except (docker.errors.APIError, requests.RequestException, ValueError, IndexError) as error:
         raise BaseImageError(
             f"The base image {name} has no working python3 ({str(error).strip()[:120]}); pass --base-image with a Python image."
         ) from None
+    finally:
+        if container is not None:
+            container.remove(force=True)
     return str(version)

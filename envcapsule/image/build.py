@@ -46,6 +46,7 @@ class BuildResult:
     base_image_digest: str | None
     python_in_base: str
     server_lock_sha256: str
+    python_build: str | None = None  # the standalone CPython added to a base image that had none
     reused: bool = False
     steps: list[BuildStep] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -93,7 +94,7 @@ def _build(
     interpreter = capsule.manifest["interpreter"]
     base_name = base_image or default_base_image(capsule.manifest)
     progress.step(f"Checking the base image {base_name}")
-    base = check_base_image(client, base_name, interpreter["version"])
+    base = check_base_image(client, base_name, interpreter["version"], progress)
     plan = install_plan(capsule)
     root = _cache_root()
     cache = WheelCache(root / "wheels")
@@ -110,7 +111,7 @@ def _build(
     spec = _image_spec(capsule, base, plan, server.sha256)
     scratch = Path(tempfile.mkdtemp(prefix="envcapsule-context-")) if context_dir is None else context_dir
     try:
-        dockerfile = write_context(scratch, capsule, spec, plan, server, cache, conda)
+        dockerfile = write_context(scratch, capsule, spec, plan, server, cache, conda, base.standalone)
         shutil.copyfile(dockerfile, capsule.folder / "Dockerfile")
         if context_dir is not None:
             raise _ContextWritten(tag)
@@ -127,6 +128,7 @@ def _build(
         base_image_digest=base.digest,
         python_in_base=base.python_version,
         server_lock_sha256=server.sha256,
+        python_build=base.standalone.key if base.standalone else None,
         steps=steps,
         warnings=[*base.warnings, *plan.skipped],
     )
@@ -161,6 +163,8 @@ def _image_spec(capsule: Capsule, base: BaseImage, plan: Any, server_sha: str) -
         "envcapsule.requirements-sha256": lockfiles.get("requirements.txt", ""),
         "envcapsule.server-lock-sha256": server_sha,
     }
+    if base.standalone is not None:
+        labels["envcapsule.python-build"] = base.standalone.key
     cuda = capsule.manifest.get("cuda") or {}
     if cuda.get("version"):
         labels["envcapsule.cuda"] = str(cuda["version"])
@@ -180,6 +184,7 @@ def _image_spec(capsule: Capsule, base: BaseImage, plan: Any, server_sha: str) -
         environment=dict(capsule.manifest.get("environment", {})),
         labels=labels,
         conda=bool(conda),
+        standalone_python=base.standalone.key if base.standalone else None,
     )
 
 

@@ -15,6 +15,7 @@ from envcapsule.image.wheelcache import WheelCache, link_into
 
 if TYPE_CHECKING:
     from envcapsule.conda.image import CondaBuild
+    from envcapsule.image.python_dist import StandalonePython
 
 CAPSULE_FILES = (MANIFEST, "pylock.toml", "requirements.txt", FACTS)
 
@@ -32,12 +33,18 @@ def write_context(
     server: ServerLock,
     cache: WheelCache,
     conda: CondaBuild | None = None,
+    python: StandalonePython | None = None,
 ) -> Path:
     """Fill ``folder`` (empty or new) with everything ``docker build`` needs; returns the Dockerfile.
 
-    ``conda`` adds the conda installer and the conda packages of a conda capsule.
+    ``conda`` adds the conda installer and the conda packages of a conda capsule; ``python``
+    the standalone CPython for a base image without one.
     """
     folder.mkdir(parents=True, exist_ok=True)
+    if python is not None:
+        from envcapsule.image.python_dist import copy_into
+
+        copy_into(python, folder / "python")
     _write_layer(folder / "server", server.files, cache)
     if conda is not None:
         from envcapsule.conda.image import write_conda_context

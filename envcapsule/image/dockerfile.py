@@ -7,6 +7,7 @@ Layout of the build context (made by ``envcapsule.image.context``)::
     kernel-large/   requirements.txt + large framework wheels (torch, CUDA, ...)
     kernel-rest/    requirements.txt + every other locked wheel
     kernelspec/     kernel.json pointing at the kernel environment
+    python/         a standalone CPython, only when the base image has no Python
     entrypoint      a shell script that execs its arguments
     home/           the notebook and its capsule, copied into $HOME
 
@@ -29,6 +30,7 @@ NB_UID = 1000
 PORT = 8888
 KERNEL_LAYERS = ("kernel-large", "kernel-rest")
 ENTRYPOINT = "/usr/local/bin/envcapsule-entrypoint"
+PYTHON_PREFIX = "/opt/envcapsule/python"
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,12 @@ class ImageSpec:
     environment: Mapping[str, str] = field(default_factory=dict)
     labels: Mapping[str, str] = field(default_factory=dict)
     conda: bool = False  # the kernel environment is a conda environment (see render_conda_dockerfile)
+    standalone_python: str | None = None  # the key of the CPython build in python/, when the base has no Python
+
+    @property
+    def start(self) -> str:
+        """What every stage starts from: the base image, or the base with the standalone CPython added."""
+        return "python" if self.standalone_python else self.base_image
 
 
 def render_dockerfile(spec: ImageSpec) -> str:
@@ -52,6 +60,7 @@ def render_dockerfile(spec: ImageSpec) -> str:
         return render_conda_dockerfile(spec)
     pieces = [
         header(spec),
+        python_stage(spec),
         server_stage(spec),
         *(kernel_stage(layer) for layer in spec.kernel_layers),
         final_base(spec),
@@ -76,10 +85,22 @@ def header(spec: ImageSpec) -> str:
     )
 
 
+def python_stage(spec: ImageSpec) -> str:
+    """The base image plus a standalone CPython, for bases without Python (``nvidia/cuda`` runtime images)."""
+    if not spec.standalone_python:
+        return ""
+    return (
+        f"# The interpreter: {spec.standalone_python} (python-build-standalone), since the base image has no Python.\n"
+        f"FROM {spec.base_image} AS python\n"
+        f"COPY python/ {PYTHON_PREFIX}/\n"
+        f"ENV PATH={PYTHON_PREFIX}/bin:$PATH"
+    )
+
+
 def server_stage(spec: ImageSpec) -> str:
     return (
         "# The server environment: JupyterLab, Notebook, jupyterhub-singleuser and nbval, apart from the kernel.\n"
-        f"FROM {spec.base_image} AS server\n"
+        f"FROM {spec.start} AS server\n"
         "COPY server/ /tmp/envcapsule/server/\n"
         f"RUN python3 -m venv {SERVER_PREFIX} \\\n"
         f" && {SERVER_PREFIX}/bin/python -m pip install --no-index --no-deps --require-hashes"
@@ -101,18 +122,27 @@ def kernel_stage(layer: str) -> str:
 
 
 def final_base(spec: ImageSpec) -> str:
-    return f"# The image: base, user, environments, notebook, labels - from stable to volatile.\nFROM {spec.base_image}"
+    return f"# The image: base, user, environments, notebook, labels - from stable to volatile.\nFROM {spec.start}"
 
 
 def user_layer() -> str:
+    """User jovyan with uid 1000; a base that already gives uid 1000 to someone (ubuntu:24.04's ``ubuntu``) renames them."""
     return (
-        f"RUN (id -u jovyan >/dev/null 2>&1 || useradd --create-home --uid {NB_UID} --shell /bin/bash jovyan) \\\n"
+        "RUN if ! id -u jovyan >/dev/null 2>&1; then \\\n"
+        f"      taken=$(getent passwd {NB_UID} | cut -d: -f1); \\\n"
+        '      if [ -n "$taken" ]; then \\\n'
+        f'        usermod --login jovyan --home {HOME} --move-home "$taken" \\\n'
+        f"        && group=$(getent group {NB_UID} | cut -d: -f1) \\\n"
+        '        && if [ -n "$group" ] && [ "$group" != jovyan ]; then groupmod --new-name jovyan "$group"; fi; \\\n'
+        f"      else useradd --create-home --uid {NB_UID} --shell /bin/bash jovyan; fi; \\\n"
+        "    fi \\\n"
         f" && mkdir -p {HOME} && chown {NB_UID}:{NB_UID} {HOME}"
     )
 
 
 def environment_layer(spec: ImageSpec) -> str:
-    values = {"HOME": HOME, "PATH": f"{SERVER_PREFIX}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+    # The base's PATH is kept ($PATH): nvidia/cuda images, for one, put their tools on it.
+    values = {"HOME": HOME, "PATH": f"{SERVER_PREFIX}/bin:$PATH"}
     values.update(spec.environment)
     return "ENV " + " \\\n    ".join(f"{key}={json.dumps(value)}" for key, value in values.items())
 
@@ -197,6 +227,7 @@ CONDA_INSTALLER_PREFIX = "/opt/envcapsule/conda-installer"
 def render_conda_dockerfile(spec: ImageSpec) -> str:
     pieces = [
         header(spec),
+        python_stage(spec),
         server_stage(spec),
         conda_installer_stage(spec),
         conda_stage(),
@@ -212,13 +243,13 @@ def render_conda_dockerfile(spec: ImageSpec) -> str:
         runtime_layer(),
         labels_layer(spec),
     ]
-    return "\n\n".join(pieces) + "\n"
+    return "\n\n".join(piece for piece in pieces if piece) + "\n"
 
 
 def conda_installer_stage(spec: ImageSpec) -> str:
     return (
         "# The conda installer: py-rattler in an environment of its own, used only while building.\n"
-        f"FROM {spec.base_image} AS conda-installer\n"
+        f"FROM {spec.start} AS conda-installer\n"
         "COPY conda-installer/ /tmp/envcapsule/conda-installer/\n"
         f"RUN python3 -m venv {CONDA_INSTALLER_PREFIX} \\\n"
         f" && {CONDA_INSTALLER_PREFIX}/bin/python -m pip install --no-index --no-deps --require-hashes"

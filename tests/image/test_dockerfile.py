@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
@@ -87,3 +88,30 @@ def test_kernelspec_points_at_the_kernel_environment() -> None:
 )
 def test_default_base_image(platform: dict, expected: str) -> None:
     assert default_base_image({"interpreter": {"version": "3.12.7"}, "platform": platform}) == expected
+
+
+def test_a_base_without_python_gets_a_standalone_stage_that_every_stage_starts_from() -> None:
+    spec = dataclasses.replace(
+        SPEC, base_image="nvidia/cuda:12.4.1-cudnn-runtime-ubuntu22.04", standalone_python="cpython-3.11.9-linux-x86_64-gnu"
+    )
+    text = render_dockerfile(spec)
+    froms = re.findall(r"^FROM (.+)$", text, flags=re.MULTILINE)
+    assert froms == [
+        "nvidia/cuda:12.4.1-cudnn-runtime-ubuntu22.04 AS python",
+        "python AS server",
+        *(f"server AS {layer}" for layer in spec.kernel_layers),
+        "python",
+    ]
+    assert "COPY python/ /opt/envcapsule/python/\nENV PATH=/opt/envcapsule/python/bin:$PATH" in text
+    assert "cpython-3.11.9-linux-x86_64-gnu" in text.split("\n\n")[1]
+    assert "python/" not in render_dockerfile(SPEC).split("# The server environment")[0]
+
+
+def test_the_base_path_is_kept_behind_the_server_environment() -> None:
+    assert 'PATH="/opt/envcapsule/server/bin:$PATH"' in final_stage(render_dockerfile(SPEC))
+
+
+def test_uid_1000_taken_by_another_user_is_renamed_to_jovyan() -> None:
+    final = final_stage(render_dockerfile(SPEC))
+    assert 'usermod --login jovyan --home /home/jovyan --move-home "$taken"' in final
+    assert 'groupmod --new-name jovyan "$group"' in final
