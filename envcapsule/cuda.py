@@ -9,6 +9,7 @@ capability is matched against the architectures a framework was built for. The p
 from __future__ import annotations
 
 import re
+import secrets
 import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -81,6 +82,12 @@ _NCCL_WHEEL = re.compile(r"^nvidia-nccl(-cu\d+)?$")
 _CONDA_RUNTIME = ("cuda-cudart", "cudatoolkit", "cuda-runtime", "cuda-version")
 _ARCH = re.compile(r"^(sm|compute)_(\d+)([af]?)$")
 _NO_GPUS = "or pass `--gpus none` to run on the CPU"
+_INSTALL_TOOLKIT = (
+    "install the NVIDIA Container Toolkit, run `sudo nvidia-ctk runtime configure --runtime=docker` and restart the engine"
+)
+# Docker's answer when it has no device driver for ``--gpus``: no nvidia runtime, CDI device or NVIDIA hook.
+_NO_DEVICE_DRIVER = "could not select device driver"
+GPU_TRIAL_LABEL = "envcapsule.gpu-trial"
 
 
 class GpuError(EnvcapsuleError):
@@ -368,26 +375,99 @@ class Check:
         return f"{text}; {self.advice}." if self.advice else f"{text}."
 
 
+RUNTIME_CHECK = "NVIDIA runtime"
+
+# The NVIDIA Container Toolkit's hook serves ``--gpus`` without a registered runtime, and `docker info` does not show it.
+ENGINE_DECIDES = Check(
+    RUNTIME_CHECK,
+    True,
+    "no nvidia runtime or CDI devices are registered; the engine may still use the NVIDIA hook, "
+    "which Docker checks when the container starts",
+)
+
+NO_GPU_ENGINE = Check(
+    RUNTIME_CHECK,
+    False,
+    "the Docker engine cannot give containers GPUs (no nvidia runtime, NVIDIA CDI device or NVIDIA hook)",
+    f"{_INSTALL_TOOLKIT}, {_NO_GPUS}",
+)
+
+
 def runtime_check(client: Any) -> Check:
-    name = "NVIDIA runtime"
+    """Whether the engine gives containers GPUs, as far as `docker info` tells; ``ENGINE_DECIDES`` when it cannot tell.
+
+    Only a container start settles the undecided case, so it never refuses a launch by itself.
+    """
+    return registered_gpu_support(client) or ENGINE_DECIDES
+
+
+def registered_gpu_support(client: Any) -> Check | None:
+    """The check when `docker info` settles it (an nvidia runtime, NVIDIA CDI devices, or no answer); else None."""
     try:
         info = client.info()
     except Exception as error:  # any engine failure: the check reports it instead of crashing doctor
-        return Check(name, False, f"the Docker engine did not describe itself ({error})", "check it with `docker info`")
+        return Check(RUNTIME_CHECK, False, f"the Docker engine did not describe itself ({error})", "check it with `docker info`")
     runtimes = info.get("Runtimes") or {}
     devices = [str(d.get("ID", "")) for d in info.get("DiscoveredDevices") or () if isinstance(d, Mapping)]
     nvidia_cdi = [device for device in devices if device.startswith("nvidia.com/gpu")]
     if "nvidia" in runtimes:
-        return Check(name, True, "the engine has the nvidia runtime")
+        return Check(RUNTIME_CHECK, True, "the engine has the nvidia runtime")
     if nvidia_cdi:
-        return Check(name, True, f"the engine sees {len(nvidia_cdi)} NVIDIA CDI device(s)")
-    return Check(
-        name,
-        False,
-        "the Docker engine has no nvidia runtime and no NVIDIA CDI devices, so it cannot give a container GPUs",
-        "install the NVIDIA Container Toolkit, run `sudo nvidia-ctk runtime configure --runtime=docker` "
-        f"and restart the engine, {_NO_GPUS}",
-    )
+        return Check(RUNTIME_CHECK, True, f"the engine sees {len(nvidia_cdi)} NVIDIA CDI device(s)")
+    return None
+
+
+def gpu_refusal(explanation: str) -> GpuError | None:
+    """GpuError when a Docker error says the engine has no way to give containers GPUs; None for any other error."""
+    return GpuError(NO_GPU_ENGINE.sentence()) if _NO_DEVICE_DRIVER in explanation else None
+
+
+def gpu_trial(client: Any, image: str) -> Check:
+    """Docker's own answer: start a throwaway container from local ``image`` with every GPU.
+
+    It runs `true` without a network, under the trial label, and is removed whatever happens
+    (auto-removal misses a container that never started). Each request is bounded by the
+    client's timeout, and creating a container never pulls.
+    """
+    from docker.types import DeviceRequest
+
+    name = f"envcapsule-gpu-trial-{secrets.token_hex(3)}"
+    container = None
+    try:
+        container = client.containers.create(
+            image,
+            ["true"],
+            entrypoint=[],
+            name=name,
+            labels={GPU_TRIAL_LABEL: "true"},
+            network_disabled=True,
+            auto_remove=True,
+            cap_drop=["ALL"],
+            security_opt=["no-new-privileges"],
+            device_requests=[DeviceRequest(count=-1, capabilities=[["gpu"]])],
+        )
+        container.start()
+    except Exception as error:  # any engine failure is the trial's answer, never a crash of doctor
+        explanation = str(getattr(error, "explanation", None) or error).strip()
+        if _NO_DEVICE_DRIVER in explanation:
+            return NO_GPU_ENGINE
+        return Check(
+            RUNTIME_CHECK,
+            False,
+            f"a trial container from {image} with every GPU did not start ({explanation})",
+            f"check the NVIDIA Container Toolkit's setup, {_NO_GPUS}",
+        )
+    finally:
+        _remove_trial(client, container, name)
+    return Check(RUNTIME_CHECK, True, f"the engine gives containers GPUs (NVIDIA hook; a trial container from {image} started)")
+
+
+def _remove_trial(client: Any, container: Any, name: str) -> None:
+    """Remove the trial container (by its unique name if creation was interrupted before it answered)."""
+    try:
+        (container if container is not None else client.containers.get(name)).remove(force=True)
+    except Exception:  # never created, auto-removed once `true` exited, or being removed now
+        pass
 
 
 def driver_check(host: CudaFacts, cuda_version: str | None, minimum: str | None) -> Check:
@@ -438,15 +518,15 @@ def compute_check(host: CudaFacts, arch_list: Sequence[str]) -> Check:
 
 def gpu_checks(client: Any, capsule_manifest: Mapping[str, Any], *, host: CudaFacts | None = None) -> list[Check]:
     """The engine's NVIDIA runtime, the host driver against the capsule's minimum, the GPUs against its arch list."""
+    return [runtime_check(client), *host_checks(host_gpus() if host is None else host, capsule_manifest)]
+
+
+def host_checks(host: CudaFacts, capsule_manifest: Mapping[str, Any]) -> list[Check]:
+    """The host driver against the capsule's minimum, and the host's GPUs against its arch list."""
     cuda = capsule_manifest.get("cuda") or {}
     version = cuda.get("version")
-    host = host_gpus() if host is None else host
     minimum = cuda.get("min_driver") or (min_driver_for(str(version)) if version else None)
-    return [
-        runtime_check(client),
-        driver_check(host, version, minimum),
-        compute_check(host, cuda.get("arch_list") or ()),
-    ]
+    return [driver_check(host, version, minimum), compute_check(host, cuda.get("arch_list") or ())]
 
 
 def gpu_request_for(
@@ -456,7 +536,8 @@ def gpu_request_for(
 
     ``gpus_option`` None (the flag not given) means all. The result is None (no GPUs) for
     ``none`` and for a capsule without CUDA; otherwise the host is checked first, and
-    GpuError says in one sentence why it cannot give the container a usable GPU.
+    GpuError says in one sentence why it cannot give the container a usable GPU. An engine
+    that `docker info` cannot vouch for is left to Docker: launch reports its refusal alike.
     """
     option = "all" if gpus_option is None else str(gpus_option).strip().lower()
     if option in ("none", "0") or not is_cuda_capsule(capsule_manifest):
@@ -500,10 +581,7 @@ def doctor(capsule_dir: Path, client: Any = None, *, host: CudaFacts | None = No
             pass  # the capsule check already failed: nothing says whether it needs GPUs
         elif is_cuda_capsule(manifest):
             host = host_gpus() if host is None else host
-            gpu = gpu_checks(client, manifest, host=host)
-            if client is None:
-                gpu[0] = Check(gpu[0].name, False, "not checked: no Docker engine answered")
-            checks += gpu
+            checks += [_engine_gpu_check(client, capsule), *host_checks(host, manifest)]
         else:
             checks.append(Check("GPUs", True, "not needed: the capsule does not use CUDA"))
         locked = _locked_bytes(folder)
@@ -533,6 +611,32 @@ def _capsule_check(folder: Path) -> tuple[list[Check], Mapping[str, Any] | None,
     uses = f", CUDA {cuda['version']} from {cuda.get('source', 'an unknown source')}" if cuda.get("version") else ""
     detail = f"{capsule.capsule_hash[:12]}: Python {interpreter.get('version', '?')}{uses}"
     return [Check("capsule", True, detail)], capsule.manifest, capsule
+
+
+def _engine_gpu_check(client: Any, capsule: Any) -> Check:
+    """The runtime check, settled by a trial container when `docker info` cannot tell and an image is at hand."""
+    if client is None:
+        return Check(RUNTIME_CHECK, False, "not checked: no Docker engine answered")
+    registered = registered_gpu_support(client)
+    if registered is not None:
+        return registered
+    image = _trial_image(client, capsule) if capsule is not None else None
+    return gpu_trial(client, image) if image else ENGINE_DECIDES
+
+
+def _trial_image(client: Any, capsule: Any) -> str | None:
+    """A local image to try GPUs with: the capsule's built image, else its base image; None rather than pulling."""
+    from envcapsule.image.base import default_base_image
+    from envcapsule.image.build import image_tag
+
+    tag = image_tag(capsule)
+    if _local_image(client, tag):
+        return tag
+    try:
+        base = default_base_image(capsule.manifest)
+    except EnvcapsuleError:
+        return None
+    return base if _local_image(client, base) else None
 
 
 def _engine_check(client: Any) -> Check:

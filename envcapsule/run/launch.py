@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from envcapsule.cuda import gpu_refusal
 from envcapsule.progress import NullProgress, Progress
 from envcapsule.run.errors import LaunchError
 from envcapsule.run.launched import (
@@ -182,7 +183,9 @@ def _create(client: DockerClient, image: str, options: dict[str, Any]) -> Contai
     except ImageNotFound:
         raise LaunchError(f"The image {image} is not on this machine; build it first with `envcapsule build`.") from None
     except APIError as error:
-        raise LaunchError(f"The Docker engine refused to create a container from {image} ({_explanation(error)}).") from error
+        text = _explanation(error)
+        _raise_gpu_refusal(text, error)
+        raise LaunchError(f"The Docker engine refused to create a container from {image} ({text}).") from error
 
 
 def _start(container: Container, port: int | None) -> None:
@@ -192,12 +195,20 @@ def _start(container: Container, port: int | None) -> None:
         container.start()
     except APIError as error:
         text = _explanation(error)
+        _raise_gpu_refusal(text, error)
         if "port is already allocated" in text or "address already in use" in text:
             raise LaunchError(
                 f"Port {port} on 127.0.0.1 is already in use; choose another with `--port`, "
                 "or leave `--port` out to let the engine pick a free one."
             ) from None
         raise LaunchError(f"The Docker engine could not start container {container.name} ({text}).") from error
+
+
+def _raise_gpu_refusal(text: str, error: Exception) -> None:
+    """Docker decides at start whether it can give GPUs (the NVIDIA hook is invisible beforehand); say so as GpuError."""
+    refusal = gpu_refusal(text)
+    if refusal is not None:
+        raise refusal from error
 
 
 def _discard(client: DockerClient, container: Container | None, name: str) -> None:

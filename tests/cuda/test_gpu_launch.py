@@ -9,13 +9,27 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
-from docker.errors import ImageNotFound
+from docker.errors import APIError, ImageNotFound, NotFound
 from docker.types import DeviceRequest
 
-from envcapsule.cuda import Check, CudaFacts, Gpu, GpuError, doctor, gpu_checks, gpu_request_for
+from envcapsule.capsule import read_capsule
+from envcapsule.cuda import (
+    ENGINE_DECIDES,
+    GPU_TRIAL_LABEL,
+    Check,
+    CudaFacts,
+    Gpu,
+    GpuError,
+    doctor,
+    gpu_checks,
+    gpu_request_for,
+    runtime_check,
+)
 from envcapsule.engine import EngineError
 from envcapsule.facts import Distribution, EnvironmentFacts, Interpreter, PipConfig, Platform
-from envcapsule.run import launch
+from envcapsule.image.base import default_base_image
+from envcapsule.image.build import image_tag
+from envcapsule.run import LaunchError, launch
 from envcapsule.snapshot import snapshot
 from tests.fakeindex import FakeIndex
 from tests.run.fake_engine import IMAGE, FakeEngine, FakeJupyter
@@ -135,22 +149,86 @@ def test_a_host_without_a_driver_is_refused(engine: GpuEngine) -> None:
     assert "install NVIDIA driver 525.60.13 or newer" in message
 
 
-def test_an_engine_without_the_nvidia_runtime_is_refused(jupyter: FakeJupyter) -> None:
-    engine = GpuEngine(jupyter, info={"Runtimes": {"runc": {"path": "runc"}}})
-
-    message = refusal(engine, H100_HOST)
-
-    assert message.startswith("The Docker engine has no nvidia runtime")
-    assert "nvidia-ctk runtime configure" in message
-    assert engine.created == []
-
-
 def test_cdi_devices_stand_in_for_the_nvidia_runtime(jupyter: FakeJupyter) -> None:
     engine = GpuEngine(
         jupyter, info={"Runtimes": {"runc": {}}, "DiscoveredDevices": [{"Source": "cdi", "ID": "nvidia.com/gpu=all"}]}
     )
 
+    assert runtime_check(engine) == Check("NVIDIA runtime", True, "the engine sees 1 NVIDIA CDI device(s)")
     assert gpu_request_for(CUDA_CAPSULE, engine, "all", host=H100_HOST) == ["all"]
+
+
+def test_the_nvidia_runtime_settles_the_runtime_check(engine: GpuEngine) -> None:
+    assert runtime_check(engine) == Check("NVIDIA runtime", True, "the engine has the nvidia runtime")
+
+
+def test_an_engine_that_does_not_describe_itself_fails_the_runtime_check(engine: GpuEngine) -> None:
+    def broken_info() -> dict[str, Any]:
+        raise APIError("500 Server Error", explanation="engine is shutting down")
+
+    engine.info = broken_info  # type: ignore[method-assign]
+
+    check = runtime_check(engine)
+
+    assert not check.ok and check.detail.startswith("the Docker engine did not describe itself")
+
+
+def test_without_a_registered_runtime_docker_decides_at_start(jupyter: FakeJupyter) -> None:
+    engine = GpuEngine(jupyter, info={"Runtimes": {"runc": {"path": "runc"}}})  # the NVIDIA hook is invisible here
+
+    check = runtime_check(engine)
+    gpus = gpu_request_for(CUDA_CAPSULE, engine, "all", host=H100_HOST)
+    launch(engine, IMAGE, gpus=gpus)
+
+    assert check == ENGINE_DECIDES and check.ok
+    assert check.sentence() == (
+        "No nvidia runtime or CDI devices are registered; the engine may still use the NVIDIA hook, "
+        "which Docker checks when the container starts."
+    )
+    assert engine.created[-1]["device_requests"] == [DeviceRequest(count=-1, capabilities=[["gpu"]])]
+
+
+NO_DEVICE_DRIVER = APIError("500 Server Error", explanation='could not select device driver "" with capabilities: [[gpu]]')
+NO_GPU_SENTENCE = (
+    "The Docker engine cannot give containers GPUs (no nvidia runtime, NVIDIA CDI device or NVIDIA hook); "
+    "install the NVIDIA Container Toolkit, run `sudo nvidia-ctk runtime configure --runtime=docker` and restart the engine, "
+    "or pass `--gpus none` to run on the CPU."
+)
+
+
+def test_dockers_refusal_at_start_is_one_gpu_sentence_and_leaves_nothing_behind(jupyter: FakeJupyter) -> None:
+    engine = GpuEngine(jupyter, info={"Runtimes": {"runc": {}}})
+    engine.next_container = {"start_error": NO_DEVICE_DRIVER}
+
+    with pytest.raises(GpuError) as raised:
+        launch(engine, IMAGE, gpus=gpu_request_for(CUDA_CAPSULE, engine, "all", host=H100_HOST))
+
+    assert str(raised.value) == NO_GPU_SENTENCE
+    assert raised.value.__cause__ is NO_DEVICE_DRIVER
+    assert len(engine.created) == 1 and engine.containers_by_id == {}
+
+
+def test_dockers_refusal_at_create_is_the_same_sentence(jupyter: FakeJupyter) -> None:
+    engine = GpuEngine(jupyter, info={"Runtimes": {"runc": {}}})
+
+    def refuse(image: str, **options: Any) -> Any:
+        raise NO_DEVICE_DRIVER
+
+    engine.containers.create = refuse  # type: ignore[method-assign]
+
+    with pytest.raises(GpuError, match=r"^The Docker engine cannot give containers GPUs"):
+        launch(engine, IMAGE, gpus=["all"])
+
+
+def test_other_start_errors_stay_launch_errors(jupyter: FakeJupyter) -> None:
+    engine = GpuEngine(jupyter, info={"Runtimes": {"runc": {}}})
+    engine.next_container = {"start_error": APIError("500 Server Error", explanation="OCI runtime create failed: no such file")}
+
+    with pytest.raises(LaunchError, match=r"OCI runtime create failed: no such file") as raised:
+        launch(engine, IMAGE, gpus=["all"])
+
+    assert not isinstance(raised.value, GpuError)
+    assert engine.containers_by_id == {}
 
 
 def test_a_gpu_the_frameworks_were_not_built_for_is_refused(engine: GpuEngine) -> None:
@@ -304,3 +382,121 @@ def test_doctor_warns_when_the_engine_storage_is_nearly_full(
     assert not disk.ok
     assert disk.detail == f"0.5 GiB free in {tmp_path}; the image needs about 2.0 GiB"
     assert disk.advice == f"free some space in {tmp_path} (e.g. `docker system prune`)"
+
+
+# --- doctor's GPU trial ----------------------------------------------------------------------------
+
+
+class TrialContainer:
+    def __init__(self, containers: TrialContainers, name: str) -> None:
+        self.containers = containers
+        self.name = name
+
+    def start(self) -> None:
+        if self.containers.start_error is not None:
+            raise self.containers.start_error
+        self.containers.alive.discard(self.name)  # `true` exits at once and the engine auto-removes it
+
+    def remove(self, force: bool = False) -> None:
+        if self.name not in self.containers.alive:
+            raise NotFound(f"No such container: {self.name}")
+        self.containers.alive.discard(self.name)
+
+
+class TrialContainers:
+    """The engine's containers as doctor's GPU trial meets them: each start fails with ``start_error``, or runs."""
+
+    def __init__(self, start_error: Exception | None = None) -> None:
+        self.start_error = start_error
+        self.created: list[dict[str, Any]] = []
+        self.alive: set[str] = set()
+
+    def create(self, image: str, command: list[str], **options: Any) -> TrialContainer:
+        self.created.append({"image": image, "command": command, **options})
+        self.alive.add(options["name"])
+        return TrialContainer(self, options["name"])
+
+    def get(self, name: str) -> TrialContainer:
+        if name not in self.alive:
+            raise NotFound(f"No such container: {name}")
+        return TrialContainer(self, name)
+
+
+PIP_CUDA = {"frameworks": {"torch": {"cuda": "12.4", "installer": "pip"}}}
+
+
+def hook_engine(jupyter: FakeJupyter, trial: TrialContainers, present: set[str]) -> GpuEngine:
+    """An engine that registers no nvidia runtime or CDI device, with ``present`` images."""
+    engine = GpuEngine(jupyter, info={"Runtimes": {"runc": {}}, "DockerRootDir": "/"})
+    engine.containers = trial  # type: ignore[assignment]
+    engine.images = DoctorImages(present)  # type: ignore[assignment]
+    return engine
+
+
+def runtime_row(capsule: Path, engine: GpuEngine) -> Check:
+    return next(check for check in doctor(capsule, engine, host=H100_HOST) if check.name == "NVIDIA runtime")
+
+
+def test_doctor_tries_the_base_image_with_every_gpu_when_docker_info_cannot_tell(
+    tmp_path: Path, jupyter: FakeJupyter, index: FakeIndex
+) -> None:
+    capsule = make_capsule(tmp_path, index.url, PIP_CUDA)
+    base = default_base_image(read_capsule(capsule).manifest)
+    trial = TrialContainers(start_error=NO_DEVICE_DRIVER)
+
+    check = runtime_row(capsule, hook_engine(jupyter, trial, {base}))
+
+    assert not check.ok and check.sentence() == NO_GPU_SENTENCE
+    [created] = trial.created
+    assert created["image"] == base and created["command"] == ["true"] and created["entrypoint"] == []
+    assert created["device_requests"] == [DeviceRequest(count=-1, capabilities=[["gpu"]])]
+    assert created["labels"] == {GPU_TRIAL_LABEL: "true"}
+    assert created["network_disabled"] and created["auto_remove"]
+    assert trial.alive == set()  # the container that never started was removed too
+
+
+def test_doctor_prefers_the_built_image_and_reports_the_nvidia_hook(
+    tmp_path: Path, jupyter: FakeJupyter, index: FakeIndex
+) -> None:
+    capsule = make_capsule(tmp_path, index.url, PIP_CUDA)
+    tag = image_tag(read_capsule(capsule))
+    trial = TrialContainers()
+
+    check = runtime_row(capsule, hook_engine(jupyter, trial, {tag, default_base_image(read_capsule(capsule).manifest)}))
+
+    assert check.ok and check.detail.startswith("the engine gives containers GPUs (NVIDIA hook")
+    assert [created["image"] for created in trial.created] == [tag]
+    assert trial.alive == set()
+
+
+def test_doctor_reports_other_trial_failures_with_dockers_words(tmp_path: Path, jupyter: FakeJupyter, index: FakeIndex) -> None:
+    capsule = make_capsule(tmp_path, index.url, PIP_CUDA)
+    hook_failed = APIError("500 Server Error", explanation="nvidia-container-cli: initialization error: driver not loaded")
+    trial = TrialContainers(start_error=hook_failed)
+
+    check = runtime_row(capsule, hook_engine(jupyter, trial, {default_base_image(read_capsule(capsule).manifest)}))
+
+    assert not check.ok
+    assert "did not start (nvidia-container-cli: initialization error: driver not loaded)" in check.detail
+    assert check.sentence().endswith("or pass `--gpus none` to run on the CPU.")
+    assert trial.alive == set()
+
+
+def test_doctor_without_a_local_image_leaves_the_answer_to_docker(tmp_path: Path, jupyter: FakeJupyter, index: FakeIndex) -> None:
+    capsule = make_capsule(tmp_path, index.url, PIP_CUDA)
+    trial = TrialContainers(start_error=NO_DEVICE_DRIVER)
+
+    check = runtime_row(capsule, hook_engine(jupyter, trial, set()))
+
+    assert check == ENGINE_DECIDES
+    assert trial.created == []  # nothing pulled, nothing started
+
+
+def test_doctor_tries_nothing_when_the_nvidia_runtime_is_registered(tmp_path: Path, engine: GpuEngine, index: FakeIndex) -> None:
+    capsule = make_capsule(tmp_path, index.url, PIP_CUDA)
+    engine.images = DoctorImages({image_tag(read_capsule(capsule))})  # type: ignore[assignment]
+
+    check = runtime_row(capsule, engine)
+
+    assert check == Check("NVIDIA runtime", True, "the engine has the nvidia runtime")
+    assert engine.created == []
