@@ -74,7 +74,6 @@ CUDA_BASE_IMAGES: tuple[CudaImage, ...] = (
     CudaImage("12.9", "12.9.1", "cudnn", ("22.04", "24.04")),
     CudaImage("13.0", "13.0.2", "cudnn", ("24.04",)),
 )
-UBUNTU_PYTHON: Mapping[str, str] = {"22.04": "3.10", "24.04": "3.12"}
 
 _RUNTIME_WHEEL = re.compile(r"^nvidia-cuda-runtime(-cu\d+)?$")
 _CUDNN_WHEEL = re.compile(r"^nvidia-cudnn(-cu\d+)?$")
@@ -172,12 +171,13 @@ def arch_supported(host_cc: str, captured_arch_list: Sequence[str]) -> bool:
     return False
 
 
-def cuda_base_image(cuda_version: str, python_version: str) -> str | None:
+def cuda_base_image(cuda_version: str, ubuntu_release: str | None = None) -> str | None:
     """The nvidia/cuda cuDNN runtime image for CUDA from system libraries, or None when the table has none.
 
     Within a major, the oldest release not older than the captured minor (minor-version
-    compatibility); with only a major known, the newest. The Ubuntu release whose own
-    Python matches the capture is preferred, else the newest.
+    compatibility); with only a major known, the newest. The images carry no Python (a
+    standalone one is added), so the Ubuntu release is the captured host's when the image
+    exists for it, else the newest: its glibc is the newest, which the most wheels accept.
     """
     wanted = version_tuple(cuda_version)
     if not wanted:
@@ -187,9 +187,7 @@ def cuda_base_image(cuda_version: str, python_version: str) -> str | None:
     if not fitting:
         return None
     image = fitting[0] if len(wanted) >= 2 else fitting[-1]
-    minor = ".".join(python_version.split(".")[:2])
-    ubuntu = next((release for release in image.ubuntu if UBUNTU_PYTHON.get(release) == minor), image.ubuntu[-1])
-    return image.tag(ubuntu)
+    return image.tag(ubuntu_release if ubuntu_release in image.ubuntu else image.ubuntu[-1])
 
 
 def cudnn_version_from_int(value: int) -> str:

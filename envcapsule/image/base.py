@@ -37,22 +37,23 @@ def default_base_image(manifest: Mapping[str, Any]) -> str:
     """``python:<exact version>-slim-<debian codename>`` for a CPython capsule.
 
     CUDA from pip wheels needs only the host driver, so it keeps that base; CUDA from the
-    system's libraries needs them in the image: an ``nvidia/cuda`` cuDNN runtime image.
+    system's libraries needs them in the image: an ``nvidia/cuda`` cuDNN runtime image, to
+    which the build adds a standalone Python.
     """
     version = manifest["interpreter"]["version"]
+    platform = manifest.get("platform", {})
     cuda = manifest.get("cuda") or {}
     if cuda.get("source") == "system" and cuda.get("version"):
         from envcapsule.cuda import cuda_base_image
 
-        image = cuda_base_image(str(cuda["version"]), version)
+        ubuntu = platform.get("distro_version") if platform.get("distro_id") == "ubuntu" else None
+        image = cuda_base_image(str(cuda["version"]), ubuntu)
         if image is None:
             raise BaseImageError(
                 f"envcapsule knows no nvidia/cuda base image for the system CUDA {cuda['version']} of this capsule; "
-                "pass --base-image with a CUDA image of that version that has Python "
-                f"{'.'.join(version.split('.')[:2])}."
+                "pass --base-image with an image that has CUDA of that version (Python is added when it has none)."
             )
         return image
-    platform = manifest.get("platform", {})
     codename = platform.get("distro_codename") if platform.get("distro_id") == "debian" else None
     return f"python:{version}-slim-{codename or DEFAULT_CODENAME}"
 

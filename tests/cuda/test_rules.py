@@ -87,23 +87,23 @@ def test_compute_capability_against_the_arch_list(gpu: str, arch_list: list[str]
 
 
 @pytest.mark.parametrize(
-    ("cuda", "python", "image"),
+    ("cuda", "ubuntu", "image"),
     [
-        ("12.4", "3.11.2", "nvidia/cuda:12.4.1-cudnn-runtime-ubuntu22.04"),
-        ("12.6", "3.12.7", "nvidia/cuda:12.6.3-cudnn-runtime-ubuntu24.04"),  # Ubuntu 24.04's own Python
-        ("12.6", "3.10.12", "nvidia/cuda:12.6.3-cudnn-runtime-ubuntu22.04"),
-        ("12.6", "3.11.2", "nvidia/cuda:12.6.3-cudnn-runtime-ubuntu24.04"),  # neither: the newest Ubuntu
-        ("12.7", "3.11.2", "nvidia/cuda:12.8.1-cudnn-runtime-ubuntu24.04"),  # the next minor up
-        ("12.0", "3.10.12", "nvidia/cuda:12.1.1-cudnn8-runtime-ubuntu22.04"),
-        ("12", "3.12.1", "nvidia/cuda:12.9.1-cudnn-runtime-ubuntu24.04"),  # a major alone: the newest
-        ("11.7", "3.10.4", "nvidia/cuda:11.8.0-cudnn8-runtime-ubuntu22.04"),
-        ("13.0", "3.12.3", "nvidia/cuda:13.0.2-cudnn-runtime-ubuntu24.04"),
-        ("13.1", "3.12.3", None),  # newer than the table
-        ("10.2", "3.8.10", None),
+        ("12.4", None, "nvidia/cuda:12.4.1-cudnn-runtime-ubuntu22.04"),
+        ("12.6", "22.04", "nvidia/cuda:12.6.3-cudnn-runtime-ubuntu22.04"),  # the captured host's Ubuntu
+        ("12.6", None, "nvidia/cuda:12.6.3-cudnn-runtime-ubuntu24.04"),  # else the newest Ubuntu
+        ("12.6", "20.04", "nvidia/cuda:12.6.3-cudnn-runtime-ubuntu24.04"),  # no image for that release
+        ("12.7", None, "nvidia/cuda:12.8.1-cudnn-runtime-ubuntu24.04"),  # the next minor up
+        ("12.0", "22.04", "nvidia/cuda:12.1.1-cudnn8-runtime-ubuntu22.04"),
+        ("12", None, "nvidia/cuda:12.9.1-cudnn-runtime-ubuntu24.04"),  # a major alone: the newest
+        ("11.7", None, "nvidia/cuda:11.8.0-cudnn8-runtime-ubuntu22.04"),
+        ("13.0", "22.04", "nvidia/cuda:13.0.2-cudnn-runtime-ubuntu24.04"),
+        ("13.1", None, None),  # newer than the table
+        ("10.2", None, None),
     ],
 )
-def test_cuda_base_image_table(cuda: str, python: str, image: str | None) -> None:
-    assert cuda_base_image(cuda, python) == image
+def test_cuda_base_image_table(cuda: str, ubuntu: str | None, image: str | None) -> None:
+    assert cuda_base_image(cuda, ubuntu) == image
 
 
 def manifest(cuda: dict[str, str] | None) -> dict[str, object]:
@@ -123,6 +123,12 @@ def manifest(cuda: dict[str, str] | None) -> dict[str, object]:
 )
 def test_only_system_cuda_chooses_an_nvidia_base_image(cuda: dict[str, str] | None, base: str) -> None:
     assert default_base_image(manifest(cuda)) == base
+
+
+def test_system_cuda_captured_on_ubuntu_keeps_that_release() -> None:
+    captured = manifest({"version": "12.6", "source": "system"})
+    captured["platform"] = {"distro_id": "ubuntu", "distro_version": "22.04"}
+    assert default_base_image(captured) == "nvidia/cuda:12.6.3-cudnn-runtime-ubuntu22.04"
 
 
 def test_system_cuda_without_a_known_image_asks_for_a_base_image() -> None:
