@@ -39,14 +39,20 @@ def installed(python: Path) -> dict[str, str]:
     return {item["name"].lower().replace("_", "-"): item["version"] for item in listing}
 
 
+def debian_venv(root: Path, *packages: str) -> Path:
+    """A virtual environment from Debian's python3 (the base image's interpreter) with ``packages`` from the index."""
+    require(DEBIAN_PYTHON.exists(), "Debian's /usr/bin/python3 is needed to make the kernel environment")
+    run(DEBIAN_PYTHON, "-m", "venv", root / "env")
+    python = root / "env" / "bin" / "python"
+    run(python, "-m", "pip", "install", "--quiet", *packages)
+    return python
+
+
 @pytest.fixture(scope="session")
 def kernel_env(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A kernel environment from Debian's python3: real packages, one local-folder and one editable install."""
-    require(DEBIAN_PYTHON.exists(), "Debian's /usr/bin/python3 is needed to make the kernel environment")
     root = tmp_path_factory.mktemp("kernel")
-    run(DEBIAN_PYTHON, "-m", "venv", root / "env")
-    python = root / "env" / "bin" / "python"
-    run(python, "-m", "pip", "install", "--quiet", *PACKAGES)
+    python = debian_venv(root, *PACKAGES)
     run(python, "-m", "pip", "install", "--quiet", local_project(root / "src", "localpkg"))
     run(python, "-m", "pip", "install", "--quiet", "-e", local_project(root / "src", "editpkg"))
     return python

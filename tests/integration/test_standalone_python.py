@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import DEBIAN_PYTHON, require
-from tests.integration.conftest import BASE_IMAGE, installed, run
+from tests.integration.conftest import BASE_IMAGE, debian_venv, installed
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).parents[2]
@@ -96,12 +96,7 @@ def no_python_image(docker_client: Any) -> str:
 
 @pytest.fixture(scope="module")
 def small_env(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    require(DEBIAN_PYTHON.exists(), "Debian's /usr/bin/python3 is needed to make the kernel environment")
-    root = tmp_path_factory.mktemp("small-kernel")
-    run(DEBIAN_PYTHON, "-m", "venv", root / "env")
-    python = root / "env" / "bin" / "python"
-    run(python, "-m", "pip", "install", "--quiet", "tabulate==0.9.0", "ipykernel")
-    return python
+    return debian_venv(tmp_path_factory.mktemp("small-kernel"), "tabulate==0.9.0", "ipykernel")
 
 
 @pytest.fixture(scope="module")
