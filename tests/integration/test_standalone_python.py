@@ -1,24 +1,17 @@
 """A base image without Python (as the nvidia/cuda runtime images are) gets a standalone CPython.
 
-The base here is the offline bookworm image with its interpreter and standard library
-removed and a user ``ubuntu`` holding uid 1000, as ubuntu:24.04 and the nvidia/cuda images
-built on it have. The standalone build is Debian's own CPython 3.11.2 laid out the way
-python-build-standalone lays out its install_only archives (``python/bin``,
-``python/lib/python3.11``), offered to uv through ``UV_PYTHON_DOWNLOADS_JSON_URL`` with
-its sha256 - the setting a site without GitHub access uses for its own builds. uv
-fetches, checks and unpacks it; envcapsule puts it into the image.
+The base and the standalone build are made offline (tests/pythonbuilds.py says how); uv
+fetches the build through its downloads table, checks its sha256 and unpacks it, and
+envcapsule puts it into the image.
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
 import os
 import shutil
 import subprocess
 import sys
-import tarfile
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -26,14 +19,12 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import DEBIAN_PYTHON, require
+from tests.conftest import require
 from tests.integration.conftest import BASE_IMAGE, debian_venv, installed
+from tests.pythonbuilds import DEBIAN_PYTHON, KEY, STDLIB, downloads_table, make_no_python_image, standalone_archive
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).parents[2]
-NO_PYTHON_IMAGE = "envcapsule-test/no-python:bookworm"
-KEY = "cpython-3.11.2-linux-x86_64-gnu"
-STDLIB = Path("/usr/lib/python3.11")
 
 
 def envcapsule(*args: str | Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -42,56 +33,9 @@ def envcapsule(*args: str | Path, env: dict[str, str]) -> subprocess.CompletedPr
     )
 
 
-def standalone_archive(folder: Path) -> Path:
-    """Debian's CPython as a relocatable install_only archive (absolute symlinks left out, as uv refuses them)."""
-    require(DEBIAN_PYTHON.exists() and STDLIB.is_dir(), "Debian's python3.11 and its standard library are needed")
-    archive = folder / "cpython-3.11.2-test-x86_64-unknown-linux-gnu-install_only.tar.gz"
-
-    def keep(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
-        if info.issym() and info.linkname.startswith("/"):
-            return None
-        if "/__pycache__" in info.name or info.name.startswith("python/lib/python3.11/test/"):
-            return None
-        return info
-
-    with tarfile.open(archive, "w:gz", compresslevel=1) as tar:
-        tar.add(Path(os.path.realpath(DEBIAN_PYTHON)), "python/bin/python3.11")
-        link = tarfile.TarInfo("python/bin/python3")
-        link.type, link.linkname = tarfile.SYMTYPE, "python3.11"
-        tar.addfile(link)
-        tar.add(STDLIB, "python/lib/python3.11", filter=keep)
-    return archive
-
-
-def downloads_table(folder: Path, archive: Path, sha256: str | None = None) -> Path:
-    entry = {
-        "name": "cpython",
-        "arch": {"family": "x86_64", "variant": None},
-        "os": "linux",
-        "libc": "gnu",
-        "major": 3,
-        "minor": 11,
-        "patch": 2,
-        "prerelease": "",
-        "url": archive.as_uri(),
-        "sha256": sha256 or hashlib.sha256(archive.read_bytes()).hexdigest(),
-        "variant": None,
-        "build": "test",
-    }
-    table = folder / f"downloads-{(sha256 or 'good')[:8]}.json"
-    table.write_text(json.dumps({KEY: entry}))
-    return table
-
-
 @pytest.fixture(scope="module")
 def no_python_image(docker_client: Any) -> str:
-    dockerfile = (
-        f"FROM {BASE_IMAGE}\n"
-        "RUN rm -rf /usr/bin/python3* /usr/lib/python3.11 /usr/lib/python3 /usr/local/lib/python3.11 \\\n"
-        " && useradd --create-home --uid 1000 --shell /bin/bash ubuntu\n"
-    )
-    docker_client.images.build(fileobj=io.BytesIO(dockerfile.encode()), tag=NO_PYTHON_IMAGE, rm=True, forcerm=True)
-    return NO_PYTHON_IMAGE
+    return make_no_python_image(docker_client, BASE_IMAGE)
 
 
 @pytest.fixture(scope="module")
@@ -101,6 +45,7 @@ def small_env(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def uv_setup(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    require(DEBIAN_PYTHON.exists() and STDLIB.is_dir(), "Debian's python3.11 and its standard library are needed")
     folder = tmp_path_factory.mktemp("python-builds")
     archive = standalone_archive(folder)
     return archive, downloads_table(folder, archive)
