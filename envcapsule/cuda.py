@@ -80,7 +80,8 @@ _CUDNN_WHEEL = re.compile(r"^nvidia-cudnn(-cu\d+)?$")
 _NCCL_WHEEL = re.compile(r"^nvidia-nccl(-cu\d+)?$")
 _CONDA_RUNTIME = ("cuda-cudart", "cudatoolkit", "cuda-runtime", "cuda-version")
 _ARCH = re.compile(r"^(sm|compute)_(\d+)([af]?)$")
-_NO_GPUS = "or pass `--gpus none` to run on the CPU"
+NO_GPUS_ADVICE = "pass `--gpus none` to run on the CPU"  # the way out every GPU refusal ends with
+_NO_GPUS = f"or {NO_GPUS_ADVICE}"
 _INSTALL_TOOLKIT = (
     "install the NVIDIA Container Toolkit, run `sudo nvidia-ctk runtime configure --runtime=docker` and restart the engine"
 )

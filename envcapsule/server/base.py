@@ -82,11 +82,11 @@ class EnvcapsuleHandler(APIHandler):
             raise ApiError(400, 'The request body must be a JSON object such as {"path": "analysis.ipynb"}.')
         return data
 
-    def optional_text(self, body: dict[str, Any], field: str) -> str | None:
+    def optional_text(self, body: dict[str, Any], field: str, expected: str = "a non-empty string") -> str | None:
         value = body.get(field)
         if value is None or (isinstance(value, str) and value.strip()):
             return value.strip() if value else None
-        raise ApiError(400, f"The field {field!r} must be a non-empty string when given.")
+        raise ApiError(400, f"The field {field!r} must be {expected} when given.")
 
     async def call(self, function: Callable[..., T], *args: Any) -> T:
         """Run a blocking core call in the executor; a core error becomes its sentence with a 4xx/5xx status."""

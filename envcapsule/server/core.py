@@ -34,7 +34,9 @@ class Core(Protocol):
 
     def build(self, notebook: Path, python: str | None, base_image: str | None, progress: Progress) -> dict[str, Any]: ...
 
-    def launch(self, notebook: Path, python: str | None, base_image: str | None, progress: Progress) -> dict[str, Any]: ...
+    def launch(
+        self, notebook: Path, python: str | None, base_image: str | None, gpus: str | None, progress: Progress
+    ) -> dict[str, Any]: ...
 
     def verify(self, notebook: Path, base_image: str | None, progress: Progress) -> dict[str, Any]: ...
 
@@ -98,11 +100,14 @@ class LocalCore:
             capsule = ensure_capsule(notebook, python=python, progress=progress)
             return build(capsule, base_image=base_image, client=client, progress=progress).to_json()
 
-    def launch(self, notebook: Path, python: str | None, base_image: str | None, progress: Progress) -> dict[str, Any]:
+    def launch(
+        self, notebook: Path, python: str | None, base_image: str | None, gpus: str | None, progress: Progress
+    ) -> dict[str, Any]:
         from envcapsule.run.notebook import launch_notebook
 
         with closing(connect()) as client:
-            return launch_notebook(notebook, client, python=python, base_image=base_image, progress=progress).to_json()
+            launched = launch_notebook(notebook, client, python=python, base_image=base_image, gpus=gpus, progress=progress)
+            return launched.to_json()
 
     def verify(self, notebook: Path, base_image: str | None, progress: Progress) -> dict[str, Any]:
         from envcapsule.run.verify import verify

@@ -6,7 +6,7 @@ this file. No envcapsule logic lives here: see ``core.py`` and ``jobs.py``.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from jupyter_server.auth.decorator import authorized
 from tornado import web
@@ -15,6 +15,8 @@ from envcapsule.server.base import API, ApiError, EnvcapsuleHandler
 from envcapsule.server.events import JobEventsHandler
 from envcapsule.server.jobs import JobConflict, Work
 from envcapsule.server.paths import Notebook
+
+GPUS_EXPECTED = 'a string such as "none", "all", "2" or "device=0,1"'
 
 
 class StatusHandler(EnvcapsuleHandler):
@@ -47,11 +49,12 @@ class StopHandler(EnvcapsuleHandler):
 
 
 class JobStartHandler(EnvcapsuleHandler):
-    """POST {"path", "base_image"?} starts a job on the notebook's capsule and answers 202 at once."""
+    """POST {"path", ...} starts a job on the notebook's capsule and answers 202 at once."""
 
     kind: ClassVar[str]
 
-    def work(self, notebook: Notebook, python: str | None, base_image: str | None) -> Work:
+    def work(self, notebook: Notebook, python: str | None, body: dict[str, Any]) -> Work:
+        """The job's core call, with the body's other fields read (and refused with 400) before the job starts."""
         raise NotImplementedError
 
     @web.authenticated
@@ -59,10 +62,10 @@ class JobStartHandler(EnvcapsuleHandler):
     async def post(self) -> None:
         body = self.body()
         notebook = self.notebook(body.get("path"))
-        base_image = self.optional_text(body, "base_image")
         python = await self.interpreter(notebook)
+        work = self.work(notebook, python, body)
         try:
-            job = self.jobs.start(self.kind, notebook.relative, notebook.capsule_key, self.work(notebook, python, base_image))
+            job = self.jobs.start(self.kind, notebook.relative, notebook.capsule_key, work)
         except JobConflict as conflict:
             raise ApiError(409, str(conflict), job=conflict.running.id) from None
         self.set_header("Location", f"{self.base_url}{API}/jobs/{job.id}")
@@ -72,7 +75,7 @@ class JobStartHandler(EnvcapsuleHandler):
 class SnapshotHandler(JobStartHandler):
     kind = "snapshot"
 
-    def work(self, notebook: Notebook, python: str | None, base_image: str | None) -> Work:
+    def work(self, notebook: Notebook, python: str | None, body: dict[str, Any]) -> Work:
         core = self.core
         return lambda progress: core.snapshot(notebook.path, python, progress)
 
@@ -80,24 +83,28 @@ class SnapshotHandler(JobStartHandler):
 class BuildHandler(JobStartHandler):
     kind = "build"
 
-    def work(self, notebook: Notebook, python: str | None, base_image: str | None) -> Work:
+    def work(self, notebook: Notebook, python: str | None, body: dict[str, Any]) -> Work:
         core = self.core
+        base_image = self.optional_text(body, "base_image")
         return lambda progress: core.build(notebook.path, python, base_image, progress)
 
 
 class LaunchHandler(JobStartHandler):
     kind = "launch"
 
-    def work(self, notebook: Notebook, python: str | None, base_image: str | None) -> Work:
+    def work(self, notebook: Notebook, python: str | None, body: dict[str, Any]) -> Work:
         core = self.core
-        return lambda progress: core.launch(notebook.path, python, base_image, progress)
+        base_image = self.optional_text(body, "base_image")
+        gpus = self.optional_text(body, "gpus", expected=GPUS_EXPECTED)
+        return lambda progress: core.launch(notebook.path, python, base_image, gpus, progress)
 
 
 class VerifyHandler(JobStartHandler):
     kind = "verify"
 
-    def work(self, notebook: Notebook, python: str | None, base_image: str | None) -> Work:
+    def work(self, notebook: Notebook, python: str | None, body: dict[str, Any]) -> Work:
         core = self.core
+        base_image = self.optional_text(body, "base_image")
         return lambda progress: core.verify(notebook.path, base_image, progress)
 
 

@@ -6,6 +6,7 @@ tail and a numbered event buffer. Cancellation is cooperative: after ``cancel()`
 Progress raises JobCancelled at the core's next step/advance/log call, and the core unwinds
 as it does on Ctrl-C in the CLI (containers removed, staged files dropped). At most one job
 runs per key (the notebook's capsule), so a capsule is never built or rewritten twice at once.
+A failed job keeps its error's sentence and, for errors a client can act on, an error code.
 """
 
 from __future__ import annotations
@@ -19,15 +20,19 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from envcapsule.cuda import NO_GPUS_ADVICE, GpuError
 from envcapsule.errors import EnvcapsuleError
 from envcapsule.progress import Progress
 
 JobState = Literal["running", "done", "failed", "cancelled"]
+ErrorCode = Literal["gpu"]  # gpu: the host or its engine cannot give the container a GPU; launching with gpus "none" avoids it
 FINAL_STATES: tuple[JobState, ...] = ("done", "failed", "cancelled")
 Work = Callable[[Progress], dict[str, Any]]
 Listener = Callable[[], None]
 LOG_TAIL = 50
 EVENT_BUFFER = 1000  # a listener that falls further behind than this misses log lines, never the final event
+# A GPU refusal ends with the CLI's flag; a client of the API makes the same choice by launching with gpus "none".
+API_NO_GPUS = "launch on the CPU instead"
 
 
 class JobCancelled(BaseException):
@@ -64,6 +69,7 @@ class Job:
         self.total: int | None = None
         self.result: dict[str, Any] | None = None
         self.error: str | None = None
+        self.error_code: ErrorCode | None = None
         self.started = False
         self._log: deque[str] = deque(maxlen=LOG_TAIL)
         self._events: deque[JobEvent] = deque(maxlen=EVENT_BUFFER)
@@ -96,6 +102,7 @@ class Job:
             "log": list(self._log),
             "result": self.result,
             "error": self.error,
+            "error_code": self.error_code,
         }
 
     def cancel(self) -> None:
@@ -155,11 +162,17 @@ class Job:
             self._emit("log", {"line": line})
         self._notify()
 
-    def finish(self, state: JobState, result: dict[str, Any] | None = None, error: str | None = None) -> None:
+    def finish(
+        self,
+        state: JobState,
+        result: dict[str, Any] | None = None,
+        error: str | None = None,
+        error_code: ErrorCode | None = None,
+    ) -> None:
         with self._lock:
             if self.finished:
                 return
-            self.state, self.result, self.error = state, result, error
+            self.state, self.result, self.error, self.error_code = state, result, error, error_code
             self._emit(state, self._json())
         self._notify()
 
@@ -245,7 +258,8 @@ class JobRegistry:
         except JobCancelled:
             job.finish("cancelled")
         except EnvcapsuleError as error:
-            job.finish("failed", error=str(error))
+            sentence, code = failure(error)
+            job.finish("failed", error=sentence, error_code=code)
         except Exception as error:  # noqa: BLE001 - a bug must still end the job with a sentence
             self._log.exception("envcapsule %s job %s failed", job.kind, job.id)
             job.finish(
@@ -259,3 +273,10 @@ class JobRegistry:
         finished = [job_id for job_id, job in self._jobs.items() if job.finished]
         for job_id in finished[: max(0, len(finished) - self._keep_finished)]:
             del self._jobs[job_id]
+
+
+def failure(error: EnvcapsuleError) -> tuple[str, ErrorCode | None]:
+    """The sentence and code a failed job records for ``error``; a GPU refusal offers the API's way to run on the CPU."""
+    if isinstance(error, GpuError):
+        return str(error).replace(NO_GPUS_ADVICE, API_NO_GPUS), "gpu"
+    return str(error), None

@@ -8,6 +8,7 @@ export namespace CommandIDs {
   export const snapshot = 'envcapsule:snapshot';
   export const build = 'envcapsule:build';
   export const launch = 'envcapsule:launch';
+  export const launchOnCpu = 'envcapsule:launch-on-cpu';
   export const verify = 'envcapsule:verify';
   export const copyShareLink = 'envcapsule:copy-share-link';
   export const refresh = 'envcapsule:refresh';
@@ -64,6 +65,15 @@ export function addCommands(
     });
   }
 
+  commands.addCommand(CommandIDs.launchOnCpu, {
+    label: args => (args.isPalette ? 'envcapsule: Launch on CPU' : 'Launch on CPU'),
+    caption: 'Start the notebook in its container without GPUs and open it in a new tab',
+    isEnabled: () => hasCapsule() && !model.isRunning('launch'),
+    execute: async () => {
+      await model.start('launch', { gpus: 'none' });
+    }
+  });
+
   commands.addCommand(CommandIDs.copyShareLink, {
     label: args => (args.isPalette ? 'envcapsule: Copy Share Link' : 'Copy share link'),
     caption: "Copy a link that reproduces this notebook's capsule",
@@ -106,6 +116,7 @@ export function addCommands(
       CommandIDs.snapshot,
       CommandIDs.build,
       CommandIDs.launch,
+      CommandIDs.launchOnCpu,
       CommandIDs.verify,
       CommandIDs.copyShareLink,
       CommandIDs.refresh

@@ -50,14 +50,19 @@ export function openLaunched(job: IJob): void {
   });
 }
 
-/** Tell the user how a job ended when the sidebar may not be in view. */
-export function announce(job: IJob): void {
+/**
+ * Tell the user how a job ended when the sidebar may not be in view; a launch refused
+ * for want of a GPU carries `launchOnCpu` as an action, when given.
+ */
+export function announce(job: IJob, launchOnCpu?: () => void): void {
   const title = job.kind.charAt(0).toUpperCase() + job.kind.slice(1);
   if (job.state === 'done') {
     Notification.success(`${title} finished.`, { autoClose: 4000 });
   } else if (job.state === 'failed') {
+    const offer = launchOnCpu && job.kind === 'launch' && job.error_code === 'gpu';
     Notification.error(`${title} failed: ${job.error ?? 'see the log in the envcapsule sidebar.'}`, {
-      autoClose: 8000
+      autoClose: offer ? false : 8000,
+      actions: offer ? [{ label: 'Launch on CPU', callback: launchOnCpu }] : []
     });
   }
 }

@@ -6,7 +6,7 @@ import {
 import { ICommandPalette } from '@jupyterlab/apputils';
 import { INotebookTracker } from '@jupyterlab/notebook';
 
-import { addCommands } from './commands';
+import { addCommands, CommandIDs } from './commands';
 import { announce, openLaunched, recordSnapshot } from './effects';
 import { capsuleIcon } from './icons';
 import { EnvcapsuleModel } from './model';
@@ -43,13 +43,21 @@ const plugin: JupyterFrontEndPlugin<IEnvcapsuleModel> = {
     }
 
     addCommands(app, model, palette, () => app.shell.activateById(SIDEBAR_ID));
-    model.jobFinished.connect((_, job) => void onJobFinished(tracker, model, job));
+    model.jobFinished.connect((_, job) => void onJobFinished(app, tracker, model, job));
     return model;
   }
 };
 
-async function onJobFinished(tracker: INotebookTracker, model: IEnvcapsuleModel, job: IJob): Promise<void> {
-  announce(job);
+async function onJobFinished(
+  app: JupyterFrontEnd,
+  tracker: INotebookTracker,
+  model: IEnvcapsuleModel,
+  job: IJob
+): Promise<void> {
+  // The command launches the active notebook, so it is offered only while that is the one refused.
+  const launchOnCpu =
+    job.path === model.path ? () => void app.commands.execute(CommandIDs.launchOnCpu) : undefined;
+  announce(job, launchOnCpu);
   if (job.state !== 'done') {
     return;
   }

@@ -44,14 +44,14 @@ export class JobBoard {
       total: null,
       result: null,
       error: null,
+      error_code: null,
       ...ref,
       log: [] // the event stream replays the log tail when it connects
     };
     this._jobs.set(job.id, job);
     this._changed.emit();
-    if (job.state === 'running') {
-      this._follow(job);
-    }
+    // Even a job already ended (one that failed before its POST was answered): the stream replays its log and end.
+    this._follow(job);
     return job;
   }
 

@@ -11,6 +11,7 @@ import {
   IJob,
   IJobRef,
   IShareResult,
+  IStartOptions,
   JobKind
 } from './tokens';
 
@@ -136,7 +137,7 @@ export class EnvcapsuleModel implements IEnvcapsuleModel {
   }
 
   /** Start a job for the active notebook; a build already running is followed instead. */
-  async start(kind: JobKind): Promise<IJob | null> {
+  async start(kind: JobKind, options: IStartOptions = {}): Promise<IJob | null> {
     const path = this._path;
     if (path === null) {
       return null;
@@ -146,7 +147,7 @@ export class EnvcapsuleModel implements IEnvcapsuleModel {
     try {
       const reply = await requestAPI<{ job: IJobRef }>(
         kind,
-        { method: 'POST', body: JSON.stringify({ path }) },
+        { method: 'POST', body: JSON.stringify({ ...options, path }) },
         {},
         this._settings
       );

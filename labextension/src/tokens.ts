@@ -53,6 +53,9 @@ export interface IJobRef {
   state: JobState;
 }
 
+/** Why a job failed, when a client can act on it: `gpu` means this host cannot give the container a GPU. */
+export type JobErrorCode = 'gpu';
+
 /** `GET jobs/<id>`, and the final SSE event. */
 export interface IJob extends IJobRef {
   step: string | null;
@@ -61,6 +64,13 @@ export interface IJob extends IJobRef {
   log: string[];
   result: { [key: string]: any } | null;
   error: string | null;
+  error_code: JobErrorCode | null;
+}
+
+/** What a job's POST may carry besides the notebook's path. */
+export interface IStartOptions {
+  /** The GPUs a launched CUDA capsule gets: `all` (the server's default), `none`, a number, or `device=ID,...`. */
+  gpus?: string;
 }
 
 /** `GET share?path=NB`. */
@@ -98,7 +108,7 @@ export interface IEnvcapsuleModel {
 
   isRunning(kind: JobKind): boolean;
   refresh(): Promise<void>;
-  start(kind: JobKind): Promise<IJob | null>;
+  start(kind: JobKind, options?: IStartOptions): Promise<IJob | null>;
   cancel(jobId: string): Promise<void>;
   share(): Promise<IShareResult | null>;
   stop(container: string): Promise<void>;

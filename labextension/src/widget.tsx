@@ -57,7 +57,7 @@ function Sidebar(props: { model: IEnvcapsuleModel; commands: CommandRegistry }):
       <EnvironmentSection status={model.status} />
       <CapsuleSection status={model.status} loading={model.status === null && model.statusError === null} />
       <Actions model={model} commands={commands} />
-      <JobList jobs={model.jobs} onCancel={id => void model.cancel(id)} />
+      <JobList jobs={model.jobs} commands={commands} onCancel={id => void model.cancel(id)} />
       <ImageSection status={model.status} onStop={container => void model.stop(container)} />
       <VerifySection status={model.status} />
     </div>

@@ -70,8 +70,10 @@ class FakeCore:
     def build(self, notebook: Path, python: str | None, base_image: str | None, progress: Progress) -> dict[str, Any]:
         return self._job("build", progress, notebook=notebook, python=python, base_image=base_image)
 
-    def launch(self, notebook: Path, python: str | None, base_image: str | None, progress: Progress) -> dict[str, Any]:
-        return self._job("launch", progress, notebook=notebook, python=python, base_image=base_image)
+    def launch(
+        self, notebook: Path, python: str | None, base_image: str | None, gpus: str | None, progress: Progress
+    ) -> dict[str, Any]:
+        return self._job("launch", progress, notebook=notebook, python=python, base_image=base_image, gpus=gpus)
 
     def verify(self, notebook: Path, base_image: str | None, progress: Progress) -> dict[str, Any]:
         return self._job("verify", progress, notebook=notebook, base_image=base_image)

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from envcapsule.cuda import gpu_refusal
 from envcapsule.engine import EngineError
 from envcapsule.errors import CapsuleError
 from tests.server.conftest import Api, ended, payload, start, started
@@ -42,6 +43,7 @@ async def test_a_build_job_runs_from_start_to_finish(api: Api, fake_core: FakeCo
         "log": ["build: first step", "build: a log line"],
         "result": None,
         "error": None,
+        "error_code": None,
     }
     assert set(running) == properties("Job")
     status = payload(await api("status", params={"path": notebook}))
@@ -64,6 +66,52 @@ async def test_launch_result_carries_the_url_container_and_name(api: Api, fake_c
     fake_core.release("launch")
     result = (await ended(api, job["id"]))["result"]
     assert {"url", "container", "name"} <= result.keys()
+
+
+async def test_launch_hands_the_gpus_it_is_asked_for_to_the_core(
+    api: Api, fake_core: FakeCore, notebook: str, jp_root_dir: Any
+) -> None:
+    job = await start(api, "launch", {"path": notebook, "gpus": " none "})
+    fake_core.release("launch")
+    assert (await ended(api, job["id"]))["state"] == "done"
+    job = await start(api, "launch", {"path": notebook})
+    await ended(api, job["id"])
+    assert fake_core.calls == [
+        ("launch", {"notebook": jp_root_dir.resolve() / notebook, "python": sys.executable, "base_image": None, "gpus": gpus})
+        for gpus in ("none", None)
+    ]
+
+
+@pytest.mark.parametrize("gpus", [0, 2, True, ["all"], {"count": 1}, ""])
+async def test_launch_refuses_gpus_that_are_not_a_string(api: Api, fake_core: FakeCore, notebook: str, gpus: Any) -> None:
+    response = await api("launch", "POST", {"path": notebook, "gpus": gpus})
+    assert (response.code, payload(response)) == (
+        400,
+        {"error": """The field 'gpus' must be a string such as "none", "all", "2" or "device=0,1" when given."""},
+    )
+    assert fake_core.calls == []
+
+
+async def test_a_gpu_refusal_fails_the_launch_with_the_gpu_code_then_the_cpu_launch_runs(
+    api: Api, fake_core: FakeCore, notebook: str
+) -> None:
+    refusal = gpu_refusal('could not select device driver "" with capabilities: [[gpu]]')
+    assert refusal is not None
+    fake_core.failures["launch"] = refusal
+    job = await start(api, "launch", {"path": notebook})
+    failed = await ended(api, job["id"])
+    assert (failed["state"], failed["error_code"]) == ("failed", "gpu")
+    assert failed["error"].startswith("The Docker engine cannot give containers GPUs")
+    assert failed["error"].endswith(", or launch on the CPU instead.")
+    assert "--gpus" not in failed["error"]
+    events = parse_events((await api(f"jobs/{job['id']}/events")).body.decode())
+    assert events[-1] == ("failed", failed)
+
+    del fake_core.failures["launch"]
+    fake_core.release("launch")
+    on_cpu = await start(api, "launch", {"path": notebook, "gpus": "none"})
+    assert (await ended(api, on_cpu["id"]))["state"] == "done"
+    assert [arguments["gpus"] for kind, arguments in fake_core.calls] == [None, "none"]
 
 
 async def test_a_second_build_of_the_same_capsule_is_409_with_the_running_job(
@@ -125,7 +173,7 @@ async def test_a_failed_job_keeps_its_sentence_and_log(
     job = await start(api, "launch", {"path": notebook})
     failed = await ended(api, job["id"])
     assert failed["state"] == "failed"
-    assert failed["error"] == sentence
+    assert (failed["error"], failed["error_code"]) == (sentence, None)
     assert failed["log"] == ["launch: first step", "launch: a log line"]
 
 

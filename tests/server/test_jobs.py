@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from envcapsule.cuda import CudaFacts, GpuError, driver_check
 from envcapsule.errors import EnvcapsuleError
 from envcapsule.progress import Progress
 from envcapsule.server.jobs import LOG_TAIL, Job, JobConflict, JobRegistry
@@ -49,6 +50,7 @@ def test_a_job_reports_steps_items_and_log_lines_then_its_result(registry: JobRe
         "log": ["Looking up files", "all found"],
         "result": {"capsule_hash": "abc"},
         "error": None,
+        "error_code": None,
     }
     names = [event.name for event in job.events_after(0)]
     assert names == ["progress", "log", "progress", "progress", "log", "done"]
@@ -72,6 +74,20 @@ def test_an_envcapsule_error_fails_the_job_with_its_sentence(registry: JobRegist
 
     job = wait_until_ended(registry.start("build", "a.ipynb", "a.capsule", work))
     assert (job.state, job.error) == ("failed", "The base image python:9 cannot be pulled; pass another --base-image.")
+    assert job.error_code is None
+
+
+def test_a_gpu_refusal_is_marked_and_offers_the_cpu_in_the_api_s_words(registry: JobRegistry) -> None:
+    refusal = GpuError(driver_check(CudaFacts(), "12.4", "525.60.13").sentence())
+    assert str(refusal).endswith("install NVIDIA driver 525.60.13 or newer, or pass `--gpus none` to run on the CPU.")
+
+    def work(progress: Progress) -> dict[str, Any]:
+        raise refusal
+
+    job = wait_until_ended(registry.start("launch", "a.ipynb", "a.capsule", work))
+    assert (job.state, job.error_code) == ("failed", "gpu")
+    assert job.error == str(refusal).replace("pass `--gpus none` to run on the CPU", "launch on the CPU instead")
+    assert job.to_json()["error_code"] == "gpu"
 
 
 def test_one_job_per_capsule_at_a_time(registry: JobRegistry) -> None:

@@ -3,6 +3,7 @@ import * as React from 'react';
 
 import { CommandIDs } from '../commands';
 import { IEnvcapsuleModel } from '../tokens';
+import { CommandButton } from './CommandButton';
 
 const BUTTONS = [
   CommandIDs.snapshot,
@@ -20,16 +21,7 @@ export function Actions(props: { model: IEnvcapsuleModel; commands: CommandRegis
     <section className="jp-envcapsule-section jp-envcapsule-actions">
       <div className="jp-envcapsule-buttons">
         {BUTTONS.map(id => (
-          <button
-            key={id}
-            className="jp-mod-styled jp-envcapsule-action"
-            data-command={id}
-            title={commands.caption(id)}
-            disabled={!commands.isEnabled(id)}
-            onClick={() => void commands.execute(id)}
-          >
-            {commands.label(id)}
-          </button>
+          <CommandButton key={id} commands={commands} id={id} className="jp-envcapsule-action" />
         ))}
       </div>
       {model.actionError && (

@@ -1,25 +1,32 @@
+import { CommandRegistry } from '@lumino/commands';
 import * as React from 'react';
 
+import { CommandIDs } from '../commands';
 import { IJob } from '../tokens';
+import { CommandButton } from './CommandButton';
 
 /** Log lines shown under a job; the full log stays on the server. */
 const TAIL_LINES = 8;
 
 /** Running jobs with a live progress bar and log tail; ended ones with their outcome. */
-export function JobList(props: { jobs: ReadonlyArray<IJob>; onCancel: (id: string) => void }): JSX.Element | null {
+export function JobList(props: {
+  jobs: ReadonlyArray<IJob>;
+  commands: CommandRegistry;
+  onCancel: (id: string) => void;
+}): JSX.Element | null {
   if (props.jobs.length === 0) {
     return null;
   }
   return (
     <section className="jp-envcapsule-section jp-envcapsule-jobs">
       {props.jobs.map(job => (
-        <JobView key={job.id} job={job} onCancel={() => props.onCancel(job.id)} />
+        <JobView key={job.id} job={job} commands={props.commands} onCancel={() => props.onCancel(job.id)} />
       ))}
     </section>
   );
 }
 
-function JobView(props: { job: IJob; onCancel: () => void }): JSX.Element {
+function JobView(props: { job: IJob; commands: CommandRegistry; onCancel: () => void }): JSX.Element {
   const { job } = props;
   const running = job.state === 'running';
   const known = typeof job.total === 'number' && job.total > 0 && typeof job.completed === 'number';
@@ -49,7 +56,10 @@ function JobView(props: { job: IJob; onCancel: () => void }): JSX.Element {
       )}
       {job.state === 'failed' && job.error && (
         <div className="jp-envcapsule-error" role="alert">
-          {job.error}
+          <span>{job.error}</span>
+          {job.kind === 'launch' && job.error_code === 'gpu' && (
+            <CommandButton commands={props.commands} id={CommandIDs.launchOnCpu} className="jp-envcapsule-offer" />
+          )}
         </div>
       )}
       {(running || job.state === 'failed') && tail.length > 0 && (
