@@ -24,3 +24,11 @@ def require(condition: bool, reason: str) -> None:
 def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Unit tests never share envcapsule's on-disk caches with the user's."""
     monkeypatch.setenv("ENVCAPSULE_CACHE_DIR", str(tmp_path_factory.mktemp("envcapsule-cache")))
+
+
+@pytest.fixture
+def no_pip_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pip settings of this machine (PIP_* variables) never reach a capsule made in the test."""
+    for name in list(os.environ):
+        if name.startswith("PIP_"):
+            monkeypatch.delenv(name)

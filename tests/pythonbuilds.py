@@ -18,7 +18,8 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
-DEBIAN_PYTHON = Path("/usr/bin/python3")
+from tests.conftest import DEBIAN_PYTHON
+
 STDLIB = Path("/usr/lib/python3.11")
 NO_PYTHON_IMAGE = "envcapsule-test/no-python:bookworm"
 KEY = "cpython-3.11.2-linux-x86_64-gnu"

@@ -15,12 +15,7 @@ from envcapsule.facts import Distribution, EnvironmentFacts, Interpreter, PipCon
 from envcapsule.snapshot import snapshot
 from tests.fakeindex import FakeIndex
 
-
-@pytest.fixture(autouse=True)
-def _no_pip_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(__import__("os").environ):
-        if name.startswith("PIP_"):
-            monkeypatch.delenv(name)
+pytestmark = pytest.mark.usefixtures("no_pip_environment")
 
 
 @pytest.fixture()

@@ -6,7 +6,6 @@ import asyncio
 import dataclasses
 import hashlib
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,14 +27,9 @@ from tests.conda.channel import SUBDIR
 from tests.conda.conftest import add_pip_distribution, prefix_of, records_of
 from tests.fakeindex import FakeIndex
 
+pytestmark = pytest.mark.usefixtures("no_pip_environment")
+
 DEMO_WHEEL = b"demo wheel"
-
-
-@pytest.fixture(autouse=True)
-def _no_pip_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith("PIP_"):
-            monkeypatch.delenv(name)
 
 
 @pytest.fixture()

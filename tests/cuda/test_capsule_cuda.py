@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +21,8 @@ from envcapsule.image.build import _image_spec
 from envcapsule.image.files import InstallPlan
 from envcapsule.snapshot import snapshot
 from tests.fakeindex import FakeIndex
+
+pytestmark = pytest.mark.usefixtures("no_pip_environment")
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TORCH_WHEEL = "torch-2.5.1+cu124-cp311-cp311-linux_x86_64.whl"
@@ -98,13 +99,6 @@ def test_where_cuda_comes_from(cuda: dict[str, Any], version: str | None, source
 
 
 # --- a snapshot of a torch +cu124 environment ------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def _no_pip_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith("PIP_"):
-            monkeypatch.delenv(name)
 
 
 @pytest.fixture()

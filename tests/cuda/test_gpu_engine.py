@@ -33,8 +33,10 @@ def gpu_less_engine() -> Iterator[Any]:
             client.images.get(BASE_IMAGE)
         except docker.errors.ImageNotFound:
             require(False, f"the offline base image {BASE_IMAGE} is needed; run scripts/docker-setup")
-        if registered_gpu_support(client) is not None or shutil.which("nvidia-container-runtime-hook"):
-            pytest.skip("this engine may give containers GPUs; these tests need one that cannot")
+        require(
+            registered_gpu_support(client) is None and not shutil.which("nvidia-container-runtime-hook"),
+            "these tests need an engine that cannot give containers GPUs; this one may (a runtime, CDI devices or the hook)",
+        )
         yield client
     finally:
         client.close()

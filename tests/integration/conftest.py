@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,6 +34,15 @@ def local_project(root: Path, name: str) -> Path:
         f'[project]\nname = "{name}"\nversion = "0.1.0"\ndescription = "fixture"\n'
     )
     return folder
+
+
+def http_status(url: str) -> int:
+    """The HTTP status a GET of ``url`` answers with (errors included)."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
 
 
 def installed(python: Path) -> dict[str, str]:

@@ -12,15 +12,13 @@ import os
 import shutil
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.integration.conftest import BASE_IMAGE, installed, run
+from tests.integration.conftest import BASE_IMAGE, http_status, installed, run
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).parents[2]
@@ -56,14 +54,6 @@ def launched(built: dict[str, Any], shared_cache: Path, docker_client: Any) -> d
         docker_client.containers.get(result["container"]).remove(force=True)
     except docker.errors.NotFound:
         pass
-
-
-def status(url: str) -> int:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as error:
-        return int(error.code)
 
 
 def in_container(docker_client: Any, image: str, *command: str) -> str:
@@ -122,8 +112,8 @@ def test_building_again_returns_the_same_image_at_once(built: dict[str, Any], no
 
 def test_launch_serves_jupyter_with_a_token_on_loopback_only(launched: dict[str, Any], docker_client: Any) -> None:
     port, token = launched["port"], launched["token"]
-    assert status(f"http://127.0.0.1:{port}/api/status?token={token}") == 200
-    assert status(f"http://127.0.0.1:{port}/api/status") == 403
+    assert http_status(f"http://127.0.0.1:{port}/api/status?token={token}") == 200
+    assert http_status(f"http://127.0.0.1:{port}/api/status") == 403
     assert launched["url"] == f"http://127.0.0.1:{port}/lab/tree/analysis.ipynb?token={token}"
     attrs = docker_client.containers.get(launched["container"]).attrs
     assert attrs["NetworkSettings"]["Ports"]["8888/tcp"] == [{"HostIp": "127.0.0.1", "HostPort": str(port)}]

@@ -20,8 +20,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -31,7 +29,7 @@ import pytest
 
 from envcapsule.capsule import read_capsule
 from tests.conftest import require
-from tests.integration.conftest import BASE_IMAGE, installed, run
+from tests.integration.conftest import BASE_IMAGE, http_status, installed, run
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).parents[2]
@@ -53,19 +51,11 @@ def git(root: Path, *args: str) -> str:
     return run("git", "-C", root, *args, env={**os.environ, **GIT_ENV}).strip()
 
 
-def status(url: str) -> int:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as error:
-        return int(error.code)
-
-
 def wait_for(url: str, timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            if status(url) == 200:
+            if http_status(url) == 200:
                 return
         except OSError:
             pass
@@ -205,8 +195,8 @@ def test_binder_image_serves_jupyter_as_binderhub_starts_it(
         port = container.attrs["NetworkSettings"]["Ports"]["8888/tcp"][0]["HostPort"]
         base = f"http://127.0.0.1:{port}/user/octo"
         wait_for(f"{base}/api/status?token={token}")
-        assert status(f"{base}/api/status") == 403
-        assert status(f"{base}/api/contents/notebooks/sharing.ipynb?token={token}") == 200  # the repository in $HOME
+        assert http_status(f"{base}/api/status") == 403
+        assert http_status(f"{base}/api/contents/notebooks/sharing.ipynb?token={token}") == 200  # the repository in $HOME
         assert container.exec_run(["id", "-u"]).output.decode().strip() == "1000"
         assert container.exec_run(["sh", "-c", "echo $HOME"]).output.decode().strip() == "/home/jovyan"
         listing = container.exec_run(
@@ -294,7 +284,7 @@ def test_export_remove_import_launch(
     assert build(result.capsule, client=docker_client).reused  # the launch command finds the loaded image, no build
     launched = launch(docker_client, result.image)
     try:
-        assert status(f"http://127.0.0.1:{launched.port}/api/status?token={launched.token}") == 200
+        assert http_status(f"http://127.0.0.1:{launched.port}/api/status?token={launched.token}") == 200
     finally:
         stop(docker_client, [launched.container])
 
@@ -320,7 +310,7 @@ def test_push_then_launch_by_digest_without_the_local_image(
         docker_client.images.get(ref)
     launched = launch_ref(docker_client, ref)
     try:
-        assert status(f"http://127.0.0.1:{launched.port}/api/status?token={launched.token}") == 200
+        assert http_status(f"http://127.0.0.1:{launched.port}/api/status?token={launched.token}") == 200
         assert docker_client.images.get(ref).id == image["image_id"]  # the same image, by content
     finally:
         stop(docker_client, [launched.container])

@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import require
+from tests.conftest import DEBIAN_PYTHON, require
 from tests.integration.conftest import BASE_IMAGE, debian_venv, installed
-from tests.pythonbuilds import DEBIAN_PYTHON, KEY, STDLIB, downloads_table, make_no_python_image, standalone_archive
+from tests.pythonbuilds import KEY, STDLIB, downloads_table, make_no_python_image, standalone_archive
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).parents[2]

@@ -52,13 +52,10 @@ def write_notebook(path: Path) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_git_and_pip(monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_git_and_pip(monkeypatch: pytest.MonkeyPatch, no_pip_environment: None) -> None:
     """git reads no user configuration, and pip settings of this machine never reach the capsule."""
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for name in list(os.environ):
-        if name.startswith("PIP_"):
-            monkeypatch.delenv(name)
 
 
 @pytest.fixture(autouse=True)
