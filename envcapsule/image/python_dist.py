@@ -126,10 +126,13 @@ def fetch_standalone_python(
     environ: Mapping[str, str] | None = None,
 ) -> StandalonePython:
     """Install (once) the standalone CPython that stands in for ``version`` under ``cache_dir``."""
+    machine = machine_for(docker_arch)
+    exact = cache_dir / f"cpython-{version}-linux-{machine}-gnu"
+    if (exact / "bin" / "python3").exists():  # fetched for an earlier build: no need to ask uv again
+        return StandalonePython(exact.name, version, exact)
     progress = progress or NullProgress()
     environ = dict(os.environ if environ is None else environ)
     uv = find_uv()
-    machine = machine_for(docker_arch)
     listing = _run_uv(
         uv, ["python", "list", "--all-versions", "--all-platforms", "--only-downloads", "--output-format", "json"], environ
     )
@@ -155,12 +158,7 @@ def fetch_standalone_python(
 
 def copy_into(python: StandalonePython, destination: Path) -> None:
     """The interpreter's tree into a build context, hard-linked where the file system allows."""
-
-    def link_or_copy(source: str, target: str) -> None:
-        try:
-            os.link(source, target)
-        except OSError:
-            shutil.copy2(source, target)
+    from envcapsule.image.wheelcache import link_or_copy
 
     shutil.copytree(python.path, destination, symlinks=True, copy_function=link_or_copy)
 

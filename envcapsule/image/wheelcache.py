@@ -68,8 +68,13 @@ def link_into(source: Path, folder: Path) -> Path:
     """Hard-link a cached file into a build context (copy across file systems)."""
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / source.name
+    link_or_copy(source, target)
+    return target
+
+
+def link_or_copy(source: str | os.PathLike[str], target: str | os.PathLike[str]) -> None:
+    """A hard link where the file system allows, else a copy that keeps the mode (``shutil.copytree``'s copy_function)."""
     try:
         os.link(source, target)
     except OSError:
-        shutil.copyfile(source, target)
-    return target
+        shutil.copy2(source, target)
