@@ -11,8 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.conftest import BASE_IMAGE
-from tests.integration.test_build_launch import status as http_status
+from tests.integration.conftest import BASE_IMAGE, http_status
 from tests.server.conftest import Api, ended, payload, start
 
 pytestmark = pytest.mark.integration
