@@ -110,6 +110,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--mount", dest="mount", action="store_true", help="bind the notebook's folder read-write at ~/work, so work is kept"
     )
     mount.add_argument("--no-mount", dest="mount", action="store_false", help="use the copy baked into the image (default)")
+    launch.add_argument(
+        "--gpus",
+        metavar="all|none|N|device=ID,...",
+        help="GPUs for a CUDA capsule (default: all, after the driver checks); none runs on the CPU",
+    )
     launch.add_argument("--no-browser", action="store_true", help="print the URL without opening a browser")
     launch.add_argument(
         "--timeout", type=float, default=60.0, metavar="S", help="seconds to wait for Jupyter to answer (default 60)"
@@ -314,6 +319,13 @@ def _run_launch(args: argparse.Namespace) -> int:
                 progress=progress,
             )
         else:
+            if args.mount:
+                from envcapsule.errors import EnvcapsuleError
+
+                raise EnvcapsuleError(
+                    f"--mount binds a notebook's folder, and {args.target} is an image reference with none; "
+                    "launch the notebook or its capsule folder to mount it."
+                )
             image = args.target.strip()
             if is_digest_ref(image):
                 pull_by_digest(image, client, progress)
