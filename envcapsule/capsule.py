@@ -23,6 +23,7 @@ from typing import Any
 import tomli_w
 
 from envcapsule import _toml as tomllib
+from envcapsule import grammar
 from envcapsule.errors import CapsuleError
 
 SCHEMA_VERSION = 1
@@ -188,6 +189,7 @@ def read_capsule(folder: Path, *, verify: bool = True) -> Capsule:
 
 
 def verify_capsule(capsule: Capsule) -> None:
+    check_values(capsule.manifest)
     records = [
         *capsule.manifest.get("lockfiles", []),
         *capsule.manifest.get("vendor", []),
@@ -204,3 +206,54 @@ def verify_capsule(capsule: Capsule) -> None:
             )
     if capsule_hash(capsule.manifest) != capsule.capsule_hash:
         raise CapsuleError(f"{MANIFEST} was edited by hand (the capsule hash no longer matches its content); snapshot again.")
+
+
+def check_values(manifest: Mapping[str, Any]) -> None:
+    """Refuse a manifest with a value outside its grammar: every one of these reaches the image or its build context."""
+    grammar.sha256("capsule_hash", manifest.get("capsule_hash"))
+    for kind in ("notebooks", "lockfiles", "vendor"):
+        for index, record in enumerate(_records(manifest, kind)):
+            grammar.relative_path(f"{kind}[{index}].path", record.get("path"))
+            grammar.sha256(f"{kind}[{index}].sha256", record.get("sha256"))
+            if kind == "lockfiles":
+                grammar.word(f"lockfiles[{index}].format", record.get("format"))
+    interpreter = _section(manifest, "interpreter")
+    grammar.matching("interpreter.version", interpreter.get("version"), grammar.PYTHON_VERSION, "a Python version")
+    _optional_words(interpreter, "interpreter", ("implementation", "abi_tag", "environment_kind"))
+    platform_keys = ("os", "machine", "distro_id", "distro_version", "distro_codename", "libc", "libc_version")
+    _optional_words(_section(manifest, "platform"), "platform", platform_keys)
+    for index, platform in enumerate(_section(manifest, "target").get("platforms") or []):
+        grammar.matching(f"target.platforms[{index}]", platform, grammar.PLATFORM, "a platform such as linux/amd64")
+    for key, value in _section(manifest, "environment").items():
+        grammar.env_name(f"environment key {key!r}", key)
+        grammar.text(f"environment.{key}", value)
+    base = _section(manifest, "base_image")
+    if base.get("name") is not None:
+        grammar.image_reference("base_image.name", base["name"])
+    _optional_words(_section(manifest, "cuda"), "cuda", ("version", "source", "min_driver"))
+    conda = _section(manifest, "conda")
+    if conda.get("lockfile") is not None:
+        grammar.relative_path("conda.lockfile", conda["lockfile"])
+    _optional_words(conda, "conda", ("platform",))
+    grammar.text("created", str(manifest.get("created", "")))
+
+
+def _section(manifest: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    section = manifest.get(name) or {}
+    if not isinstance(section, Mapping):
+        raise grammar.refused(name, section, "a table")
+    return section
+
+
+def _records(manifest: Mapping[str, Any], kind: str) -> list[Mapping[str, Any]]:
+    records = manifest.get(kind) or []
+    if not isinstance(records, list) or not all(isinstance(r, Mapping) for r in records):
+        raise grammar.refused(kind, records, "a list of tables")
+    return records
+
+
+def _optional_words(section: Mapping[str, Any], name: str, keys: tuple[str, ...]) -> None:
+    for key in keys:
+        value = section.get(key)
+        if value not in (None, ""):
+            grammar.word(f"{name}.{key}", value if isinstance(value, str) else str(value))

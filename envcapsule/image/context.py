@@ -54,13 +54,14 @@ def write_context(
         _write_layer(folder / layer, files, cache)
     (folder / "kernelspec").mkdir()
     python = spec.python_version
-    (folder / "kernelspec" / "kernel.json").write_text(kernelspec_json(f"Python {python} (capsule {spec.capsule_hash[:12]})"))
+    display_name = f"Python {python} (capsule {spec.capsule_hash[:12]})"
+    (folder / "kernelspec" / "kernel.json").write_text(kernelspec_json(display_name), encoding="utf-8")
     entrypoint = folder / "entrypoint"
     entrypoint.write_text(ENTRYPOINT_SCRIPT)
     entrypoint.chmod(0o755)
     _write_home(folder / "home", capsule, spec)
     dockerfile = folder / "Dockerfile"
-    dockerfile.write_text(render_dockerfile(spec))
+    dockerfile.write_text(render_dockerfile(spec), encoding="utf-8")
     return dockerfile
 
 

@@ -15,13 +15,21 @@ Installs happen in builder stages from files the host already fetched, hash-chec
 with no index; the final image copies in only the installed environments, so no wheel,
 no index URL and no credential ever lands in one of its layers. Only classic Dockerfile
 syntax is used, so any Docker-API engine builds it, BuildKit or not.
+
+No value from a capsule is spliced into this text unchecked (DESIGN §7): an ``ImageSpec``
+refuses names, hashes, paths and image references outside their grammar when it is made,
+and free text (environment values, labels) goes only into double-quoted ``ENV`` and
+``LABEL`` words, escaped so that it can neither end the word nor expand a variable.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+
+from envcapsule import grammar
 
 SERVER_PREFIX = "/opt/envcapsule/server"
 KERNEL_PREFIX = "/opt/envcapsule/kernel"
@@ -31,6 +39,8 @@ PORT = 8888
 KERNEL_LAYERS = ("kernel-large", "kernel-rest")
 ENTRYPOINT = "/usr/local/bin/envcapsule-entrypoint"
 PYTHON_PREFIX = "/opt/envcapsule/python"
+_LABEL_KEY = re.compile(r"[a-z0-9][a-z0-9._-]*")
+_BUILD_ARG = re.compile(r"\$\{[A-Z_][A-Z0-9_]*\}")  # a FROM that names a build argument (binder/Dockerfile)
 
 
 @dataclass(frozen=True)
@@ -48,6 +58,26 @@ class ImageSpec:
     labels: Mapping[str, str] = field(default_factory=dict)
     conda: bool = False  # the kernel environment is a conda environment (see render_conda_dockerfile)
     standalone_python: str | None = None  # the key of the CPython build in python/, when the base has no Python
+
+    def __post_init__(self) -> None:
+        if not _BUILD_ARG.fullmatch(self.base_image):
+            grammar.image_reference("base image", self.base_image)
+        grammar.sha256("capsule hash", self.capsule_hash)
+        if self.notebook is not None:
+            grammar.relative_path("notebook", self.notebook)
+        grammar.file_name("capsule folder name", self.capsule_dir)
+        grammar.matching("interpreter version", self.python_version, grammar.PYTHON_VERSION, "a Python version")
+        grammar.text("created time", self.created)
+        for layer in self.kernel_layers:
+            grammar.word("kernel layer", layer)
+        for key, value in self.environment.items():
+            grammar.env_name(f"environment key {key!r}", key)
+            grammar.text(f"environment.{key}", value)
+        for key, value in self.labels.items():
+            grammar.matching("label name", key, _LABEL_KEY, "a label name")
+            grammar.text(f"label {key}", value)
+        if self.standalone_python is not None:
+            grammar.word("standalone Python build", self.standalone_python)
 
     @property
     def start(self) -> str:
@@ -142,9 +172,18 @@ def user_layer() -> str:
 
 def environment_layer(spec: ImageSpec) -> str:
     # The base's PATH is kept ($PATH): nvidia/cuda images, for one, put their tools on it.
-    values = {"HOME": HOME, "PATH": f"{SERVER_PREFIX}/bin:$PATH"}
-    values.update(spec.environment)
-    return "ENV " + " \\\n    ".join(f"{key}={json.dumps(value)}" for key, value in values.items())
+    values = {"HOME": json.dumps(HOME), "PATH": json.dumps(f"{SERVER_PREFIX}/bin:$PATH")}
+    values.update((key, quoted(value)) for key, value in spec.environment.items())
+    return "ENV " + " \\\n    ".join(f"{key}={value}" for key, value in values.items())
+
+
+def quoted(value: str) -> str:
+    """``value`` as one double-quoted Dockerfile word, taken literally: ``\\``, ``"`` and ``$`` are escaped.
+
+    Line breaks cannot be quoted in a Dockerfile, so the spec refuses them before this is reached.
+    """
+    grammar.text("quoted value", value)
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$") + '"'
 
 
 def server_copy() -> str:
@@ -213,7 +252,7 @@ def labels_layer(spec: ImageSpec) -> str:
         "org.opencontainers.image.version": spec.capsule_hash[:12],
         **spec.labels,
     }
-    return "LABEL " + " \\\n      ".join(f"{key}={json.dumps(value)}" for key, value in labels.items())
+    return "LABEL " + " \\\n      ".join(f"{key}={quoted(value)}" for key, value in labels.items())
 
 
 # A conda capsule's kernel environment is the captured conda environment: py-rattler, in a builder

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from envcapsule import grammar
 from envcapsule.capsule import Capsule
 from envcapsule.errors import CapsuleError
 from envcapsule.lock.pylock import read_pylock
@@ -25,6 +26,16 @@ class LockedFile:
     size: int | None
     url: str | None = None
     vendored: str | None = None  # path inside the capsule folder
+
+    def __post_init__(self) -> None:
+        # Each becomes a line of a requirements file or a path in the build context: pylock.toml is data too.
+        where = f"pylock.toml package {self.name!r}"
+        grammar.matching(f"{where} name", self.name, grammar.DISTRIBUTION, "a distribution name")
+        grammar.matching(f"{where} version", self.version, grammar.VERSION, "a version")
+        grammar.file_name(f"{where} file name", self.filename)
+        grammar.sha256(f"{where} sha256", self.sha256)
+        if self.vendored is not None:
+            grammar.relative_path(f"{where} wheel path", self.vendored)
 
     @property
     def is_large(self) -> bool:
