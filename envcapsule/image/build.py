@@ -10,10 +10,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from envcapsule import grammar
 from envcapsule.atomic import write_json
 from envcapsule.capsule import Capsule, read_capsule
-from envcapsule.errors import EnvcapsuleError
-from envcapsule.image.base import BaseImage, check_base_image, default_base_image
+from envcapsule.errors import BuildError, EnvcapsuleError
+from envcapsule.image.base import BaseImage, BaseImageError, check_base_image, default_base_image
 from envcapsule.image.context import kernel_layers, write_context
 from envcapsule.image.dockerfile import ImageSpec
 from envcapsule.image.files import install_plan
@@ -22,11 +23,8 @@ from envcapsule.image.wheelcache import WheelCache
 from envcapsule.progress import NullProgress, Progress
 
 BUILD_RECORD = "build.json"
+BASE_IMAGE_LABEL = "envcapsule.base-image"
 _STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
-
-
-class BuildError(EnvcapsuleError):
-    """The engine could not build the image."""
 
 
 @dataclass
@@ -86,13 +84,14 @@ def _build(
     capsule: Capsule, client: Any, base_image: str | None, no_cache: bool, progress: Progress, context_dir: Path | None
 ) -> BuildResult:
     tag = image_tag(capsule)
+    base_name = chosen_base_image(capsule, base_image)
+    untrusted: list[str] = []
     if not no_cache and context_dir is None:
-        existing = _existing(client, tag, capsule)
+        existing = _existing(client, tag, capsule, base_image, untrusted)
         if existing is not None:
             return existing
 
     interpreter = capsule.manifest["interpreter"]
-    base_name = base_image or default_base_image(capsule.manifest)
     progress.step(f"Checking the base image {base_name}")
     base = check_base_image(client, base_name, interpreter["version"], progress)
     plan = install_plan(capsule)
@@ -108,7 +107,7 @@ def _build(
 
         conda = prepare_conda_build(capsule, cache, root / "conda-installer", base.python_version, progress)
 
-    spec = _image_spec(capsule, base, plan, server.sha256)
+    spec = image_spec(capsule, base, plan, server.sha256)
     scratch = Path(tempfile.mkdtemp(prefix="envcapsule-context-")) if context_dir is None else context_dir
     try:
         dockerfile = write_context(scratch, capsule, spec, plan, server, cache, conda, base.standalone)
@@ -130,7 +129,7 @@ def _build(
         server_lock_sha256=server.sha256,
         python_build=base.standalone.key if base.standalone else None,
         steps=steps,
-        warnings=[*base.warnings, *plan.skipped],
+        warnings=[*untrusted, *base.warnings, *plan.skipped],
     )
     _record(capsule.folder, result)
     return result
@@ -151,17 +150,25 @@ def write_build_context(capsule_dir: Path, destination: Path, *, base_image: str
     return destination / "Dockerfile"
 
 
-def _image_spec(capsule: Capsule, base: BaseImage, plan: Any, server_sha: str) -> ImageSpec:
-    lockfiles = {record.path: record.sha256 for record in capsule.lockfiles}
+def chosen_base_image(capsule: Capsule, base_image: str | None) -> str:
+    """The base image named with ``--base-image``, else the capsule's default, once it is a valid image reference."""
+    name = base_image if base_image is not None else default_base_image(capsule.manifest)
+    if not grammar.IMAGE_REFERENCE.fullmatch(name):
+        raise BaseImageError(
+            f"{name[:80]!r} is not an image reference; pass --base-image NAME[:TAG][@sha256:DIGEST], such as python:3.11-slim."
+        )
+    return name
+
+
+def image_spec(capsule: Capsule, base: BaseImage, plan: Any, server_sha: str) -> ImageSpec:
     python = capsule.manifest["interpreter"]["version"]
     labels = {
-        "envcapsule.capsule-hash": capsule.capsule_hash,
+        **expected_labels(capsule),
         "envcapsule.notebook": capsule.notebooks[0] if capsule.notebooks else "",
         "envcapsule.capsule-dir": capsule.folder.name,
         "envcapsule.python": python,
-        "envcapsule.pylock-sha256": lockfiles.get("pylock.toml", ""),
-        "envcapsule.requirements-sha256": lockfiles.get("requirements.txt", ""),
         "envcapsule.server-lock-sha256": server_sha,
+        BASE_IMAGE_LABEL: base.name,
     }
     if base.standalone is not None:
         labels["envcapsule.python-build"] = base.standalone.key
@@ -171,7 +178,6 @@ def _image_spec(capsule: Capsule, base: BaseImage, plan: Any, server_sha: str) -
         labels["envcapsule.min-driver"] = str(cuda.get("min_driver", ""))
     conda = capsule.manifest.get("conda") or {}
     if conda:
-        labels["envcapsule.conda-lock-sha256"] = lockfiles.get(str(conda.get("lockfile")), "")
         labels["envcapsule.conda-platform"] = str(conda.get("platform", ""))
     return ImageSpec(
         base_image=base.name,
@@ -234,24 +240,47 @@ def _failure_sentence(steps: list[BuildStep], tail: list[str], error: str) -> st
     )
 
 
-def _existing(client: Any, tag: str, capsule: Capsule) -> BuildResult | None:
+def expected_labels(capsule: Capsule) -> dict[str, str]:
+    """The labels an image must carry to be this capsule's: trusted by content, whatever its tag says."""
+    lockfiles = {record.path: record.sha256 for record in capsule.lockfiles}
+    expected = {
+        "envcapsule.capsule-hash": capsule.capsule_hash,
+        "envcapsule.pylock-sha256": lockfiles.get("pylock.toml", ""),
+        "envcapsule.requirements-sha256": lockfiles.get("requirements.txt", ""),
+    }
+    conda = capsule.manifest.get("conda") or {}
+    if conda:
+        expected["envcapsule.conda-lock-sha256"] = lockfiles.get(str(conda.get("lockfile")), "")
+    return expected
+
+
+def _existing(client: Any, tag: str, capsule: Capsule, base_image: str | None, untrusted: list[str]) -> BuildResult | None:
+    """The image under ``tag`` when its labels show it is this capsule's (and built on ``base_image``, when one is named)."""
     import docker.errors
 
     try:
         image = client.images.get(tag)
     except docker.errors.ImageNotFound:
         return None
+    labels = image.labels or {}
+    if any(labels.get(key) != value for key, value in expected_labels(capsule).items()):
+        untrusted.append(f"The image tagged {tag} did not carry this capsule's hash and lockfile hashes, so it was built again.")
+        return None
     record = _read_record(capsule.folder)
-    if record and record.get("image_id") == image.id:
+    if record and record.get("image_id") != image.id:
+        record = None
+    built_on = labels.get(BASE_IMAGE_LABEL) or (record or {}).get("base_image")
+    if base_image is not None and built_on != base_image:
+        return None  # --base-image asks for another base than the one this image was built on
+    if record:
         record["reused"] = True
         record["steps"] = [BuildStep(**s) for s in record.get("steps", [])]
         return BuildResult(**record)
-    labels = image.labels or {}
     return BuildResult(
         image=tag,
         image_id=image.id,
         capsule_hash=capsule.capsule_hash,
-        base_image="",
+        base_image=built_on or "",
         base_image_id="",
         base_image_digest=None,
         python_in_base=labels.get("envcapsule.python", ""),
@@ -264,7 +293,7 @@ def _fetcher(capsule: Capsule) -> Any:
     """An index client configured like the kernel's pip (credentials included, never written)."""
     from envcapsule.facts import EnvironmentFacts
     from envcapsule.lock.index import IndexClient
-    from envcapsule.snapshot import lookup_config
+    from envcapsule.lock.pipconfig import lookup_config
 
     facts = EnvironmentFacts.from_probe(capsule.facts())
     config = lookup_config(facts.pip_config)
@@ -272,7 +301,7 @@ def _fetcher(capsule: Capsule) -> Any:
 
 
 def _cache_root() -> Path:
-    from envcapsule.snapshot import cache_root
+    from envcapsule.paths import cache_root
 
     return cache_root()
 
