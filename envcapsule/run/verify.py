@@ -1,65 +1,66 @@
-"""verify(): re-execute the notebook inside its capsule's image with nbval and compare outputs cell by cell.
+"""verify(): re-execute the notebook inside its capsule's image and compare outputs cell by cell.
 
 The notebook checked is the user's current file: its stored outputs are the reference. The
-check runs in a throwaway container with no network, no capabilities and no host mounts;
-the notebook and the sanitizer file go in with ``put_archive``, nbval's JUnit report comes
-out with ``get_archive`` once pytest exits (so no log driver can cut it), and the container
-is removed whatever happens: an error, the total timeout, Ctrl-C.
+check runs in a throwaway container with no network, no capabilities and no host mounts; the
+notebook, the runner (``verify_kernel.py``) and its plan go in with ``put_archive``, the
+runner's result comes out with ``get_archive`` once it exits (so no log driver can cut it),
+and the container is removed whatever happens: an error, the total timeout, Ctrl-C.
 
-nbval names its test items ``Cell N``, where N counts the notebook's *code* cells from 0
-(nbval/plugin.py, ``IPyNbFile.collect``). envcapsule reports each cell by its position in
-the notebook's ``cells`` list (what nbformat and JupyterLab count, from 0) and its ``id``.
+The runner executes cells through nbclient as Jupyter does, and stops at once when the kernel
+dies or a cell runs past its timeout. Comparing and sanitizing happen here, on the host,
+because the default sanitizers need each side's execution window (run/sanitize.py). Cells are
+reported by their position in the notebook's ``cells`` list (what nbformat and JupyterLab
+count, from 0) and their ``id``.
 """
 
 from __future__ import annotations
 
-import ast
-import difflib
 import io
 import json
-import re
 import secrets
+import signal
 import tarfile
 import time
-import xml.etree.ElementTree as ElementTree
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from envcapsule.capsule import MANIFEST
+from envcapsule._toml import loads as toml_loads
+from envcapsule.capsule import FACTS, MANIFEST
 from envcapsule.capture import read_notebook
 from envcapsule.errors import CapsuleError, EnvcapsuleError
-from envcapsule.image.dockerfile import HOME, NB_UID, SERVER_PREFIX
+from envcapsule.image.dockerfile import HOME, KERNEL_PREFIX, NB_UID, SERVER_PREFIX
 from envcapsule.progress import NullProgress, Progress
 from envcapsule.run.launch import _discard  # the same removal launch uses: by handle, else by unique name
 from envcapsule.run.launched import MANAGED_LABEL
-from envcapsule.run.sanitize import compose_sanitizers
+from envcapsule.run.sanitize import Sanitizers, Window, build_sanitizers
+from envcapsule.run.verify_compare import CodeCell, code_cells, compare_outputs, recorded_windows, text_of
+from envcapsule.run.verify_conditions import read_conditions
+from envcapsule.run.verify_report import CellResult, VerifyReport, cell_label, make_report, no_outputs_report
 
 if TYPE_CHECKING:
     from docker import DockerClient
     from docker.models.containers import Container
 
-CellStatus = Literal["reproduced", "differs", "errored", "skipped"]
-ReportStatus = Literal["reproduced", "not-reproduced", "no-outputs"]
+__all__ = ["CellResult", "VerifyError", "VerifyReport", "VerifyTimeout", "verify"]
 
 VERIFY_LABEL = "envcapsule.verify"
 VERIFY_DIR = f"{HOME}/.envcapsule-verify"
-SANITIZE_FILE = f"{VERIFY_DIR}/sanitize.cfg"
-PYTEST_INI = f"{VERIFY_DIR}/pytest.ini"  # an empty config: no pytest.ini or pyproject.toml in $HOME is read
-JUNIT_REPORT = f"{VERIFY_DIR}/report.xml"
+RUNNER = f"{VERIFY_DIR}/verify_kernel.py"
+PLAN = f"{VERIFY_DIR}/plan.json"
+RESULT = f"{VERIFY_DIR}/result.json"
 KERNEL_NAME = "python3"  # the image's one kernelspec, which runs the capsule's kernel environment
-STARTUP_ALLOWANCE = 60.0  # container start + kernel start (nbval's own kernel start-up limit is 60 s)
+STARTUP_ALLOWANCE = 60.0  # container start + kernel start (the runner's own kernel start-up limit is 60 s)
 POLL_INTERVAL = 0.25
 LOG_LINES = 15
-_ANSI = re.compile(r"(?:\x1b|#x1B)\[[0-9;]*[A-Za-z]")  # pytest's JUnit writer spells ESC as "#x1B"
-_CELL_LINE = re.compile(r"::Cell (\d+)(?: (PASSED|FAILED|SKIPPED|XFAIL|XPASS|ERROR)\b)?")
-_COLLECTED = re.compile(r"^collect(?:ing \.\.\. collect)?ed (\d+) items?", re.MULTILINE)
-_NO_NBVAL = ("No module named pytest", "unrecognized arguments: --nbval", "no such option: --nbval")
+EVENT = "envcapsule-verify "  # the runner's event lines (verify_kernel.EVENT)
+_NO_RUNNER = ("No module named 'nbclient'", "No module named 'nbformat'", "No module named nbclient")
 
 
 class VerifyError(EnvcapsuleError):
-    """The check itself could not run: no capsule, no nbval in the image, no report, a timeout."""
+    """The check itself could not run: no capsule, no nbclient in the image, no result, a timeout."""
 
 
 class VerifyTimeout(VerifyError):
@@ -67,103 +68,11 @@ class VerifyTimeout(VerifyError):
 
 
 @dataclass(frozen=True)
-class CellResult:
-    index: int  # position in the notebook's cells, counted from 0 like nbformat and JupyterLab
-    id: str | None
-    status: CellStatus
-    diff: str | None = None
-    message: str | None = None
-
-    @property
-    def label(self) -> str:
-        return cell_label(self.index, self.id)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"index": self.index, "id": self.id, "status": self.status, "diff": self.diff, "message": self.message}
-
-
-@dataclass(frozen=True)
-class VerifyReport:
-    notebook: Path
-    image: str | None
-    status: ReportStatus
-    cells: tuple[CellResult, ...]
-    message: str
-
-    @property
-    def reproduced(self) -> bool:
-        return self.status == "reproduced"
-
-    @property
-    def total(self) -> int:
-        """Cells whose outputs were checked (skipped cells are not counted)."""
-        return sum(1 for cell in self.cells if cell.status != "skipped")
-
-    @property
-    def reproduced_cells(self) -> int:
-        return self._count("reproduced")
-
-    @property
-    def differing(self) -> int:
-        return self._count("differs")
-
-    @property
-    def errored(self) -> int:
-        return self._count("errored")
-
-    @property
-    def skipped(self) -> int:
-        return self._count("skipped")
-
-    def _count(self, status: CellStatus) -> int:
-        return sum(1 for cell in self.cells if cell.status == status)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "notebook": str(self.notebook),
-            "image": self.image,
-            "status": self.status,
-            "reproduced": self.reproduced,
-            "total": self.total,
-            "reproduced_cells": self.reproduced_cells,
-            "differing": self.differing,
-            "errored": self.errored,
-            "skipped": self.skipped,
-            "message": self.message,
-            "cells": [cell.to_json() for cell in self.cells],
-        }
-
-    def render_text(self) -> str:
-        """A plain-text report that reads the same on every run: no times, durations or temporary paths."""
-        if self.status == "no-outputs":
-            return self.message + "\n"
-        where = f" in {self.image}" if self.image else ""
-        name = self.notebook.name
-        if self.reproduced:
-            lines = [f"Reproduced {self.total} of {self.total} cells of {name}{where}."]
-        elif self.total == 0:
-            lines = [self.message]
-        else:
-            failed = self.differing + self.errored
-            lines = [
-                f"{failed} of {self.total} cells of {name} did not reproduce{where}: "
-                f"{self.differing} differing, {self.errored} errored, {self.reproduced_cells} reproduced."
-            ]
-        for cell in self.cells:
-            if cell.status == "reproduced":
-                continue
-            lines.append(f"{cell.label} {cell.status}" + (f": {cell.message}" if cell.message else ""))
-            if cell.diff:
-                lines += [f"    {line}" if line else "" for line in cell.diff.splitlines()]
-        return "\n".join(lines) + "\n"
-
-
-@dataclass(frozen=True)
-class CodeCell:
-    number: int  # nbval's N in "Cell N": the count of code cells before this one
-    index: int
-    id: str | None
-    unchecked: str | None  # why nbval runs this cell without comparing its outputs, if it does
+class RunOutcome:
+    exit_code: int
+    result: dict[str, Any] | None
+    log: str
+    oom_killed: bool
 
 
 def verify(
@@ -171,6 +80,7 @@ def verify(
     *,
     capsule_dir: Path | None = None,
     sanitize: Path | None = None,
+    default_sanitizers: bool = True,
     timeout: float = 120.0,
     base_image: str | None = None,
     client: DockerClient | None = None,
@@ -178,65 +88,100 @@ def verify(
 ) -> VerifyReport:
     """Re-execute ``notebook`` in its capsule's image and compare every code cell's outputs with the stored ones.
 
-    ``timeout`` is how long one cell may run (nbval's cell timeout, reported on that cell);
-    the whole check is stopped after ``timeout`` per code cell plus a minute's allowance for start-up.
+    ``timeout`` is how long one cell may run (reported on that cell); the whole check is
+    stopped after ``timeout`` per code cell plus a minute's allowance for start-up.
+    ``default_sanitizers=False`` compares with only the sanitizers in ``sanitize``.
     """
     from envcapsule.engine import engine_client
     from envcapsule.snapshot import default_capsule_dir
 
     notebook = Path(notebook)
     content = read_notebook(notebook)
-    if timeout <= 0:
+    if not timeout > 0:
         raise VerifyError(f"The timeout must be a positive number of seconds, not {timeout:g}; pass e.g. 120.")
     cells = code_cells(content)
     if not any(cell.get("outputs") for cell in content["cells"] if cell.get("cell_type") == "code"):
         return no_outputs_report(notebook)
-    sanitizers = compose_sanitizers(notebook.absolute().parent, HOME, sanitize)
     folder = capsule_dir or default_capsule_dir(notebook)
-    if not (folder / MANIFEST).is_file():
+    manifest, facts = read_manifest(folder, notebook)
+    prefix = (facts.get("interpreter") or {}).get("prefix")
+    sanitizers = build_sanitizers(
+        notebook.absolute().parent, HOME, [prefix or "", KERNEL_PREFIX], sanitize, defaults=default_sanitizers
+    )
+    progress = progress or NullProgress()
+    with engine_client(client) as engine:
+        return _check(notebook, content, cells, sanitizers, folder, manifest, timeout, base_image, engine, progress)
+
+
+def read_manifest(folder: Path, notebook: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The capsule's manifest and its facts (an empty mapping where facts.json is absent)."""
+    path = folder / MANIFEST
+    if not path.is_file():
         raise CapsuleError(
             f"{notebook.name} has no capsule at {folder}; run `envcapsule snapshot {notebook}` first, then verify again."
         )
-    progress = progress or NullProgress()
-    with engine_client(client) as engine:
-        return _check(notebook, content, cells, sanitizers, folder, timeout, base_image, engine, progress)
+    try:
+        manifest = toml_loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise CapsuleError(f"The capsule manifest {path} cannot be read ({error}); snapshot the notebook again.") from None
+    try:
+        facts = json.loads((folder / FACTS).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        facts = {}
+    return manifest, facts if isinstance(facts, dict) else {}
 
 
 def _check(
     notebook: Path,
     content: Mapping[str, Any],
     cells: Sequence[CodeCell],
-    sanitizers: str,
+    sanitizers: Sanitizers,
     folder: Path,
+    manifest: Mapping[str, Any],
     timeout: float,
     base_image: str | None,
     client: DockerClient,
     progress: Progress,
 ) -> VerifyReport:
-    """Build or find the image, run nbval in it, and read its report."""
+    """Build or find the image, run the notebook in it, and compare what it printed with what is stored."""
     from envcapsule.image.build import build
 
-    image = build(folder, base_image=base_image, client=client, progress=progress).image
+    built = build(folder, base_image=base_image, client=client, progress=progress)
+    image = built.image
+    wants_system = bool((manifest.get("system") or {}).get("packages"))
     files = {
         f"{VERIFY_DIR}/": b"",
-        SANITIZE_FILE: sanitizers.encode(),
-        PYTEST_INI: b"[pytest]\n",
+        RUNNER: resources.files("envcapsule.run").joinpath("verify_kernel.py").read_bytes(),
+        PLAN: json.dumps(run_plan(notebook.name, cells, timeout, wants_system)).encode(),
         f"{HOME}/{notebook.name}": json.dumps(content, ensure_ascii=False).encode(),
     }
-    progress.step(f"Re-executing {notebook.name} in {image}", total=len(cells))
-    exit_code, report, log = run_check(
-        client,
+    progress.step(f"Re-executing {notebook.name} in {image}", total=sum(1 for cell in cells if cell.skip is None))
+    outcome = run_check(client, image, files, runner_command(), run_limit(timeout, len(cells)), cells, progress)
+    result = checked_result(image, outcome, cells)
+    conditions = read_conditions(
         image,
-        files,
-        nbval_command(notebook.name, timeout),
-        run_limit(timeout, len(cells)),
-        cells,
-        progress,
+        manifest,
+        image_attrs=_image_attrs(client, image),
+        engine_architecture=_engine_architecture(client),
+        python_image=(result.get("language_info") or {}).get("version"),
+        machine_image=result.get("machine"),
+        base_image=getattr(built, "base_image", None) or None,
+        base_digest=getattr(built, "base_image_digest", None),
+        system_packages=result.get("system_packages"),
     )
-    if report is None:
-        raise VerifyError(missing_report_sentence(image, exit_code, log))
-    results = cell_results(parse_junit(report, notebook.name), cells)
-    return make_report(notebook, image, results)
+    results = cell_results(content, cells, result, sanitizers, timeout, outcome.oom_killed)
+    return make_report(notebook, image, results, conditions, ran_at=float(result.get("started") or time.time()))
+
+
+def run_plan(notebook_name: str, cells: Sequence[CodeCell], timeout: float, system_packages: bool) -> dict[str, Any]:
+    return {
+        "notebook": f"{HOME}/{notebook_name}",
+        "kernel": KERNEL_NAME,
+        "timeout": timeout,
+        "cwd": HOME,
+        "cells": [{"index": cell.index, "run": cell.skip is None} for cell in cells],
+        "system_packages": system_packages,
+    }
 
 
 def run_limit(cell_timeout: float, cells: int) -> float:
@@ -244,29 +189,9 @@ def run_limit(cell_timeout: float, cells: int) -> float:
     return cell_timeout * max(cells, 1) + STARTUP_ALLOWANCE
 
 
-def nbval_command(notebook_name: str, cell_timeout: float) -> list[str]:
-    """pytest with nbval from the image's server environment; -vv logs each cell's outcome as it finishes, for progress."""
-    return [
-        f"{SERVER_PREFIX}/bin/python",
-        "-m",
-        "pytest",
-        "-p",
-        "no:cacheprovider",
-        "--noconftest",
-        "-c",
-        PYTEST_INI,
-        f"--rootdir={HOME}",
-        "-vv",  # also keeps nbval's output reprs whole, so the differences can be diffed line by line
-        "--tb=no",
-        "-rN",
-        "--color=no",
-        "--nbval",
-        f"--nbval-kernel-name={KERNEL_NAME}",
-        f"--nbval-cell-timeout={cell_timeout:g}",
-        f"--nbval-sanitize-with={SANITIZE_FILE}",
-        f"--junitxml={JUNIT_REPORT}",
-        f"{HOME}/{notebook_name}",
-    ]
+def runner_command() -> list[str]:
+    """The runner under the image's server environment, which has nbclient (JupyterLab needs it)."""
+    return [f"{SERVER_PREFIX}/bin/python", RUNNER, PLAN, RESULT]
 
 
 def container_options(command: Sequence[str], name: str) -> dict[str, Any]:
@@ -276,44 +201,13 @@ def container_options(command: Sequence[str], name: str) -> dict[str, Any]:
         "name": name,
         "user": f"{NB_UID}:{NB_UID}",
         "working_dir": HOME,
-        "environment": {"PYTHONUNBUFFERED": "1"},  # pytest's per-cell lines reach the log as they happen
+        "environment": {"PYTHONUNBUFFERED": "1"},  # the runner's event lines reach the log as they happen
         "network_disabled": True,
         "cap_drop": ["ALL"],
         "security_opt": ["no-new-privileges"],
         "init": True,
         "labels": {MANAGED_LABEL: "true", VERIFY_LABEL: "true"},
     }
-
-
-def code_cells(content: Mapping[str, Any]) -> list[CodeCell]:
-    cells: list[CodeCell] = []
-    for index, cell in enumerate(content.get("cells", [])):
-        if cell.get("cell_type") == "code":
-            cells.append(CodeCell(len(cells), index, cell.get("id") or None, unchecked_reason(cell)))
-    return cells
-
-
-def unchecked_reason(cell: Mapping[str, Any]) -> str | None:
-    """nbval executes these cells but does not compare their outputs."""
-    if cell.get("execution_count") is None and not cell.get("outputs"):
-        return "never run in the saved notebook"
-    source = cell.get("source", "")
-    text = "".join(source) if isinstance(source, list) else str(source)
-    comments = {line.strip().lstrip("#").strip() for line in text.splitlines() if line.strip().startswith("#")}
-    tags = cell.get("metadata", {}).get("tags") or []
-    if comments & {"NBVAL_IGNORE_OUTPUT", "PYTEST_VALIDATE_IGNORE_OUTPUT"} or "nbval-ignore-output" in tags:
-        return "marked NBVAL_IGNORE_OUTPUT"
-    return None
-
-
-def no_outputs_report(notebook: Path) -> VerifyReport:
-    return VerifyReport(
-        notebook=notebook,
-        image=None,
-        status="no-outputs",
-        cells=(),
-        message=f"{notebook.name} has no stored outputs to compare; run it, save it, and verify again.",
-    )
 
 
 # ---- the container -------------------------------------------------------------------------
@@ -327,8 +221,8 @@ def run_check(
     limit: float,
     cells: Sequence[CodeCell],
     progress: Progress,
-) -> tuple[int, bytes | None, str]:
-    """Run ``command`` in a fresh container of ``image`` with ``files`` put in; return (exit code, report, log)."""
+) -> RunOutcome:
+    """Run ``command`` in a fresh container of ``image`` with ``files`` put in; return what it left."""
     from docker.errors import APIError, ImageNotFound
 
     name = f"envcapsule-verify-{secrets.token_hex(4)}"
@@ -337,8 +231,13 @@ def run_check(
         container = client.containers.create(image, **container_options(command, name))
         container.put_archive("/", tar_of(files))
         container.start()
-        exit_code = wait_for_exit(container, time.monotonic() + limit, limit, cells, progress)
-        return exit_code, read_report(container), container_log(container)
+        state = wait_for_exit(container, time.monotonic() + limit, limit, cells, progress)
+        raw = read_result(container)
+        try:
+            result = json.loads(raw) if raw is not None else None
+        except ValueError:
+            result = None
+        return RunOutcome(int(state.get("ExitCode", -1)), result, container_log(container), bool(state.get("OOMKilled")))
     except ImageNotFound:
         raise VerifyError(f"The image {image} is not on this machine; build it first with `envcapsule build`.") from None
     except APIError as error:
@@ -369,27 +268,24 @@ def tar_of(files: Mapping[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
-def wait_for_exit(container: Container, deadline: float, limit: float, cells: Sequence[CodeCell], progress: Progress) -> int:
+def wait_for_exit(
+    container: Container, deadline: float, limit: float, cells: Sequence[CodeCell], progress: Progress
+) -> dict[str, Any]:
     """Poll until the container exits, reporting each finished cell; past ``deadline``, raise VerifyTimeout."""
     reported = 0
     while True:
         container.reload()
         state = container.attrs.get("State", {})
         log = container_log(container)
-        finished = finished_cells(log)
-        for number, outcome in finished[reported:]:
-            progress.advance(f"{_label(cells, number)}: {outcome.lower()}")
+        finished = [event for event in runner_events(log) if event.get("event") in ("done", "timeout", "kernel-died")]
+        for event in finished[reported:]:
+            progress.advance(f"{_label(cells, event.get('index'))}: {_event_words(event)}")
         reported = max(reported, len(finished))
         if state.get("Status") in ("exited", "dead"):
-            return int(state.get("ExitCode", -1))
+            return dict(state)
         if time.monotonic() >= deadline:
             running = running_cell(log)
-            if running is None:
-                what = "the kernel had not started"
-            elif running == 0:
-                what = f"the kernel was starting or {_label(cells, running)} was running"
-            else:
-                what = f"{_label(cells, running)} was still running"
+            what = "the kernel had not started" if running is None else f"{_label(cells, running)} was still running"
             raise VerifyTimeout(
                 f"The check did not finish within {limit:g} s ({what}), so its container was stopped and removed; "
                 "verify again with a longer timeout, or make that cell faster."
@@ -397,34 +293,45 @@ def wait_for_exit(container: Container, deadline: float, limit: float, cells: Se
         time.sleep(POLL_INTERVAL)
 
 
-def finished_cells(log: str) -> list[tuple[int, str]]:
-    """(nbval cell number, outcome) for each "…::Cell N OUTCOME" line pytest -vv wrote so far."""
-    return [(int(m.group(1)), m.group(2)) for m in map(_CELL_LINE.search, log.splitlines()) if m and m.group(2)]
+def _event_words(event: Mapping[str, Any]) -> str:
+    if event["event"] == "done":
+        return "ran"
+    return "timed out" if event["event"] == "timeout" else "the kernel died"
+
+
+def runner_events(log: str) -> list[dict[str, Any]]:
+    events = []
+    for line in log.splitlines():
+        if line.startswith(EVENT):
+            try:
+                event = json.loads(line[len(EVENT) :])
+            except ValueError:
+                continue
+            if isinstance(event, dict):
+                events.append(event)
+    return events
 
 
 def running_cell(log: str) -> int | None:
-    """The cell running when the log was read: nbval runs cells in order, so the one after the last finished.
-
-    pytest announces each cell before running it, but without a newline, and the engine's
-    log keeps a partial line back; so the count of finished cells decides.
-    """
-    collected = _COLLECTED.search(log)
-    if collected is None:
-        return None
-    finished = finished_cells(log)
-    following = finished[-1][0] + 1 if finished else 0
-    return following if following < int(collected.group(1)) else None
+    """The index of the cell the runner started last and has not finished, if any."""
+    running = None
+    for event in runner_events(log):
+        if event.get("event") == "start":
+            running = event.get("index")
+        elif event.get("event") in ("done", "timeout", "kernel-died"):
+            running = None
+    return running
 
 
-def read_report(container: Container) -> bytes | None:
+def read_result(container: Container) -> bytes | None:
     from docker.errors import NotFound
 
     try:
-        stream, _ = container.get_archive(JUNIT_REPORT)
+        stream, _ = container.get_archive(RESULT)
     except NotFound:
         return None
     with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as archive:
-        member = archive.extractfile(Path(JUNIT_REPORT).name)
+        member = archive.extractfile(Path(RESULT).name)
         return member.read() if member is not None else None
 
 
@@ -433,184 +340,149 @@ def container_log(container: Container) -> str:
     return raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else str(raw)
 
 
-def missing_report_sentence(image: str, exit_code: int, log: str) -> str:
-    if any(marker in log for marker in _NO_NBVAL):
+def checked_result(image: str, outcome: RunOutcome, cells: Sequence[CodeCell]) -> dict[str, Any]:
+    """The runner's result, or one sentence on why there is none or why the kernel never ran."""
+    result = outcome.result
+    if result is None:
+        running = running_cell(outcome.log)
+        if outcome.oom_killed:
+            where = f" while {_label(cells, running)} was running" if running is not None else ""
+            raise VerifyError(
+                f"The verify container in {image} ran out of memory{where} and was killed; "
+                "give the Docker engine more memory, or make that cell use less, and verify again."
+            )
+        raise VerifyError(missing_result_sentence(image, outcome.exit_code, outcome.log))
+    stopped = result.get("stopped") or {}
+    if stopped.get("reason") == "runner-error":
+        raise VerifyError(
+            f"The notebook's kernel could not run in {image} ({stopped.get('message')}); "
+            "check the image with `envcapsule launch` and verify again."
+        )
+    return result
+
+
+def missing_result_sentence(image: str, exit_code: int, log: str) -> str:
+    if any(marker in log for marker in _NO_RUNNER):
         return (
-            f"The image {image} has no pytest and nbval in its server environment (it was built by an older envcapsule); "
+            f"The image {image} has no nbclient in its server environment (it was built by an older envcapsule); "
             "rebuild it with `envcapsule build --no-cache` and verify again."
         )
-    tail = [line.rstrip() for line in log.splitlines() if line.strip()][-LOG_LINES:]
+    tail = [line.rstrip() for line in log.splitlines() if line.strip() and not line.startswith(EVENT)][-LOG_LINES:]
     lines = "\n".join(f"  {line}" for line in tail) or "  (the container wrote no log lines)"
-    return f"nbval wrote no report in {image} (pytest exited with code {exit_code}); its last log lines:\n{lines}"
+    return f"The notebook runner wrote no result in {image} (it exited with code {exit_code}); its last log lines:\n{lines}"
 
 
-# ---- nbval's JUnit report --------------------------------------------------------------------
+# ---- cell by cell ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Outcome:
-    kind: Literal["passed", "failure", "error", "skipped", "xfail"]
-    message: str = ""
-    text: str = ""
-
-
-def parse_junit(report: bytes, notebook_name: str) -> dict[int, Outcome]:
-    """nbval's outcome for each "Cell N" test case; a test case that is not a cell means nbval could not read the notebook."""
-    try:
-        root = ElementTree.fromstring(report)
-    except ElementTree.ParseError as error:
-        raise VerifyError(
-            f"nbval's report from the image is not valid XML ({error}); verify again, and report a bug if it persists."
-        ) from None
-    outcomes: dict[int, Outcome] = {}
-    for case in root.iter("testcase"):
-        outcome = _outcome(case)
-        match = re.fullmatch(r"Cell (\d+)", case.get("name", ""))
-        if match is None:
-            if outcome.kind in ("failure", "error"):
-                raise VerifyError(
-                    f"nbval could not read {notebook_name} in the image ({_last_line(outcome.text or outcome.message).removeprefix('E ').strip()}); "
-                    "open the notebook in Jupyter, save it, and verify again."
-                )
-            continue
-        outcomes[int(match.group(1))] = outcome
-    return outcomes
-
-
-def _outcome(case: ElementTree.Element) -> Outcome:
-    by_tag = {child.tag: child for child in case}
-    failure, error, skipped = by_tag.get("failure"), by_tag.get("error"), by_tag.get("skipped")
-    if failure is not None:
-        return Outcome("failure", _clean(failure.get("message", "")), _clean(failure.text or ""))
-    if error is not None and not error.get("message", "").startswith("failed on teardown"):
-        return Outcome("error", _clean(error.get("message", "")), _clean(error.text or ""))
-    if skipped is not None:
-        kind: Literal["skipped", "xfail"] = "xfail" if skipped.get("type") == "pytest.xfail" else "skipped"
-        return Outcome(kind, skipped.get("message", ""))
-    return Outcome("passed")
-
-
-def cell_results(outcomes: Mapping[int, Outcome], cells: Sequence[CodeCell]) -> list[CellResult]:
-    return [cell_result(cell, outcomes.get(cell.number)) for cell in cells]
-
-
-def cell_result(cell: CodeCell, outcome: Outcome | None) -> CellResult:
-    def result(status: CellStatus, message: str | None = None, diff: str | None = None) -> CellResult:
-        return CellResult(cell.index, cell.id, status, diff, message)
-
-    if outcome is None:
-        return result("errored", "nbval did not report this cell (the run stopped before it)")
-    if outcome.kind == "passed":
-        return result("skipped", f"not compared: {cell.unchecked}") if cell.unchecked else result("reproduced")
-    if outcome.kind == "skipped":
-        return result("skipped", "skipped by an NBVAL_SKIP marker")
-    if outcome.kind == "xfail":
-        return result("skipped", "not checked: an earlier cell timed out")
-    if outcome.kind == "error":
-        setup = re.fullmatch(r'failed on setup with "(.*)"', outcome.message, re.DOTALL)
-        return result("errored", f"the kernel did not start: {setup.group(1)}" if setup else _first_line(outcome.message))
-    reason = _nbval_reason(outcome.text)
-    if reason == "Cell outputs differ":
-        key = re.search(r"mismatch '([^']*)'", _details(outcome.text))
-        return result(
-            "differs", f"its {key.group(1)} output differs" if key else "its outputs differ", readable_diff(outcome.text)
-        )
-    if reason == "Cell execution caused an exception":
-        return result("errored", f"raised {_last_line(outcome.text)}")
-    if reason == "Unrun reference cell has outputs":
-        return result(
-            "errored", "the stored cell has outputs but no execution count; run the notebook, save it, and verify again"
-        )
-    return result("errored", reason)
-
-
-def readable_diff(text: str) -> str:
-    """A unified diff of the stored and the re-executed output when nbval's reprs can be read back, else nbval's own text."""
-    body = _details(text)
-    key = re.search(r"mismatch '([^']*)'", body)
-    for line in body.splitlines():
-        values = _compared_values(line.strip())
-        if values is not None and key is not None:
-            return _unified(key.group(1), *values)
-    kept = [line.rstrip() for line in body.splitlines() if "assert reference_output == test_output" not in line]
-    return "\n".join(kept).strip("\n")
-
-
-def _compared_values(line: str) -> tuple[str, str] | None:
-    """nbval prints "<stored repr> == <re-executed repr>"; find the split where both sides are string literals."""
-    for match in re.finditer(" == ", line):
-        try:
-            stored, rerun = ast.literal_eval(line[: match.start()]), ast.literal_eval(line[match.end() :])
-        except (ValueError, SyntaxError, MemoryError, RecursionError):
-            continue
-        if isinstance(stored, str) and isinstance(rerun, str):
-            return stored, rerun
-    return None
-
-
-def _unified(key: str, stored: str, rerun: str) -> str:
-    if stored.splitlines() == rerun.splitlines():  # only line endings or a final newline differ
-        return f"{key} stored in the notebook:   {stored!r}\n{key} re-executed in the image: {rerun!r}"
-    lines = difflib.unified_diff(
-        stored.splitlines(),
-        rerun.splitlines(),
-        fromfile=f"{key} stored in the notebook",
-        tofile=f"{key} re-executed in the image",
-        lineterm="",
+def cell_results(
+    content: Mapping[str, Any],
+    cells: Sequence[CodeCell],
+    result: Mapping[str, Any],
+    sanitizers: Sanitizers,
+    timeout: float,
+    oom_killed: bool = False,
+) -> list[CellResult]:
+    """Each code cell's verdict: the stored outputs against the re-executed ones, or why it was not compared."""
+    executed = {int(cell["index"]): cell for cell in result.get("cells", []) if isinstance(cell, dict)}
+    stopped = result.get("stopped") or {}
+    stored_windows = recorded_windows(content)
+    rerun_windows = (
+        [Window(float(result["started"]), float(result["ended"]))] if result.get("started") and result.get("ended") else []
     )
-    return "\n".join(lines)
+    results: list[CellResult] = []
+    for cell in cells:
+        stored = content["cells"][cell.index]
+
+        def verdict(status: Any, message: str | None = None, **more: Any) -> CellResult:
+            return CellResult(cell.index, cell.id, status, message=message, **more)  # noqa: B023
+
+        if cell.skip:
+            results.append(verdict("skipped", f"not run: {cell.skip}"))
+        elif stopped.get("index") == cell.index:
+            results.append(verdict("errored", stop_sentence(stopped, timeout, oom_killed), seconds=stopped.get("seconds")))
+        elif cell.index not in executed:
+            where = _label(cells, stopped.get("index")) if stopped.get("index") is not None else "an earlier cell"
+            results.append(verdict("skipped", f"not run: the run stopped at {where}"))
+        else:
+            ran = executed[cell.index]
+            results.append(judge(cell, stored, ran, sanitizers, stored_windows, rerun_windows, verdict))
+    return results
 
 
-def make_report(notebook: Path, image: str, cells: Sequence[CellResult]) -> VerifyReport:
-    checked = [cell for cell in cells if cell.status != "skipped"]
-    failed = [cell for cell in checked if cell.status != "reproduced"]
-    name = notebook.name
-    if not checked:
-        message = f"No cell of {name} was compared (every code cell was skipped or never run); run it, save it, and verify again."
-        return VerifyReport(notebook, image, "not-reproduced", tuple(cells), message)
-    if not failed:
-        skipped = len(cells) - len(checked)
-        note = f" ({skipped} skipped cell{'s' if skipped != 1 else ''} not compared)" if skipped else ""
-        message = f"All {len(checked)} checked cells of {name} reproduced their stored outputs in {image}{note}."
-        return VerifyReport(notebook, image, "reproduced", tuple(cells), message)
-    named = ", ".join(f"{cell.label} {_short(cell)}" for cell in failed[:3]) + (", and more" if len(failed) > 3 else "")
-    message = f"{len(failed)} of {len(checked)} checked cells of {name} did not reproduce in {image}: {named}; see the report for details."
-    return VerifyReport(notebook, image, "not-reproduced", tuple(cells), message)
+def judge(
+    cell: CodeCell,
+    stored: Mapping[str, Any],
+    ran: Mapping[str, Any],
+    sanitizers: Sanitizers,
+    stored_windows: Sequence[Window],
+    rerun_windows: Sequence[Window],
+    verdict: Callable[..., CellResult],
+) -> CellResult:
+    seconds = ran.get("seconds")
+    outputs = ran.get("outputs") or []
+    error = next((output for output in outputs if output.get("output_type") == "error"), None)
+    if error is not None and not cell.raises:
+        raised = f"{error.get('ename')}: {text_of(error.get('evalue', ''))}".rstrip(": ")
+        return verdict("errored", f"raised {raised} (tag the cell raises-exception if that is expected)", seconds=seconds)
+    if cell.ignore:
+        return verdict("ignored", f"not compared: {cell.ignore}", seconds=seconds)
+    if stored.get("execution_count") is None and stored.get("outputs"):
+        return verdict(
+            "errored",
+            "the stored cell has outputs but no execution count; run the notebook, save it, and verify again",
+            seconds=seconds,
+        )
+    comparison = compare_outputs(stored.get("outputs") or [], outputs, sanitizers, stored_windows, rerun_windows)
+    sanitized = comparison.sanitized()
+    if comparison.same:
+        return verdict("reproduced", seconds=seconds, sanitized=sanitized)
+    message = comparison.message
+    if sanitizers.defaults and not stored_windows and (comparison.rerun_sanitized or {}).get("timestamp"):
+        message = (
+            f"{message}; the notebook records no execution times, so its stored date-times count as data "
+            "(save it after running with JupyterLab's Record Timing on, or add a --sanitize rule)"
+        )
+    return verdict("differs", message, diff=comparison.diff, seconds=seconds, sanitized=sanitized)
 
 
-def _short(cell: CellResult) -> str:
-    return "differs" if cell.status == "differs" else f"errored ({cell.message})"
+def stop_sentence(stopped: Mapping[str, Any], timeout: float, oom_killed: bool) -> str:
+    seconds = float(stopped.get("seconds") or 0.0)
+    if stopped.get("reason") == "timeout":
+        return f"ran past the {timeout:g} s cell timeout and was stopped after {seconds:.1f} s"
+    code = stopped.get("exit_code")
+    if oom_killed:
+        how = "was killed: the container ran out of memory"
+    elif isinstance(code, int) and code < 0:
+        how = f"was killed by {_signal_name(-code)}"
+    elif isinstance(code, int):
+        how = f"exited with code {code}"
+    else:
+        how = "died"
+    return f"the kernel {how} while this cell ran (after {seconds:.1f} s); the run stopped here"
 
 
-def cell_label(index: int, cell_id: str | None) -> str:
-    return f"cell {index} (id {cell_id})" if cell_id else f"cell {index}"
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
 
 
-def _label(cells: Sequence[CodeCell], number: int) -> str:
-    found = next((cell for cell in cells if cell.number == number), None)
-    return cell_label(found.index, found.id) if found else f"code cell {number}"
+def _label(cells: Sequence[CodeCell], index: Any) -> str:
+    found = next((cell for cell in cells if cell.index == index), None)
+    return cell_label(found.index, found.id) if found else f"cell {index}"
 
 
-def _nbval_reason(text: str) -> str:
-    """nbval's one-line reason, from its "Cell N: reason" line; else pytest's first line."""
-    match = re.search(r"^Cell \d+: (.*)$", text, re.MULTILINE)
-    return match.group(1).strip() if match else _first_line(text)
+def _image_attrs(client: Any, image: str) -> dict[str, Any] | None:
+    try:
+        return dict(client.images.get(image).attrs)
+    except Exception:  # conditions are reported as unknown rather than failing a finished check
+        return None
 
 
-def _details(text: str) -> str:
-    """What nbval wrote after the cell's source: the comparison or the traceback."""
-    return text.split("\nTraceback:\n", 1)[-1]
-
-
-def _clean(text: str) -> str:
-    return _ANSI.sub("", text)
-
-
-def _first_line(text: str) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[0] if lines else "no reason given"
-
-
-def _last_line(text: str) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[-1] if lines else "an exception"
+def _engine_architecture(client: Any) -> str | None:
+    try:
+        return str(client.info().get("Architecture") or "") or None
+    except Exception:
+        return None
