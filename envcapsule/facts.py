@@ -185,18 +185,35 @@ class EnvironmentFacts:
         )
 
     def to_dict(self) -> dict[str, Any]:
+        """The probe's JSON form, safe to write: every URL redacted, no environment variable that looks secret.
+
+        The probe already reports them so; this holds for facts that came from anywhere else too.
+        """
+        from envcapsule.probe import CONDA_TOKEN_VARIABLE, is_secret_name, looks_secret_value, redact_text, redact_url
+
+        pip_config = _plain(self.pip_config)
+        pip_config["index_url"] = redact_url(self.pip_config.index_url)
+        for key in ("extra_index_urls", "find_links"):
+            pip_config[key] = [redact_url(url) for url in pip_config[key]]
         plain: dict[str, Any] = {
             "interpreter": _plain(self.interpreter),
             "platform": _plain(self.platform),
-            "distributions": [_plain(d) for d in self.distributions],
-            "pip_config": _plain(self.pip_config),
-            "environment": dict(self.environment),
-            "problems": list(self.problems),
+            "distributions": [_plain_distribution(d) for d in self.distributions],
+            "pip_config": pip_config,
+            "environment": {k: v for k, v in self.environment.items() if not is_secret_name(k) and not looks_secret_value(v)},
+            "problems": [redact_text(problem) for problem in self.problems],
             "imported_modules": list(self.imported_modules),
             "cuda": dict(self.cuda) if self.cuda is not None else None,
         }
         if self.conda_records:
-            plain["conda"] = {"prefix": self.interpreter.conda_prefix, "records": [_plain(r) for r in self.conda_records]}
+            records = []
+            for record in self.conda_records:
+                fields = _plain(record)
+                for key in ("url", "channel"):
+                    if fields[key]:
+                        fields[key] = redact_url(fields[key], default_variable=CONDA_TOKEN_VARIABLE)
+                records.append(fields)
+            plain["conda"] = {"prefix": self.interpreter.conda_prefix, "records": records}
         return plain
 
 
@@ -208,6 +225,17 @@ def _build(kind: type[Any], data: Mapping[str, Any]) -> Any:
         if key in known:
             values[key] = tuple(value) if isinstance(value, list) else value
     return kind(**values)
+
+
+def _plain_distribution(dist: Distribution) -> dict[str, Any]:
+    from envcapsule.probe import redact_url
+
+    fields = _plain(dist)
+    direct_url = fields.get("direct_url")
+    if direct_url and isinstance(direct_url.get("url"), str):
+        is_git = (direct_url.get("vcs_info") or {}).get("vcs") == "git"
+        fields["direct_url"] = {**direct_url, "url": redact_url(direct_url["url"], keep_user="git" if is_git else None)}
+    return fields
 
 
 def _plain(obj: Any) -> dict[str, Any]:

@@ -13,9 +13,10 @@ Contract:
   initialises torch/CUDA, never runs pip, and spawns a subprocess only on musl
   systems (to ask the musl loader for its version) and to run ``nvidia-smi``
   when it is on PATH.
-* Nothing it prints holds a credential: URLs lose their ``user:password@``
-  part, conda channel tokens become ``${VAR}`` references, and the environment
-  is captured through an allow-list that drops any name that looks secret.
+* Nothing it prints holds a credential: every URL goes through ``redact_url``
+  (no userinfo, no query, token-like path segments such as anaconda.org's
+  ``/t/<token>/`` made ``${VAR}`` references), and the environment is captured
+  through an allow-list of names that drops any name or value that looks secret.
 * A broken metadata file never crashes it; it is skipped and described in
   ``problems``.
 
@@ -68,10 +69,23 @@ CAPTURED_VARIABLES = frozenset(
         "CUBLAS_WORKSPACE_CONFIG",
         "TF_DETERMINISTIC_OPS",
         "MPLBACKEND",
+        # POSIX locale categories by name: an ``LC_`` prefix would also let in LC_PRIVATE-style variables
+        "LC_ALL",
+        "LC_CTYPE",
+        "LC_NUMERIC",
+        "LC_TIME",
+        "LC_COLLATE",
+        "LC_MONETARY",
+        "LC_MESSAGES",
+        "LC_PAPER",
+        "LC_NAME",
+        "LC_ADDRESS",
+        "LC_TELEPHONE",
+        "LC_MEASUREMENT",
+        "LC_IDENTIFICATION",
     )
 )
-CAPTURED_PREFIXES = ("LC_",)
-SECRET_NAME_PARTS = ("TOKEN", "SECRET", "PASSWORD", "PASSWD", "KEY", "CREDENTIAL", "AUTH")
+SECRET_NAME_PARTS = ("TOKEN", "SECRET", "PASS", "KEY", "CREDENTIAL", "AUTH", "PRIVATE", "SESSION", "COOKIE", "SIGNATURE")
 
 # PEP 610: a userinfo made only of environment variables is not a secret.
 ENV_VAR_USERINFO = re.compile(r"^\$\{[A-Za-z0-9-_]+\}(:\$\{[A-Za-z0-9-_]+\})?$")
@@ -100,19 +114,130 @@ def normalize_name(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def redact_url(url: str, keep_user: str | None = None) -> str:
-    """``url`` without its userinfo, unless that is ``keep_user`` or ``${VAR}`` style."""
-    try:
-        netloc = urllib.parse.urlsplit(url).netloc
-    except ValueError:  # e.g. an unclosed IPv6 bracket: drop anything that could be userinfo
-        return re.sub(r"(//)[^/?#]*@", r"\1", url)
-    if "@" not in netloc:
+# --- the one URL redaction ----------------------------------------------------
+# Every URL envcapsule writes anywhere passes through redact_url (envcapsule.lock.redact
+# re-exports it); it lives here because the probe must stay a single stdlib-only file.
+
+DEFAULT_TOKEN_VARIABLE = "INDEX_TOKEN"
+TOKEN_MARKERS = frozenset(
+    ("t", "token", "tokens", "apikey", "api-key", "api_key", "access-token", "access_token", "private-token")
+)
+VARIABLE_SEGMENT = re.compile(r"^\$\{?[A-Za-z_][A-Za-z0-9_]*\}?$")
+VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+TOKEN_CHARACTERS = re.compile(r"^[A-Za-z0-9_~+=-]+$")
+CONTENT_ADDRESS = re.compile(r"^[0-9a-f]+$")  # lowercase hex: PyPI's /packages/ab/cd/<hash>/ folders, UUIDs
+KNOWN_TOKEN_PREFIXES = ("ghp_", "gho_", "ghs_", "github_pat_", "glpat-", "pypi-", "hf_", "xoxb-", "xoxp-", "npm_", "AKIA", "sk-")
+URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>()\[\]]+")
+
+
+def _character_class(char: str) -> int:
+    return 0 if char.isdigit() else 1 if char.islower() else 2 if char.isupper() else 3
+
+
+def looks_like_token(text: str) -> bool:
+    """Whether ``text`` looks machine-made and secret: long, URL-safe, and switching letter case and digits often.
+
+    Lowercase hex words (content addresses, UUIDs) and ordinary names (``manylinux2014``,
+    ``python-build-standalone``) are not tokens.
+    """
+    if text.startswith(KNOWN_TOKEN_PREFIXES) and len(text) >= 12:
+        return True
+    if len(text) < 16 or not TOKEN_CHARACTERS.match(text):
+        return False
+    switches = 0
+    for piece in re.split(r"[-_~+=]+", text):
+        if CONTENT_ADDRESS.match(piece):
+            continue
+        switches += sum(1 for a, b in zip(piece, piece[1:]) if _character_class(a) != _character_class(b))
+    return switches >= len(text) // 4
+
+
+def _is_variable(segment: str) -> bool:
+    return bool(VARIABLE_SEGMENT.match(urllib.parse.unquote(segment)))
+
+
+def _token_variable(value: str, environ: Mapping[str, str], hidden: dict[str, str], default: str) -> str:
+    """The ``${VAR}`` name for a hidden value: the one already chosen, the variable holding it, else ``default`` (numbered)."""
+    for name, known in hidden.items():
+        if known == value:
+            return name
+    holders = sorted(name for name, held in environ.items() if held == value and VARIABLE_NAME.match(name))
+    if holders:
+        return holders[0]
+    name, number = default, 1
+    while name in hidden:
+        number += 1
+        name = f"{default}_{number}"
+    return name
+
+
+def _redact_path(path: str, environ: Mapping[str, str], hidden: dict[str, str], default: str) -> str:
+    segments = path.split("/")
+    for i, segment in enumerate(segments):
+        if not segment or _is_variable(segment):
+            continue
+        previous = segments[i - 1].lower() if i else ""
+        after_marker = (
+            previous in TOKEN_MARKERS
+            and i < len(segments) - 1  # the last segment is a file name, like PyPI's /packages/source/t/<name>/
+            and not (previous == "t" and i >= 2 and segments[i - 2] == "source")
+        )
+        value = urllib.parse.unquote(segment)
+        if after_marker or looks_like_token(value):
+            name = _token_variable(value, environ, hidden, default)
+            hidden[name] = value
+            segments[i] = "${" + name + "}"
+    return "/".join(segments)
+
+
+def redact_url(
+    url: str,
+    keep_user: str | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    hidden: dict[str, str] | None = None,
+    default_variable: str = DEFAULT_TOKEN_VARIABLE,
+) -> str:
+    """``url`` made safe to write anywhere: no userinfo (unless ``keep_user`` or ``${VAR}`` style), no query,
+    and every token-like path segment (``/t/<token>/`` as anaconda.org uses, a long random one) made ``${VAR}``.
+
+    ``VAR`` is the environment variable that holds the value when one does, else ``default_variable``;
+    ``hidden`` (kept in memory only) receives ``{VAR: value}`` for each segment replaced, so a caller
+    can still reach the real URL. The result is a fixed point: redacting it again changes nothing.
+    """
+    environ = {} if environ is None else environ
+    hidden = {} if hidden is None else hidden
+    if "://" not in url:  # a plain path
         return url
-    userinfo, host = netloc.rsplit("@", 1)
-    if userinfo == keep_user or ENV_VAR_USERINFO.match(userinfo):
+    scheme, rest = url.split("://", 1)
+    if scheme.lower() == "file":  # a local path carries no token, and its segments must stay as they are
         return url
-    start = url.index(netloc)
-    return url[:start] + host + url[start + len(netloc) :]
+    authority_end = len(rest)
+    for stop in "/?#":
+        found = rest.find(stop)
+        if found != -1:
+            authority_end = min(authority_end, found)
+    netloc, tail = rest[:authority_end], rest[authority_end:]
+    if "@" in netloc:
+        userinfo, host = netloc.rsplit("@", 1)
+        if userinfo != keep_user and not ENV_VAR_USERINFO.match(userinfo):
+            netloc = host
+    path, hash_mark, fragment = tail.partition("#")
+    path = path.partition("?")[0]
+    path = _redact_path(path, environ, hidden, default_variable)
+    return f"{scheme}://{netloc}{path}{hash_mark}{fragment}"
+
+
+def redact_text(text: str) -> str:
+    """``text`` with every URL in it redacted: for sentences (warnings, errors, progress) that quote URLs."""
+    return URL_IN_TEXT.sub(lambda match: redact_url(match.group(0)), text)
+
+
+def looks_secret_value(value: str) -> bool:
+    """Whether an environment variable's value looks like a credential, or holds a URL that carries one."""
+    if any(redact_url(url) != url for url in URL_IN_TEXT.findall(value)):
+        return True
+    return any(looks_like_token(word) for word in re.split(r"[\s:;,]+", value) if word)
 
 
 # --- interpreter ------------------------------------------------------------
@@ -469,24 +594,13 @@ CONDA_RECORD_FIELDS = (
     "name", "version", "build", "build_number", "channel", "subdir", "url", "fn",
     "md5", "sha256", "size", "depends", "constrains", "noarch", "timestamp",
 )  # fmt: skip
-CONDA_TOKEN = re.compile(r"/t/([^/]+)/")
 CONDA_TOKEN_VARIABLE = "CONDA_TOKEN"
 
 
 def scrub_conda_url(url: str, environ: Mapping[str, str]) -> str:
-    """``url`` with no credential: userinfo dropped, an anaconda.org-style ``/t/<token>/`` made ``/t/${VAR}/``.
-
-    ``VAR`` names the environment variable that holds the token when one does (as conda-lock
-    does), else CONDA_TOKEN; conda-lock, micromamba and envcapsule's build expand it again.
-    """
-    url = redact_url(url)
-    match = CONDA_TOKEN.search(url)
-    if not match or re.match(r"^\$\{?[A-Za-z0-9_]+\}?$", match.group(1)):
-        return url
-    token = match.group(1)
-    holders = sorted(name for name, value in environ.items() if value == token and re.match(r"^[A-Za-z0-9_]+$", name))
-    variable = holders[0] if holders else CONDA_TOKEN_VARIABLE
-    return url[: match.start()] + "/t/${" + variable + "}/" + url[match.end() :]
+    """``url`` redacted, a token segment named after the variable holding it, else CONDA_TOKEN (as conda-lock does);
+    conda-lock, micromamba and envcapsule's build expand it again."""
+    return redact_url(url, environ=environ, default_variable=CONDA_TOKEN_VARIABLE)
 
 
 def read_conda_record(path: str, environ: Mapping[str, str], problems: list[str]) -> tuple[dict[str, Any], list[str]] | None:
@@ -659,7 +773,10 @@ def read_pip_config(
     if config_files is None:
         config_files = pip_config_files(environ, sys.prefix if prefix is None else prefix, root)
     options = pip_install_options(config_files, environ, problems)
-    scrub = redact_url if redact else (lambda url: url)
+
+    def scrub(url: str) -> str:
+        return redact_url(url, environ=environ) if redact else url
+
     cert = options.get("cert")
     if "no-index" in options and options["no-index"].strip().lower() not in PIP_TRUE + PIP_FALSE:
         problems.append(f"pip's no-index is set to {options['no-index']!r}, which pip rejects.")
@@ -683,11 +800,11 @@ def is_secret_name(name: str) -> bool:
 
 
 def captured_environment(environ: Mapping[str, str]) -> dict[str, str]:
-    """The allow-listed variables that shape a notebook's results, never a secret."""
+    """The allow-listed variables that shape a notebook's results; none whose name or value looks secret."""
     return {
         name: value
         for name, value in environ.items()
-        if (name in CAPTURED_VARIABLES or name.startswith(CAPTURED_PREFIXES)) and not is_secret_name(name)
+        if name in CAPTURED_VARIABLES and not is_secret_name(name) and not looks_secret_value(value)
     }
 
 

@@ -9,6 +9,10 @@ with ``mode``), a find-links page at ``/links/``, and the files themselves at ``
         ...  # point the code under test at index.url
         assert index.requests == [("GET", "/simple/demo/")]
 
+Secrets in URLs, as private indexes use them: ``path_token="…"`` serves everything under
+``/t/<token>/`` (anaconda.org's form) and ``query_token="…"`` wants ``?token=…`` on every request
+(its pages link files with it, like signed URLs); anything else gets 403.
+
 Faults on demand: ``auth=("user", "password")`` answers 401 without them, ``fail(500, times=2)``
 answers an error status, ``drop_connections = True`` hangs up without answering, ``delay``
 slows every answer down.
@@ -79,9 +83,13 @@ class FakeIndex:
         mode: Literal["auto", "html", "json"] = "auto",
         auth: tuple[str, str] | None = None,
         etag: bool = True,
+        path_token: str | None = None,
+        query_token: str | None = None,
     ) -> None:
         self.mode = mode
         self.auth = auth
+        self.path_token = path_token
+        self.query_token = query_token
         self.etag = etag
         self.delay = 0.0
         self.drop_connections = False
@@ -136,14 +144,23 @@ class FakeIndex:
         return f"http://{host!s}:{port}"
 
     @property
+    def root(self) -> str:
+        """Where the index's paths start: the base URL, plus ``/t/<token>`` with a path token."""
+        return f"{self.base_url}/t/{self.path_token}" if self.path_token else self.base_url
+
+    @property
+    def query(self) -> str:
+        return f"?token={quote(self.query_token, safe='')}" if self.query_token else ""
+
+    @property
     def url(self) -> str:
         """The index URL, as pip's ``index-url`` would hold it."""
-        return f"{self.base_url}/simple"
+        return f"{self.root}/simple{self.query}"
 
     @property
     def find_links_url(self) -> str:
         """A find-links page listing the files of every project."""
-        return f"{self.base_url}/links/"
+        return f"{self.root}/links/{self.query}"
 
     def url_with_auth(self, user: str | None = None, password: str | None = None) -> str:
         """The index URL with ``user:password@`` in it (the configured ``auth`` by default)."""
@@ -152,7 +169,7 @@ class FakeIndex:
         return self.url.replace("http://", f"http://{userinfo}@", 1)
 
     def file_url(self, filename: str) -> str:
-        return f"{self.base_url}/files/{quote(filename)}"
+        return f"{self.root}/files/{quote(filename)}{self.query}"
 
     # -- faults and the request log --------------------------------------------------------
 
@@ -234,10 +251,10 @@ class FakeIndex:
             document = {
                 "meta": {"api-version": "1.1"},
                 "name": name,
-                "files": [_json_entry(file) for file in files],
+                "files": [_json_entry(file, self.query) for file in files],
             }
             return json.dumps(document).encode()
-        anchors = "".join(_html_anchor(file, f"../../files/{quote(file.filename)}") for file in files)
+        anchors = "".join(_html_anchor(file, f"../../files/{quote(file.filename)}{self.query}") for file in files)
         return _html_document(f"Links for {name}", anchors)
 
     def _links_page(self) -> bytes:
@@ -268,10 +285,10 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 128  # the default 5 drops bursts of connects: 1 s SYN retries
 
 
-def _json_entry(file: FakeFile) -> dict[str, object]:
+def _json_entry(file: FakeFile, query: str) -> dict[str, object]:
     entry: dict[str, object] = {
         "filename": file.filename,
-        "url": f"../../files/{quote(file.filename)}",
+        "url": f"../../files/{quote(file.filename)}{query}",
         "hashes": {"sha256": file.sha256},
         "size": file.size,
         "yanked": file.yanked,
@@ -336,7 +353,11 @@ def _handler_for(index: FakeIndex) -> type[BaseHTTPRequestHandler]:
                     401, b"login required\n", "text/plain", send_body,
                     {"WWW-Authenticate": 'Basic realm="fake index"'},
                 )  # fmt: skip
-            path = urlsplit(self.path).path
+            parts = urlsplit(self.path)
+            path, prefix = parts.path, f"/t/{index.path_token}" if index.path_token else ""
+            if not path.startswith(prefix + "/") or (index.query_token and parts.query != index.query[1:]):
+                return self._send(403, b"no valid token\n", "text/plain", send_body)
+            path = path[len(prefix) :]
             if path == "/simple/":
                 return self._send(200, index._root_page(), "text/html", send_body)
             if path == "/links/":
@@ -351,7 +372,7 @@ def _handler_for(index: FakeIndex) -> type[BaseHTTPRequestHandler]:
                 return self._send(404, b"not found\n", "text/plain", send_body)
             name = match.group(1)
             if name != _canonical(name) or not path.endswith("/"):  # PyPI redirects these
-                location = f"/simple/{_canonical(name)}/"
+                location = f"{prefix}/simple/{_canonical(name)}/{index.query}"
                 return self._send(301, b"", "text/plain", send_body, {"Location": location})
             if name not in index._projects:
                 return self._send(404, b"no such project\n", "text/plain", send_body)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 
 from envcapsule.errors import CapsuleError
 from envcapsule.facts import CondaRecord, EnvironmentFacts
+from envcapsule.lock.redact import fill_variables
 
 _PLATFORMS = {
     ("linux", "x86_64"): "linux-64",
@@ -21,7 +21,6 @@ _PLATFORMS = {
     ("windows", "x86_64"): "win-64",
 }
 IMAGE_PLATFORMS = {"amd64": "linux-64", "arm64": "linux-aarch64", "ppc64le": "linux-ppc64le"}
-_VARIABLE = re.compile(r"\$\{([A-Za-z0-9_]+)\}|\$([A-Za-z0-9_]+)")
 
 
 def conda_platform(facts: EnvironmentFacts) -> str:
@@ -53,18 +52,13 @@ def channels_of(records: tuple[CondaRecord, ...] | list[CondaRecord]) -> list[st
     return sorted(counts, key=lambda channel: (-counts[channel], channel))
 
 
-def credential_variables(url: str) -> list[str]:
-    """The environment variables a URL refers to (``${CONDA_TOKEN}`` in place of a channel token)."""
-    return [a or b for a, b in _VARIABLE.findall(url)]
-
-
 def expand_url(url: str, environ: Mapping[str, str] | None = None) -> str:
     """``url`` with its ``${VAR}`` references filled from the environment: for fetching only, never for writing."""
     environ = os.environ if environ is None else environ
-    missing = [name for name in credential_variables(url) if not environ.get(name)]
+    filled, missing = fill_variables(url, environ)
     if missing:
         raise CapsuleError(
             f"{url.rsplit('/', 1)[-1]} comes from a conda channel that needs the credential in ${missing[0]}; "
             f"set {missing[0]} in this shell (the channel token) and build again."
         )
-    return _VARIABLE.sub(lambda match: environ[match.group(1) or match.group(2)], url)
+    return filled

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from envcapsule.facts import Distribution
+from envcapsule.lock.redact import redact_text
 
 SourceKind = Literal["wheel", "sdist", "vcs", "vendored", "archive", "unresolved"]
 
@@ -59,7 +60,6 @@ class LockEntry:
 
     @property
     def warning(self) -> str | None:
-        """The sentence to record in capsule.toml, if this entry deserves one."""
-        if self.kind == "unresolved":
-            return self.reason
-        return self.note
+        """The sentence to record in capsule.toml, if this entry deserves one; any URL in it redacted."""
+        sentence = self.reason if self.kind == "unresolved" else self.note
+        return redact_text(sentence) if sentence else None

@@ -5,7 +5,8 @@ http(s) and ``file://``, reads find-links directories and pages, caches parsed p
 and runs look-ups for many projects concurrently over one shared ``httpx.Client``.
 
 Credentials in index URLs (or ``~/.netrc``) are sent to their host but never stored: every URL
-in an ``IndexFile`` and in the disk cache has its ``user:password@`` removed.
+in an ``IndexFile``, in an error and in the disk cache is redacted (``envcapsule.lock.redact``:
+no userinfo, no query, token-like path segments made ``${VAR}``); the real URLs stay in memory.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ from packaging.utils import canonicalize_name
 
 from envcapsule._version import __version__
 from envcapsule.atomic import atomic_writer
-from envcapsule.errors import EnvcapsuleError
+from envcapsule.errors import IndexLookupError
+from envcapsule.lock.redact import fill_variables, redact_text, redact_url
 from envcapsule.lock.simple_api import (
     ACCEPT,
     IndexFile,
@@ -40,17 +42,12 @@ from envcapsule.lock.simple_api import (
     parse_html_page,
     parse_page,
     split_credentials,
-    strip_credentials,
 )
 
 __all__ = ["IndexClient", "IndexFile", "IndexLookupError", "default_cache_dir"]
 
 _CACHE_VERSION = "v1"
 _RETRY_BACKOFF = (0.25, 0.75)  # seconds before the 1st and 2nd retry
-
-
-class IndexLookupError(EnvcapsuleError):
-    """A package index or find-links location could not be read."""
 
 
 def default_cache_dir() -> Path:
@@ -73,7 +70,7 @@ class _CachedPage:
 class _DiskCache:
     """Parsed pages, file sizes and local-file hashes, one JSON file each, written atomically.
 
-    Keys are sha256 digests of credential-free URLs; no value ever holds a credential.
+    Keys are sha256 digests of redacted URLs; no value ever holds a credential.
     """
 
     def __init__(self, root: Path) -> None:
@@ -198,7 +195,7 @@ def _local_path(location: str) -> Path | None:
 def _failure_reason(error: httpx.HTTPError, timeout: float) -> str:
     if isinstance(error, httpx.TimeoutException):
         return f"timed out after {timeout:g} s"
-    text = str(error) or type(error).__name__
+    text = redact_text(str(error)) or type(error).__name__
     if text.startswith("[Errno"):  # "[Errno 111] Connection refused" -> "connection refused"
         text = text.partition("] ")[2] or text
     return text[:1].lower() + text[1:]
@@ -226,14 +223,17 @@ class IndexClient:
         offline: bool = False,
         retries: int = 2,
     ) -> None:
-        """Index URLs and find-links locations may carry ``user:password@``; it is used only
-        to authenticate against that host. ``cert`` is a CA bundle (pip's ``cert``);
+        """Index URLs and find-links locations may carry ``user:password@``, a query or token path
+        segments; they are used only to reach that host and kept in memory, never written. ``cert`` is a CA bundle (pip's ``cert``);
         ``trusted_hosts`` (``host`` or ``host:port``, pip's ``trusted-host``) skip certificate
         checks through a second client. Remote pages are fresh for ``page_ttl`` seconds, then
         revalidated (ETag / Last-Modified); ``offline`` never touches the network.
         """
         self._auth = _HostAuth()
-        # Locations are kept as configured (minus credentials): ``IndexFile.index`` is one of them.
+        self._lock = threading.Lock()
+        self._hidden: dict[str, str] = {}  # ${VAR} -> the token it stands for, from the configured URLs
+        self._real: dict[str, str] = {}  # redacted URL -> the URL to request
+        # Locations are kept as configured, redacted: ``IndexFile.index`` is one of them.
         self.index_urls = [self._remember(url) for url in index_urls]
         self.find_links = [self._remember(location) for location in find_links]
         self.offline = offline
@@ -247,7 +247,6 @@ class IndexClient:
         self._timeout = timeout
         self._retries = retries
         self._clients: dict[bool, httpx.Client] = {}
-        self._lock = threading.Lock()
         self._find_links_lock = threading.Lock()  # one reader per location, not one per thread
         self._find_links_files: dict[str, dict[str, list[IndexFile]] | None] = {}
 
@@ -304,10 +303,11 @@ class IndexClient:
         cached = self._cache.read_size(bare)
         if cached is not None or self.offline:
             return cached
-        response = self._request("HEAD", bare, {}, source=f"the server of {bare}")
+        real = self._real_url(bare)
+        response = self._request("HEAD", real, {}, source=f"the server of {bare}")
         if response.status_code in (405, 501):  # no HEAD here: read only the headers of a GET
             try:
-                with self._client_for(bare).stream("GET", bare, follow_redirects=True) as streamed:
+                with self._client_for(real).stream("GET", real, follow_redirects=True) as streamed:
                     response = streamed
             except httpx.HTTPError as error:
                 reason = _failure_reason(error, self._timeout)
@@ -327,7 +327,7 @@ class IndexClient:
                 f"Cannot download {bare} while offline; run again without --offline or put the file in a find-links folder."
             )
         with atomic_writer(dest) as out:
-            actual = self._copy_local(local, out) if local is not None else self._download(bare, out)
+            actual = self._copy_local(local, out) if local is not None else self._download(self._real_url(bare), bare, out)
             if actual != sha256.lower():
                 raise IndexLookupError(
                     f"The file from {bare} has sha256 {actual}, not the expected {sha256}; "
@@ -355,11 +355,39 @@ class IndexClient:
     # -- indexes and find-links -------------------------------------------------------------
 
     def _remember(self, url: str) -> str:
-        """Keep the credentials of ``url`` in memory for its host; return it without them."""
+        """Keep what ``url`` hides in memory (credentials for its host, the real URL); return it redacted."""
         bare, credentials = split_credentials(url)
         if credentials:
             self._auth.add(bare, credentials)
-        return bare
+        with self._lock:
+            shown = redact_url(bare, environ=os.environ, hidden=self._hidden)
+            if shown != bare:
+                self._real.setdefault(shown, bare)
+        return shown
+
+    def _shown(self, files: Iterable[IndexFile]) -> list[IndexFile]:
+        """Files with redacted URLs, the real ones remembered for the download."""
+        return [dataclasses.replace(file, url=self._remember(file.url)) for file in files]
+
+    def _real_url(self, shown: str) -> str:
+        """The URL to request for a redacted one: remembered (a configured location below it), else its
+        ``${VAR}`` references filled from the configured URLs and the environment."""
+        with self._lock:
+            real = self._real.get(shown)
+            if real is None:
+                prefixes = [known for known in self._real if shown.startswith(known.rstrip("/") + "/")]
+                if prefixes:
+                    known = max(prefixes, key=len)
+                    base, mark, query = self._real[known].partition("?")
+                    path, hash_mark, fragment = shown[len(known) :].partition("#")
+                    real = base + path + mark + query + hash_mark + fragment
+            hidden = dict(self._hidden)
+        filled, missing = fill_variables(real or shown, hidden, os.environ)
+        if missing:
+            raise IndexLookupError(
+                f"{shown} needs the credential in ${missing[0]}; set {missing[0]} in this shell (the index token) and run again."
+            )
+        return filled
 
     def _index_files(self, index: str, name: str) -> list[IndexFile] | None:
         page_url = f"{index.rstrip('/')}/{name}/"
@@ -367,7 +395,7 @@ class IndexClient:
         if local is None:
             return self._remote_page(page_url, index, f"the package index {index}")
         page = local / "index.html" if local.is_dir() else local
-        return [self._with_local_facts(f) for f in _read_local_page(page, page_url, index)]
+        return [self._with_local_facts(f) for f in self._shown(_read_local_page(page, page_url, index))]
 
     def _location_files(self, location: str) -> dict[str, list[IndexFile]] | None:
         """The distributions a find-links location lists, by project; read once per client."""
@@ -385,7 +413,7 @@ class IndexClient:
                     for entry in _list_folder(local)
                 ]
             else:
-                files = _read_local_page(local, local.as_uri(), location)
+                files = self._shown(_read_local_page(local, local.as_uri(), location))
             by_project: dict[str, list[IndexFile]] | None = None
             if files is not None:
                 by_project = {}
@@ -408,7 +436,7 @@ class IndexClient:
             headers["If-None-Match"] = cached.etag
         if cached is not None and cached.last_modified:
             headers["If-Modified-Since"] = cached.last_modified
-        response = self._request("GET", page_url, headers, source=source)
+        response = self._request("GET", self._real_url(page_url), headers, source=source)
         etag = response.headers.get("ETag")
         last_modified = response.headers.get("Last-Modified")
         if response.status_code == 304 and cached is not None:
@@ -418,9 +446,8 @@ class IndexClient:
             files = []
         elif response.is_success:
             content_type = response.headers.get("Content-Type", "")
-            final_url = strip_credentials(str(response.url))
             try:
-                files = parse_page(response.content, content_type, final_url, index)
+                files = self._shown(parse_page(response.content, content_type, str(response.url), index))
             except ValueError as error:
                 raise IndexLookupError(
                     f"{_sentence_start(source)} sent an unreadable page for {page_url} "
@@ -509,17 +536,17 @@ class IndexClient:
             advice = "check pip's cert setting or SSL_CERT_FILE, or mark the host as trusted"
         raise IndexLookupError(f"Could not reach {source} ({reason}); {advice}.")
 
-    def _download(self, url: str, out: BinaryIO) -> str:
+    def _download(self, url: str, shown: str, out: BinaryIO) -> str:
         try:
             with self._client_for(url).stream("GET", url, follow_redirects=True) as response:
                 if not response.is_success:
                     raise IndexLookupError(
-                        f"Could not download {url} (HTTP {response.status_code}); check that the index still serves it."
+                        f"Could not download {shown} (HTTP {response.status_code}); check that the index still serves it."
                     )
                 return _write_chunks(response.iter_bytes(1 << 20), out)
         except httpx.HTTPError as error:
             raise IndexLookupError(
-                f"Could not download {url} ({_failure_reason(error, self._timeout)}); check your network or pip configuration."
+                f"Could not download {shown} ({_failure_reason(error, self._timeout)}); check your network or pip configuration."
             ) from error
 
     @staticmethod

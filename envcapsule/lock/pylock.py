@@ -24,12 +24,15 @@ from packaging.version import Version
 from envcapsule.errors import CapsuleError
 from envcapsule.facts import EnvironmentFacts
 from envcapsule.lock.entries import LockEntry
+from envcapsule.lock.redact import redact_text, redact_url
 
 
 def build_pylock(facts: EnvironmentFacts, entries: Sequence[LockEntry], tool: dict[str, Any] | None = None) -> Pylock:
     """The lock of every locked entry; unresolved entries are listed under ``[tool.envcapsule]``."""
     packages = [_package(entry) for entry in entries if entry.is_locked]
-    unresolved = [{"name": e.name, "version": e.version, "reason": e.reason or ""} for e in entries if not e.is_locked]
+    unresolved = [
+        {"name": e.name, "version": e.version, "reason": redact_text(e.reason or "")} for e in entries if not e.is_locked
+    ]
     envcapsule_tool: dict[str, Any] = dict(tool or {})
     if unresolved:
         envcapsule_tool["unresolved"] = unresolved
@@ -75,18 +78,20 @@ def _upload_time(entry: LockEntry) -> datetime | None:
 
 def _package(entry: LockEntry) -> Package:
     common: dict[str, Any] = {"name": canonicalize_name(entry.name), "version": Version(entry.version)}
+    url = redact_url(entry.url, keep_user="git" if entry.kind == "vcs" else None) if entry.url else None
+    index = redact_url(entry.index) if entry.index else None
     if entry.kind == "wheel":
-        wheel = PackageWheel(url=entry.url, size=entry.size, upload_time=_upload_time(entry), hashes=_hashes(entry))
-        return Package(**common, index=entry.index, wheels=[wheel])
+        wheel = PackageWheel(url=url, size=entry.size, upload_time=_upload_time(entry), hashes=_hashes(entry))
+        return Package(**common, index=index, wheels=[wheel])
     if entry.kind == "sdist":
-        sdist = PackageSdist(url=entry.url, size=entry.size, upload_time=_upload_time(entry), hashes=_hashes(entry))
-        return Package(**common, index=entry.index, sdist=sdist)
+        sdist = PackageSdist(url=url, size=entry.size, upload_time=_upload_time(entry), hashes=_hashes(entry))
+        return Package(**common, index=index, sdist=sdist)
     if entry.kind == "vendored":
         return Package(**common, wheels=[PackageWheel(path=entry.vendored_path, size=entry.size, hashes=_hashes(entry))])
     if entry.kind == "vcs":
         vcs = PackageVcs(
             type=entry.vcs or "git",
-            url=entry.url,
+            url=url,
             commit_id=entry.commit or "",
             requested_revision=entry.requested_revision,
             subdirectory=entry.subdirectory,
@@ -95,7 +100,7 @@ def _package(entry: LockEntry) -> Package:
         built = {"wheel": entry.vendored_path, "sha256": entry.sha256, "size": entry.size} if entry.vendored_path else None
         return Package(**common, vcs=vcs, tool={"envcapsule": built} if built else None)
     if entry.kind == "archive":
-        return Package(**common, archive=PackageArchive(url=entry.url, hashes=_hashes(entry)))
+        return Package(**common, archive=PackageArchive(url=url, hashes=_hashes(entry)))
     raise ValueError(f"cannot write {entry.kind} entries to pylock.toml")
 
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from envcapsule.facts import PipConfig
 from envcapsule.lock.entries import LockEntry
+from envcapsule.lock.redact import redact_url
 
 
 def render_requirements(entries: Sequence[LockEntry], pip_config: PipConfig, header: str) -> str:
@@ -15,7 +16,7 @@ def render_requirements(entries: Sequence[LockEntry], pip_config: PipConfig, hea
     for entry in entries:
         requirement = _requirement(entry)
         if requirement is None:
-            lines.append(f"# not locked: {entry.name}=={entry.version}: {entry.reason or entry.note}")
+            lines.append(f"# not locked: {entry.name}=={entry.version}: {entry.warning}")
             continue
         lines.append(f"{requirement} \\\n    --hash=sha256:{entry.sha256}")
     return "\n".join(lines) + "\n"
@@ -29,7 +30,7 @@ def _requirement(entry: LockEntry) -> str | None:
     if entry.kind in ("wheel", "sdist"):
         return f"{entry.name}=={entry.version}"
     if entry.kind == "archive":
-        return f"{entry.name} @ {entry.url}"
+        return f"{entry.name} @ {redact_url(entry.url or '')}"
     return None
 
 
@@ -41,10 +42,10 @@ def _index_options(entries: Sequence[LockEntry], pip_config: PipConfig) -> list[
             used.append(entry.index)
     if not used:
         return []
-    options = [f"--index-url {pip_config.index_url}"]
+    options = [f"--index-url {redact_url(pip_config.index_url)}"]
     for location in used:
         if location == pip_config.index_url:
             continue
         flag = "--find-links" if location in pip_config.find_links else "--extra-index-url"
-        options.append(f"{flag} {location}")
+        options.append(f"{flag} {redact_url(location)}")
     return options

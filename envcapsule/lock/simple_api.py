@@ -1,6 +1,7 @@
 """Parse Simple Repository API pages (PEP 691 JSON, PEP 503 HTML) into ``IndexFile`` records.
 
-Pure functions only: no I/O, so they are cheap to test and safe to call from threads.
+Pure functions only: no I/O, so they are cheap to test and safe to call from threads. File URLs come
+back as the page gives them (absolute, no fragment): ``IndexClient`` redacts them before they are kept.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ __all__ = [
     "parse_json_page",
     "parse_page",
     "split_credentials",
-    "strip_credentials",
 ]
 
 # PEP 691 content negotiation: prefer JSON, accept both HTML flavours.
@@ -35,33 +35,29 @@ class IndexFile:
     """One downloadable file of a project, as an index or find-links location lists it."""
 
     filename: str
-    url: str  # absolute, no fragment, no credentials
+    url: str  # absolute, no fragment; redacted once IndexClient has it
     sha256: str | None
     size: int | None
-    index: str  # the index or find-links location, no credentials: safe to write to a lockfile
+    index: str  # the index or find-links location, redacted: safe to write to a lockfile
     requires_python: str | None
     yanked: bool
     upload_time: str | None
 
 
-def strip_credentials(url: str) -> str:
-    """``url`` without ``user:password@``; what may be written to disk or shown."""
-    if "@" not in url:  # fast path: most URLs carry no credentials
-        return url
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
-
-
 def split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
-    """``(url without credentials, (user, password) or None)``; both parts percent-decoded."""
+    """``(url without user:password@, (user, password) or None)``; both parts percent-decoded.
+
+    This only takes the credentials apart for authentication; what is shown or written goes through
+    ``envcapsule.lock.redact.redact_url``.
+    """
+    if "@" not in url:  # fast path: most URLs carry no credentials
+        return url, None
     parts = urlsplit(url)
-    userinfo, at, _host = parts.netloc.rpartition("@")
+    userinfo, at, host = parts.netloc.rpartition("@")
     if not at:
         return url, None
     user, _colon, password = userinfo.partition(":")
-    return strip_credentials(url), (unquote(user), unquote(password))
+    return urlunsplit(parts._replace(netloc=host)), (unquote(user), unquote(password))
 
 
 def distribution_name(filename: str) -> str | None:
@@ -182,7 +178,7 @@ def _fragment_sha256(url: str) -> str | None:
 
 
 def _clean_url(url: str) -> str:
-    return strip_credentials(url.partition("#")[0])
+    return url.partition("#")[0]
 
 
 def _url_filename(url: str) -> str:
