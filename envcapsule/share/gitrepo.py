@@ -2,21 +2,44 @@
 
 Only read-only git commands run here; nothing in the repository is changed, and no
 network is used (whether a commit is pushed is judged from the remote-tracking refs).
+
+A repository is someone else's data: reading it runs nothing it configures. Every command
+runs with the fsmonitor hook off, hooks pointed at /dev/null, no optional index writes, no
+pager or prompt, and ``status`` with every configured clean/smudge/process filter emptied
+and submodules ignored (a submodule has its own configuration).
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
 from envcapsule.share.errors import ShareError
 
+SAFE_OPTIONS = ("--no-optional-locks", "-c", "core.fsmonitor=", "-c", "core.hooksPath=/dev/null", "-c", "core.pager=cat")
+_TIMEOUT = 60
 
-def git(repository: Path, *args: str) -> str:
+
+def _run(folder: Path, args: Sequence[str], overrides: Sequence[str] = ()) -> subprocess.CompletedProcess[str]:
+    """Run git in ``folder`` with nothing the repository configures allowed to run; FileNotFoundError without git."""
+    command = ["git", *SAFE_OPTIONS, *overrides, "-C", str(folder), *args]
+    environ = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_PAGER": "cat", "GIT_OPTIONAL_LOCKS": "0"}
+    try:
+        return subprocess.run(
+            command, capture_output=True, text=True, check=False, timeout=_TIMEOUT, env=environ, stdin=subprocess.DEVNULL
+        )
+    except subprocess.TimeoutExpired:
+        raise ShareError(
+            f"`git {' '.join(args)}` did not finish within {_TIMEOUT} s in {folder}; check the repository with `git status`."
+        ) from None
+
+
+def git(repository: Path, *args: str, overrides: Sequence[str] = ()) -> str:
     """The output of a read-only git command, or ShareError with git's own last line."""
     try:
-        completed = subprocess.run(["git", "-C", str(repository), *args], capture_output=True, text=True, check=False, timeout=60)
+        completed = _run(repository, args, overrides)
     except FileNotFoundError:
         raise ShareError("git is not installed, and a Binder link needs the notebook's git repository; install git.") from None
     if completed.returncode != 0:
@@ -29,9 +52,7 @@ def repository_root(path: Path) -> Path | None:
     """The top folder of the git work tree holding ``path``, or None outside any repository (or without git)."""
     folder = path if path.is_dir() else path.parent
     try:
-        completed = subprocess.run(
-            ["git", "-C", str(folder), "rev-parse", "--show-toplevel"], capture_output=True, text=True, check=False, timeout=60
-        )
+        completed = _run(folder, ["rev-parse", "--show-toplevel"])
     except FileNotFoundError:
         return None
     if completed.returncode != 0 or not completed.stdout.strip():
@@ -41,10 +62,7 @@ def repository_root(path: Path) -> Path | None:
 
 def head_commit(root: Path) -> str | None:
     """The full sha of HEAD, or None in a repository without commits."""
-    completed = subprocess.run(
-        ["git", "-C", str(root), "rev-parse", "--verify", "--quiet", "HEAD^{commit}"], capture_output=True, text=True, check=False
-    )
-    return completed.stdout.strip() or None
+    return _run(root, ["rev-parse", "--verify", "--quiet", "HEAD^{commit}"]).stdout.strip() or None
 
 
 def remotes(root: Path) -> dict[str, str]:
@@ -59,12 +77,7 @@ def remotes(root: Path) -> dict[str, str]:
 
 def default_remote(root: Path, names: Sequence[str]) -> str | None:
     """The current branch's upstream remote, else ``origin``, else the only remote."""
-    completed = subprocess.run(
-        ["git", "-C", str(root), "rev-parse", "--abbrev-ref", "--symbolic-full-name", "@{upstream}"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    completed = _run(root, ["rev-parse", "--abbrev-ref", "--symbolic-full-name", "@{upstream}"])
     upstream = completed.stdout.strip().split("/", 1)[0] if completed.returncode == 0 else ""
     for candidate in (upstream, "origin"):
         if candidate and candidate in names:
@@ -75,9 +88,30 @@ def default_remote(root: Path, names: Sequence[str]) -> str | None:
 def uncommitted(root: Path, paths: Sequence[Path]) -> list[str]:
     """Those of ``paths`` (files or folders) with changes or untracked files that are not committed."""
     relative = [p.relative_to(root).as_posix() for p in paths]
-    output = git(root, "status", "--porcelain=v1", "-z", "--untracked-files=all", "--", *relative)
+    status = ("status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignore-submodules=all", "--", *relative)
+    output = git(root, *status, overrides=_filters_off(root))
     changed = [entry[3:] for entry in output.split("\0") if len(entry) > 3]
     return [r for r in relative if any(c == r or c.startswith(r.rstrip("/") + "/") for c in changed)]
+
+
+def _filters_off(root: Path) -> list[str]:
+    """``-c`` options that empty every filter driver the configuration names (and make none required):
+    status would otherwise run them. A file stored through a filter (Git LFS) may then show as changed."""
+    listed = _run(root, ["config", "--name-only", "--get-regexp", r"^filter\..*\.(clean|smudge|process|required)$"]).stdout
+    drivers = {key.rsplit(".", 1)[0] for key in listed.splitlines() if key}
+    overrides = []
+    for driver in sorted(drivers):
+        overrides += [
+            "-c",
+            f"{driver}.clean=",
+            "-c",
+            f"{driver}.smudge=",
+            "-c",
+            f"{driver}.process=",
+            "-c",
+            f"{driver}.required=false",
+        ]
+    return overrides
 
 
 def is_pushed(root: Path, commit: str, remote: str) -> bool:

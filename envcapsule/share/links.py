@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from envcapsule.lock.redact import redact_url
 from envcapsule.share import gitrepo
 from envcapsule.share.errors import ShareError
 
@@ -50,12 +51,14 @@ def parse_remote(url: str) -> GitRemote:
     if host in ("github.com", "www.github.com"):
         parts = path.removesuffix(".git").split("/")
         if len(parts) != 2 or not all(parts):
-            raise ShareError(f"The GitHub remote {url} does not name OWNER/REPO; fix it with `git remote set-url`.")
+            raise ShareError(
+                f"The GitHub remote {redact_url(url, keep_user='git')} does not name OWNER/REPO; fix it with `git remote set-url`."
+            )
         return GitRemote("gh", "/".join(parts), f"https://github.com/{'/'.join(parts)}")
     if host in ("gitlab.com", "www.gitlab.com"):
         project = path.removesuffix(".git")
         return GitRemote("gl", quote(project, safe=""), f"https://gitlab.com/{project}")
-    clone = f"https://{host}/{path}"
+    clone = redact_url(f"https://{host}/{path}")
     return GitRemote("git", quote(clone, safe=""), clone)
 
 
@@ -73,7 +76,7 @@ def _host_and_path(url: str) -> tuple[str, str]:
 
 def _local_remote(url: str) -> ShareError:
     return ShareError(
-        f"The remote {url} is a local path, which no BinderHub can clone; add a public remote with `git remote add origin URL` and push."
+        f"The remote {redact_url(url)} is a local path, which no BinderHub can clone; add a public remote with `git remote add origin URL` and push."
     )
 
 
@@ -115,7 +118,8 @@ def binder_link(
     warnings = _warnings(root, commit, name, [p for p in (notebook, capsule, binder) if p is not None and p.exists()])
     if urlsplit(remote_url).scheme not in ("https", "http", "git") and parsed.provider == "git":
         warnings.append(
-            f"The remote {remote_url} is reached over ssh; the link uses {parsed.url}, which must be publicly clonable."
+            f"The remote {redact_url(remote_url, keep_user='git')} is reached over ssh; "
+            f"the link uses {parsed.url}, which must be publicly clonable."
         )
     return BinderLink(link, badge(link, hub), parsed.provider, parsed.spec, commit, name, relative, warnings)
 

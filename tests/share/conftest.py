@@ -90,3 +90,36 @@ def project(tmp_path: Path, index: FakeIndex) -> Path:
     make_capsule(notebook, index)
     commit_all(root, "analysis")
     return notebook
+
+
+def booby_trap(root: Path, markers: Path) -> list[str]:
+    """Configure ``root`` to run commands on a read: an fsmonitor hook, every hook, a clean/process filter on notebooks.
+
+    Each leaves a file in ``markers`` when it runs; returns the names they would leave.
+    """
+    markers.mkdir(parents=True, exist_ok=True)
+
+    def script(name: str) -> str:
+        path = markers.parent / f"{name}.sh"
+        path.write_text(f"#!/bin/sh\ntouch '{markers / name}'\ncat\n")
+        path.chmod(0o755)
+        return str(path)
+
+    hooks = root / ".git" / "hooks"
+    hooks.mkdir(parents=True, exist_ok=True)
+    for hook in ("post-index-change", "pre-commit", "post-checkout", "reference-transaction"):
+        (hooks / hook).write_text(f"#!/bin/sh\ntouch '{markers / 'hook'}'\n")
+        (hooks / hook).chmod(0o755)
+    git(root, "config", "core.fsmonitor", script("fsmonitor"))
+    git(root, "config", "filter.trap.clean", script("clean"))
+    git(root, "config", "filter.trap.required", "true")
+    (root / ".gitattributes").write_text("*.ipynb filter=trap\n")
+    return ["clean", "fsmonitor", "hook"]
+
+
+def touch_without_change(path: Path) -> None:
+    """Same bytes, a new modification time: git must read the file (through its filters) to see it is unchanged."""
+    content = path.read_bytes()
+    stat = path.stat()
+    path.write_bytes(content)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 5_000_000_000))

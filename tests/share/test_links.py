@@ -8,7 +8,7 @@ import pytest
 
 from envcapsule.share.errors import ShareError
 from envcapsule.share.links import badge, binder_link, launch_url, parse_remote
-from tests.share.conftest import commit_all, git, init_repository, write_notebook
+from tests.share.conftest import booby_trap, commit_all, git, init_repository, touch_without_change, write_notebook
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 
@@ -126,3 +126,21 @@ def test_another_remote_can_be_named_and_an_unknown_one_is_refused(tmp_path: Pat
     assert any("is not on lab" in w for w in link.warnings)
     with pytest.raises(ShareError, match="has no remote named upstream"):
         binder_link(root / "notebooks" / "analysis.ipynb", remote="upstream")
+
+
+def test_reading_a_repository_runs_nothing_it_configures(tmp_path: Path) -> None:
+    root, commit = pushed_repository(tmp_path, "https://github.com/octo/analysis")
+    markers = tmp_path / "ran"
+    expected = booby_trap(root, markers)
+    notebook = root / "notebooks" / "analysis.ipynb"
+    touch_without_change(notebook)
+    git(root, "status", "--porcelain")  # the trap is real: a plain git status runs all of it
+    assert sorted(p.name for p in markers.iterdir()) == expected
+    for marker in markers.iterdir():
+        marker.unlink()
+    touch_without_change(notebook)
+
+    link = binder_link(notebook)
+
+    assert list(markers.iterdir()) == []
+    assert link.commit == commit and link.warnings == []
