@@ -2,17 +2,22 @@
 
 The defaults follow DESIGN §4: the port is published on 127.0.0.1 only, a fresh random
 token guards the server, all capabilities are dropped, no-new-privileges is set, the
-server runs as uid 1000 under an init process. Whatever goes wrong — an error, a
+server runs as uid 1000 under an init process. The token reaches Jupyter through a file
+only uid 1000 can read (``JUPYTER_TOKEN_FILE``), never through the command line, which
+every local user sees in ``ps`` and ``docker inspect``. Whatever goes wrong — an error, a
 timeout, Ctrl-C — the container is removed before the exception leaves, so a failed
-launch leaves nothing running.
+launch leaves nothing behind; Ctrl-C is held back while the engine creates or removes the
+container, so that no container exists that envcapsule holds no handle to.
 """
 
 from __future__ import annotations
 
+import io
 import re
 import secrets
 import stat
 import sys
+import tarfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from envcapsule.cuda import gpu_refusal
 from envcapsule.progress import NullProgress, Progress
 from envcapsule.run.errors import LaunchError
+from envcapsule.run.interrupts import interrupts_held
 from envcapsule.run.launched import (
     CAPSULE_HASH_LABEL,
     HOME,
@@ -40,6 +46,9 @@ if TYPE_CHECKING:
     from docker.models.containers import Container
 
 JOVYAN = "1000:1000"
+NB_UID = 1000
+TOKEN_DIR = "/tmp/envcapsule"
+TOKEN_FILE = f"{TOKEN_DIR}/jupyter-token"
 
 
 def launch(
@@ -65,7 +74,9 @@ def launch(
     container: Container | None = None
     launched: Launched | None = None
     try:
-        container = _create(client, image, options)
+        with interrupts_held():
+            container = _create(client, image, options)
+        _put_token(container, token)
         _start(container, port)
         check_running(container)
         host_port = published_port(container)
@@ -88,7 +99,8 @@ def launch(
         waited = wait_until_ready(container, host_port, token, timeout)
         progress.log(f"Jupyter answered {waited:.2f} s after the container started")
     except BaseException:  # KeyboardInterrupt included: nothing may be left running
-        _discard(client, container, name)
+        with interrupts_held():
+            _discard(client, container, name)
         if launched is not None:
             remove_record(launched.container)
         raise
@@ -112,9 +124,11 @@ def run_options(
             "--ip=0.0.0.0",
             f"--port={JUPYTER_PORT}",
             "--no-browser",
-            f"--IdentityProvider.token={token}",
             f"--ServerApp.root_dir={HOME}",
         ],
+        # The token itself goes into TOKEN_FILE before the start (see _put_token); an empty JUPYTER_TOKEN,
+        # which Jupyter reads first, keeps an image's own from taking its place.
+        "environment": {"JUPYTER_TOKEN": "", "JUPYTER_TOKEN_FILE": TOKEN_FILE},
         "name": name,
         "detach": True,
         "ports": {f"{JUPYTER_PORT}/tcp": ("127.0.0.1", port)},  # None: the engine picks a free port
@@ -186,6 +200,34 @@ def _create(client: DockerClient, image: str, options: dict[str, Any]) -> Contai
         text = _explanation(error)
         _raise_gpu_refusal(text, error)
         raise LaunchError(f"The Docker engine refused to create a container from {image} ({text}).") from error
+
+
+def token_archive(token: str) -> bytes:
+    """A tar of TOKEN_FILE holding ``token`` (no newline: Jupyter reads the file as it is), readable by uid 1000 only."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        folder = tarfile.TarInfo(TOKEN_DIR.strip("/"))
+        folder.type, folder.mode = tarfile.DIRTYPE, 0o700
+        data = token.encode()
+        file = tarfile.TarInfo(TOKEN_FILE.strip("/"))
+        file.size, file.mode = len(data), 0o400
+        for entry in (folder, file):
+            entry.uid = entry.gid = NB_UID
+        archive.addfile(folder)
+        archive.addfile(file, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def _put_token(container: Container, token: str) -> None:
+    from docker.errors import APIError
+
+    try:
+        container.put_archive("/", token_archive(token))
+    except APIError as error:
+        raise LaunchError(
+            f"The Docker engine could not give container {container.name} its token file ({_explanation(error)}); "
+            "check `docker info` and try again."
+        ) from error
 
 
 def _start(container: Container, port: int | None) -> None:

@@ -7,8 +7,10 @@ HTTP server (``FakeJupyter``) so that the readiness code is exercised for real.
 
 from __future__ import annotations
 
+import io
 import json
 import secrets
+import tarfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -77,6 +79,7 @@ class FakeContainer:
     exits_with: int | None = None
     start_error: APIError | None = None
     stopped_with: list[int] = field(default_factory=list)
+    files: dict[str, tarfile.TarInfo] = field(default_factory=dict)  # what put_archive wrote, by absolute path
 
     @property
     def labels(self) -> dict[str, str]:
@@ -96,6 +99,19 @@ class FakeContainer:
         binding = self.engine.created[-1]["ports"]["8888/tcp"]
         host_port = binding[1] if binding[1] is not None else self.engine.jupyter.port
         self.attrs["NetworkSettings"]["Ports"] = {"8888/tcp": [{"HostIp": binding[0], "HostPort": str(host_port)}]}
+
+    def put_archive(self, path: str, data: bytes) -> bool:
+        """Like the engine: extract into the container's filesystem; Jupyter reads its token file at start."""
+        self._check_exists()
+        with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+            for member in archive.getmembers():
+                target = f"{path.rstrip('/')}/{member.name}"
+                self.files[target] = member
+                environment = self.engine.created[-1].get("environment", {})
+                if member.isfile() and target == environment.get("JUPYTER_TOKEN_FILE"):
+                    stream = archive.extractfile(member)
+                    self.engine.jupyter.token = stream.read().decode() if stream else ""
+        return True
 
     def reload(self) -> None:
         self._check_exists()
@@ -126,7 +142,7 @@ class FakeContainers:
         if image not in self.engine.stored_images:
             raise ImageNotFound(f"No such image: {image}")
         self.engine.created.append(kwargs)
-        self.engine.jupyter.token = _option(kwargs["command"], "--IdentityProvider.token=")
+        self.engine.jupyter.token = ""  # until the token file is put in
         mounts = [{"Source": source, "Destination": spec["bind"]} for source, spec in kwargs.get("volumes", {}).items()]
         container = self.engine.add_container(kwargs["labels"], name=kwargs["name"], image=image, mounts=mounts, status="created")
         for key, value in self.engine.next_container.items():
@@ -191,6 +207,3 @@ class FakeEngine:
         self.containers_by_id[container_id] = container
         return container
 
-
-def _option(command: list[str], prefix: str) -> str:
-    return next(arg[len(prefix) :] for arg in command if arg.startswith(prefix))

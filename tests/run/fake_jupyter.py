@@ -1,7 +1,7 @@
 """A throwaway image that honours envcapsule's image contract, with a stand-in for JupyterLab.
 
-The stand-in `jupyter` is a python3 http.server that reads `--port` and
-`--IdentityProvider.token` from its command line like JupyterLab does and answers
+The stand-in `jupyter` is a python3 http.server that reads `--port` from its command line
+and its token from the file `JUPYTER_TOKEN_FILE` names, like JupyterLab does, and answers
 /api/status (and /lab/...) with 200 for the right token and 403 otherwise, so that the
 launch and readiness code meet a real container without JupyterLab installed.
 """
@@ -19,12 +19,14 @@ if TYPE_CHECKING:
 BASE_IMAGE = "envcapsule-test/python:3.11.2-bookworm"
 
 SERVER = """#!/usr/bin/python3
+import os
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 options = dict(arg[2:].split("=", 1) for arg in sys.argv[2:] if arg.startswith("--") and "=" in arg)
-token = options["IdentityProvider.token"]
+with open(os.environ["JUPYTER_TOKEN_FILE"]) as token_file:
+    token = token_file.read()
 
 
 class Handler(BaseHTTPRequestHandler):

@@ -7,7 +7,10 @@ its security options and the readiness polling are all real, without JupyterLab.
 
 from __future__ import annotations
 
+import json
+import signal
 import socket
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -143,6 +146,55 @@ def test_a_port_in_use_is_one_sentence(client: DockerClient, images: dict[str, s
         f"Port {port} on 127.0.0.1 is already in use; choose another with `--port`, "
         "or leave `--port` out to let the engine pick a free one."
     )
+    assert leftovers(client, capsule_hash) == []
+
+
+def test_the_token_is_in_no_process_argument_and_no_inspect_field_but_the_server_has_it(
+    client: DockerClient, images: dict[str, str], capsule_hash: str
+) -> None:
+    launched = launch(client, images["serving"], timeout=30)
+    try:
+        processes = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True).stdout
+        assert "fake jupyter" in client.containers.get(launched.container).logs().decode()
+        assert "/usr/local/bin/jupyter lab" in processes  # the container's server is visible to ps here...
+        assert launched.token not in processes  # ...and its token is not
+        attrs = client.api.inspect_container(launched.container)
+        assert launched.token not in json.dumps(attrs)
+        container = client.containers.get(launched.container)
+        listing = container.exec_run(["stat", "-c", "%u %a", "/tmp/envcapsule/jupyter-token"], user="1000").output.decode()
+        assert listing.split() == ["1000", "400"]
+        with httpx.Client(trust_env=False) as http:
+            assert http.get(launched.url).status_code == 200
+    finally:
+        stop(client, [launched.container])
+    assert leftovers(client, capsule_hash) == []
+
+
+class CtrlCAt:
+    """A progress view whose user presses Ctrl-C when the launch reaches ``step``."""
+
+    def __init__(self, step: str) -> None:
+        self.at = step
+
+    def step(self, description: str, total: int | None = None) -> None:
+        if description == self.at:
+            signal.raise_signal(signal.SIGINT)
+
+    def advance(self, item: str = "") -> None:
+        pass
+
+    def log(self, line: str) -> None:
+        if line.startswith(self.at):
+            signal.raise_signal(signal.SIGINT)
+
+
+@pytest.mark.parametrize("step", ["Starting the container", "Waiting for Jupyter to answer", "Jupyter answered"])
+def test_ctrl_c_at_any_step_of_a_launch_leaves_no_container(
+    client: DockerClient, images: dict[str, str], capsule_hash: str, step: str
+) -> None:
+    with pytest.raises(KeyboardInterrupt):
+        launch(client, images["serving"], timeout=30, progress=CtrlCAt(step))
+
     assert leftovers(client, capsule_hash) == []
 
 

@@ -30,7 +30,6 @@ def test_launch_publishes_on_loopback_only_with_the_locked_down_defaults(engine:
     assert options["init"] is True
     assert options["user"] == "1000:1000"
     assert options["detach"] is True
-    assert f"--IdentityProvider.token={launched.token}" in options["command"]
     assert options["command"][:2] == ["jupyter", "lab"]
     assert launched.port == jupyter.port
     assert launched.url == f"http://127.0.0.1:{jupyter.port}/lab/tree/analysis.ipynb?token={launched.token}"
