@@ -1,9 +1,10 @@
 """import_archive(): load an image archive's image and restore its capsule and notebook beside each other.
 
 The whole archive is checked first (every member's size and sha256, the capsule's own
-hashes), and so is every place it would write; only then is the image loaded and the
-files restored. A damaged or foreign archive, or one that would overwrite a different
-capsule or notebook without ``force``, leaves the engine and the folder as they were.
+hashes, the image.tar's one image and its one tag, ``envcapsule/<name>:<hash>`` of the capsule),
+and so is every place it would write; only then is the image loaded and the files restored.
+A damaged or foreign archive, or one that would overwrite a different capsule, notebook or
+image tag without ``force``, leaves the engine and the folder as they were.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from envcapsule.capsule import MANIFEST, read_capsule
+from envcapsule.capsule import MANIFEST, Capsule, read_capsule
 from envcapsule.errors import CapsuleError
 from envcapsule.progress import NullProgress, Progress
+from envcapsule.share.archive_image import check_image_tar
 from envcapsule.share.archive_manifest import CAPSULE_PREFIX, IMAGE_MEMBER, NOTEBOOK_PREFIX, ArchiveManifest, read_verified
 from envcapsule.share.errors import ArchiveError, engine_reason
 
@@ -67,11 +69,13 @@ def import_archive(
                 f"Cannot write into {destination} ({error.strerror}); import into a folder you can write to."
             ) from None
         try:
-            _extract_capsule(archive, manifest, staging, tar)
+            capsule = _extract_capsule(archive, manifest, staging, tar)
             notebook_bytes = _notebook_bytes(archive, manifest)
             capsule_target = destination / manifest.capsule_dir
             notebook_target = destination / manifest.notebook if manifest.notebook else None
+            _check_image(archive, manifest, Capsule(capsule_target, capsule.manifest), tar)
             replaced = _check_targets(capsule_target, manifest.capsule_hash, notebook_target, notebook_bytes, force)
+            replaced = _check_tag(client, manifest, force) or replaced
             progress.step(f"Loading the image {manifest.image}")
             image_id = _load(client, archive, manifest, tar)
             _restore(staging, capsule_target, notebook_target, notebook_bytes)
@@ -84,7 +88,7 @@ def import_archive(
     )
 
 
-def _extract_capsule(archive: tarfile.TarFile, manifest: ArchiveManifest, staging: Path, tar: Path) -> None:
+def _extract_capsule(archive: tarfile.TarFile, manifest: ArchiveManifest, staging: Path, tar: Path) -> Capsule:
     """Write the capsule's members into ``staging`` and check the capsule's own hashes there."""
     staging.chmod(0o755)
     for name in sorted(manifest.files):
@@ -104,6 +108,39 @@ def _extract_capsule(archive: tarfile.TarFile, manifest: ArchiveManifest, stagin
         raise ArchiveError(
             f"{tar} is damaged (its capsule's hash differs from its manifest's), so nothing was loaded; export it anew."
         )
+    return capsule
+
+
+def _check_image(archive: tarfile.TarFile, manifest: ArchiveManifest, capsule: Capsule, tar: Path) -> None:
+    """The image is the capsule's, and the only tag it brings is the capsule's own."""
+    from envcapsule.image.build import image_tag
+
+    if manifest.image != image_tag(capsule):
+        raise ArchiveError(
+            f"{tar} was refused (it names its image {manifest.image[:80]!r}, not {image_tag(capsule)}, the tag of its capsule), "
+            "so nothing was loaded; ask for an archive made with `envcapsule export`."
+        )
+    stream = archive.extractfile(IMAGE_MEMBER)
+    assert stream is not None  # read_verified checked that every member is a plain file
+    check_image_tar(stream, manifest, capsule.capsule_hash, tar)
+
+
+def _check_tag(client: Any, manifest: ArchiveManifest, force: bool) -> bool:
+    """Whether loading moves the capsule's tag off another image; without ``force`` that is refused here."""
+    from docker.errors import ImageNotFound
+
+    try:
+        existing = client.images.get(manifest.image)
+    except ImageNotFound:
+        return False
+    if str(existing.id) == manifest.image_id:
+        return False
+    if not force:
+        raise ArchiveError(
+            f"{manifest.image} already names another image on this machine ({str(existing.id)[:19]}); "
+            "pass --force to move the tag to the archived image, or import on a host without it."
+        )
+    return True
 
 
 def _notebook_bytes(archive: tarfile.TarFile, manifest: ArchiveManifest) -> bytes | None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
+import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -11,6 +14,20 @@ from docker.errors import APIError, ImageNotFound
 
 IMAGE_ID = "sha256:" + "1" * 64
 DIGEST = "sha256:" + "d" * 64
+
+
+def saved_image(tags: list[str], labels: dict[str, str], layers: bytes = b"layers " * 1000) -> tuple[str, bytes]:
+    """(image id, `docker save` output) of an image with ``labels``: manifest.json, its config, one layer."""
+    config = json.dumps({"config": {"Labels": labels}, "rootfs": {"type": "layers"}}).encode()
+    digest = hashlib.sha256(config).hexdigest()
+    manifest = json.dumps([{"Config": f"{digest}.json", "RepoTags": tags, "Layers": ["layer/layer.tar"]}]).encode()
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for name, data in (("layer/layer.tar", layers), (f"{digest}.json", config), ("manifest.json", manifest)):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return f"sha256:{digest}", buffer.getvalue()
 
 
 @dataclass
@@ -45,11 +62,17 @@ class FakeImages:
         raise ImageNotFound(f"No such image: {name}")
 
     def load(self, data: IO[bytes]) -> list[FakeImage]:
+        """Like `docker load`: every tag in the tar's manifest.json is moved onto the loaded image."""
         payload = data.read()
         self.engine.loaded.append(payload)
         if self.engine.load_error:
             raise APIError(self.engine.load_error)
-        image = FakeImage(self.engine.loaded_id, [self.engine.loaded_tag], payload)
+        with tarfile.open(fileobj=io.BytesIO(payload)) as archive:
+            entry = json.loads(archive.extractfile("manifest.json").read())[0]  # type: ignore[union-attr]
+        tags = list(entry.get("RepoTags") or [])
+        for other in self.engine.images_by_id.values():
+            other.tags = [tag for tag in other.tags if tag not in tags]
+        image = FakeImage("sha256:" + entry["Config"].removesuffix(".json"), tags, payload)
         self.engine.images_by_id[image.id] = image
         return [image]
 
@@ -94,14 +117,16 @@ class FakeEngine:
         self.push_error = ""
         self.pull_error = ""
         self.load_error = ""
-        self.loaded_id = IMAGE_ID
-        self.loaded_tag = ""
 
-    def add_image(self, tag: str, payload: bytes = b"docker save output") -> FakeImage:
-        image = FakeImage(IMAGE_ID, [tag], payload)
+    def add_image(self, tag: str, payload: bytes = b"docker save output", image_id: str = IMAGE_ID) -> FakeImage:
+        image = FakeImage(image_id, [tag], payload)
         self.images_by_id[image.id] = image
-        self.loaded_tag = tag
         return image
+
+    def add_saved_image(self, tag: str, labels: dict[str, str]) -> FakeImage:
+        """An image whose `save` gives what `docker save` would: its id is its config's digest."""
+        image_id, payload = saved_image([tag], labels)
+        return self.add_image(tag, payload, image_id)
 
 
 class RecordingProgress:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import tarfile
 from pathlib import Path
 
@@ -14,22 +15,27 @@ from envcapsule.image.build import image_tag
 from envcapsule.share import export_archive, import_archive
 from envcapsule.share.archive_manifest import MANIFEST_NAME
 from envcapsule.share.errors import ArchiveError
-from tests.share.fake_engine import IMAGE_ID, FakeEngine
+from tests.share.fake_engine import FakeEngine, saved_image
 
 
 @pytest.fixture()
 def exported(project: Path, tmp_path: Path) -> tuple[Path, FakeEngine]:
     engine = FakeEngine()
-    engine.add_image(image_tag(read_capsule(project.with_name("analysis.capsule"))), payload=b"layers " * 1000)
+    capsule = read_capsule(project.with_name("analysis.capsule"))
+    engine.add_saved_image(image_tag(capsule), {"envcapsule.capsule-hash": capsule.capsule_hash})
     archive = tmp_path / "analysis.tar"
     export_archive(project, archive, engine)
     return archive, engine
 
 
 def fresh_engine(exported_engine: FakeEngine) -> FakeEngine:
-    engine = FakeEngine()
-    engine.loaded_tag = exported_engine.loaded_tag
-    return engine
+    return FakeEngine()
+
+
+def exported_image(engine: FakeEngine) -> tuple[str, str, bytes]:
+    """(tag, id, saved bytes) of the one image the exporting engine holds."""
+    (image,) = engine.images_by_id.values()
+    return image.tags[0], image.id, image.payload
 
 
 def test_export_holds_manifest_capsule_notebook_and_image(exported: tuple[Path, FakeEngine], project: Path) -> None:
@@ -43,7 +49,7 @@ def test_export_holds_manifest_capsule_notebook_and_image(exported: tuple[Path, 
     assert (manifest["capsule_hash"], manifest["image"], manifest["image_id"]) == (
         capsule.capsule_hash,
         image_tag(capsule),
-        IMAGE_ID,
+        exported_image(exported[1])[1],
     )
     assert {f["path"] for f in manifest["files"]} == set(names) - {MANIFEST_NAME}
     assert not [p for p in archive.parent.iterdir() if p.name.endswith(".partial")]
@@ -55,8 +61,9 @@ def test_import_loads_the_image_and_restores_capsule_and_notebook(exported: tupl
     target = tmp_path / "airgapped"
     target.mkdir()
     result = import_archive(archive, engine, destination=target)
-    assert engine.loaded == [b"layers " * 1000]
-    assert (result.image, result.image_id, result.replaced) == (exporter.loaded_tag, IMAGE_ID, False)
+    tag, image_id, payload = exported_image(exporter)
+    assert engine.loaded == [payload]
+    assert (result.image, result.image_id, result.replaced) == (tag, image_id, False)
     assert read_capsule(target / "analysis.capsule").capsule_hash == read_capsule(result.capsule).capsule_hash
     assert (target / "analysis.ipynb").is_file() and result.notebook == target / "analysis.ipynb"
     assert result.launch_command == f"envcapsule launch {target / 'analysis.ipynb'}"
@@ -199,3 +206,75 @@ def test_an_unbuilt_capsule_cannot_be_exported(project: Path, tmp_path: Path) ->
     with pytest.raises(ArchiveError, match="is not on this machine; build it first"):
         export_archive(project, tmp_path / "a.tar", FakeEngine())
     assert list(tmp_path.glob("*.tar*")) == [] and not [p for p in tmp_path.iterdir() if p.name.startswith(".a.tar")]
+
+
+def with_image(archive: Path, target: Path, image_tar: bytes, image_id: str, **fields: str) -> Path:
+    """Copy ``archive`` with another image.tar, its manifest consistent with it (as anyone can make one)."""
+    import hashlib
+
+    with tarfile.open(archive) as tar:
+        manifest = json.loads(tar.extractfile(MANIFEST_NAME).read())  # type: ignore[union-attr]
+    for entry in manifest["files"]:
+        if entry["path"] == "image.tar":
+            entry.update(size=len(image_tar), sha256=hashlib.sha256(image_tar).hexdigest())
+    manifest.update(image_id=image_id, **fields)
+    return rewrite(archive, target, {"image.tar": image_tar}, manifest)
+
+
+def test_an_image_tar_that_would_move_another_tag_is_refused_and_moves_nothing(
+    exported: tuple[Path, FakeEngine], tmp_path: Path
+) -> None:
+    archive, exporter = exported
+    tag, _, _ = exported_image(exporter)
+    with tarfile.open(archive) as tar:
+        capsule_hash = json.loads(tar.extractfile(MANIFEST_NAME).read())["capsule_hash"]  # type: ignore[union-attr]
+    image_id, image_tar = saved_image([tag, "sec-victim:latest"], {"envcapsule.capsule-hash": capsule_hash})
+    hostile = with_image(archive, tmp_path / "hostile.tar", image_tar, image_id)
+    engine = FakeEngine()
+    victim = engine.add_image("sec-victim:latest", image_id="sha256:" + "7" * 64)
+
+    with pytest.raises(ArchiveError) as raised:
+        import_archive(hostile, engine, destination=tmp_path)
+
+    assert str(raised.value) == (
+        f"{hostile} was refused (its image.tar would also tag sec-victim:latest), so nothing was loaded and no tag on "
+        "this machine moved; ask for an archive made with `envcapsule export`."
+    )
+    assert engine.loaded == [] and victim.tags == ["sec-victim:latest"]
+    assert engine.images.get("sec-victim:latest").id == "sha256:" + "7" * 64
+
+
+@pytest.mark.parametrize(
+    ("labels", "fields", "sentence"),
+    [
+        ({}, {}, "its image does not carry the capsule's hash in its labels"),
+        (None, {"image": "python:3.11"}, "it names its image 'python:3.11', not envcapsule/analysis:"),
+    ],
+)
+def test_an_image_that_is_not_the_capsules_is_refused(
+    exported: tuple[Path, FakeEngine], tmp_path: Path, labels: dict | None, fields: dict, sentence: str
+) -> None:
+    archive, exporter = exported
+    tag, image_id, image_tar = exported_image(exporter)
+    if labels is not None:
+        image_id, image_tar = saved_image([tag], labels)
+    engine = FakeEngine()
+    with pytest.raises(ArchiveError, match=re.escape(sentence)):
+        import_archive(with_image(archive, tmp_path / "other.tar", image_tar, image_id, **fields), engine, destination=tmp_path)
+    assert engine.loaded == []
+
+
+def test_the_capsules_tag_on_another_image_moves_only_with_force(exported: tuple[Path, FakeEngine], tmp_path: Path) -> None:
+    archive, exporter = exported
+    tag, image_id, _ = exported_image(exporter)
+    engine = FakeEngine()
+    engine.add_image(tag, image_id="sha256:" + "8" * 64)
+    target = tmp_path / "target"
+    target.mkdir()
+
+    with pytest.raises(ArchiveError, match=rf"^{re.escape(tag)} already names another image on this machine .*pass --force"):
+        import_archive(archive, engine, destination=target)
+    assert engine.loaded == [] and list(target.iterdir()) == []
+
+    result = import_archive(archive, engine, destination=target, force=True)
+    assert result.replaced is True and engine.images.get(tag).id == image_id
