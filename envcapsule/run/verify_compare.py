@@ -33,7 +33,7 @@ NOT_COMPARED = frozenset(
     | {"application/vnd.jupyter.widget-view+json", "image/png", "image/jpeg"}  # widget model ids are random; images as nbval
 )
 _CARRIAGE_RETURN = re.compile(r"^.*\r(?=[^\n])", re.MULTILINE)
-_BACKSPACE = re.compile(r"[^\n]\b")
+_BACKSPACE = re.compile("[^\n]\x08")  # a character erased by a backspace
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,16 @@
-"""verify without Docker: nbval's JUnit report read into cell results, sanitizers, the container's command and life.
+"""verify without Docker: cell verdicts from the runner's result, conditions, the report's forms, the container's life.
 
-STORY_REPORT is a real report, written by nbval 0.11 (pytest 9, --color=no -vv) for the notebook
-that ``story_notebook`` builds, with the same options that ``nbval_command`` passes in the image.
+The runner's results here have the shape verify_kernel.py writes (tests/run/test_verify_kernel.py
+runs it on a real kernel); the engine is a fake that hands them back.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import re
 import tarfile
+import time
+import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,442 +20,543 @@ import pytest
 from envcapsule.errors import CapsuleError, NotebookError
 from envcapsule.progress import NullProgress
 from envcapsule.run import verify as verify_module
-from envcapsule.run.sanitize import (
-    Sanitizer,
-    SanitizerError,
-    compose_sanitizers,
-    default_sanitizers,
-    folder_sanitizers,
-    parse_sanitizers,
-    read_sanitizers,
-)
+from envcapsule.run.sanitize import SanitizerError, build_sanitizers
 from envcapsule.run.verify import (
-    JUNIT_REPORT,
-    CellResult,
+    PLAN,
+    RESULT,
+    RUNNER,
     VerifyError,
     VerifyTimeout,
     cell_results,
-    code_cells,
     container_options,
-    make_report,
-    nbval_command,
-    parse_junit,
-    readable_diff,
+    run_plan,
     running_cell,
     tar_of,
     verify,
 )
+from envcapsule.run.verify_compare import code_cells
+from envcapsule.run.verify_conditions import read_conditions
+from envcapsule.run.verify_report import make_report
 
 IMAGE = "envcapsule/story:0123456789ab"
-
-STORY_REPORT = r"""<?xml version="1.0" encoding="utf-8"?><testsuites name="pytest tests"><testsuite name="pytest" errors="0" failures="4" skipped="2" tests="9" time="3.765" timestamp="2026-11-21T06:10:25.413356+00:00" hostname="3f2a9c1d0b7e"><testcase classname="story.ipynb" name="Cell 0" time="0.532" /><testcase classname="story.ipynb" name="Cell 1" time="0.007"><failure message="Notebook cell execution failed&#10;Cell 1: Cell outputs differ&#10;&#10;Input:&#10;1 + 1&#10;&#10;Traceback:&#10; mismatch 'text/plain'&#10;&#10; assert reference_output == test_output failed:&#10;&#10;  '3' == '2'&#10;  &#10;  - 2&#10;  + 3&#10;&#10;">Notebook cell execution failed
-Cell 1: Cell outputs differ
-
-Input:
-1 + 1
-
-Traceback:
- mismatch 'text/plain'
-
- assert reference_output == test_output failed:
-
-  '3' == '2'
-  
-  - 2
-  + 3
-
-</failure></testcase><testcase classname="story.ipynb" name="Cell 2" time="0.005"><failure message="Notebook cell execution failed&#10;Cell 2: Cell outputs differ&#10;&#10;Input:&#10;print('a\nb\nc')&#10;&#10;Traceback:&#10; mismatch 'stdout'&#10;&#10; assert reference_output == test_output failed:&#10;&#10;  'a\nB\nc\n' == 'a\nb\nc\n'&#10;  &#10;    a&#10;  - b&#10;  + B&#10;    c&#10;&#10;">Notebook cell execution failed
-Cell 2: Cell outputs differ
-
-Input:
-print('a\nb\nc')
-
-Traceback:
- mismatch 'stdout'
-
- assert reference_output == test_output failed:
-
-  'a\nB\nc\n' == 'a\nb\nc\n'
-  
-    a
-  - b
-  + B
-    c
-
-</failure></testcase><testcase classname="story.ipynb" name="Cell 3" time="0.035"><failure message="Notebook cell execution failed&#10;Cell 3: Cell execution caused an exception&#10;&#10;Input:&#10;raise ValueError('boom')&#10;&#10;Traceback:&#10;&#10;#x1B[31m---------------------------------------------------------------------------#x1B[39m&#10;#x1B[31mValueError#x1B[39m                                Traceback (most recent call last)&#10;#x1B[36mCell#x1B[39m#x1B[36m #x1B[39m#x1B[32mIn[1]#x1B[39m#x1B[32m, line 1#x1B[39m&#10;#x1B[32m----&gt; #x1B[39m#x1B[32m1#x1B[39m #x1B[38;5;28;01mraise#x1B[39;00m ValueError(#x1B[33m'boom'#x1B[39m)&#10;&#10;#x1B[31mValueError#x1B[39m: boom&#10;">Notebook cell execution failed
-Cell 3: Cell execution caused an exception
-
-Input:
-raise ValueError('boom')
-
-Traceback:
-
-#x1B[31m---------------------------------------------------------------------------#x1B[39m
-#x1B[31mValueError#x1B[39m                                Traceback (most recent call last)
-#x1B[36mCell#x1B[39m#x1B[36m #x1B[39m#x1B[32mIn[1]#x1B[39m#x1B[32m, line 1#x1B[39m
-#x1B[32m----&gt; #x1B[39m#x1B[32m1#x1B[39m #x1B[38;5;28;01mraise#x1B[39;00m ValueError(#x1B[33m'boom'#x1B[39m)
-
-#x1B[31mValueError#x1B[39m: boom
-</failure></testcase><testcase classname="story.ipynb" name="Cell 4" time="0.000"><skipped type="pytest.skip" message="Skipped">/opt/envcapsule/server/lib/python3.11/site-packages/nbval/plugin.py:592: Skipped</skipped></testcase><testcase classname="story.ipynb" name="Cell 5" time="0.004" /><testcase classname="story.ipynb" name="Cell 6" time="0.004" /><testcase classname="story.ipynb" name="Cell 7" time="3.011"><failure message="Notebook cell execution failed&#10;Cell 7: Timeout of 3 seconds exceeded executing cell&#10;&#10;Input:&#10;import time; time.sleep(30)&#10;&#10;Traceback:&#10;&#10;#x1B[31m---------------------------------------------------------------------------#x1B[39m&#10;#x1B[31mKeyboardInterrupt#x1B[39m                         Traceback (most recent call last)&#10;#x1B[36mCell#x1B[39m#x1B[36m #x1B[39m#x1B[32mIn[1]#x1B[39m#x1B[32m, line 1#x1B[39m&#10;#x1B[32m----&gt; #x1B[39m#x1B[32m1#x1B[39m #x1B[38;5;28;01mimport#x1B[39;00m time; time.sleep(#x1B[32m30#x1B[39m)&#10;&#10;#x1B[31mKeyboardInterrupt#x1B[39m: &#10;">Notebook cell execution failed
-Cell 7: Timeout of 3 seconds exceeded executing cell
-
-Input:
-import time; time.sleep(30)
-
-Traceback:
-
-#x1B[31m---------------------------------------------------------------------------#x1B[39m
-#x1B[31mKeyboardInterrupt#x1B[39m                         Traceback (most recent call last)
-#x1B[36mCell#x1B[39m#x1B[36m #x1B[39m#x1B[32mIn[1]#x1B[39m#x1B[32m, line 1#x1B[39m
-#x1B[32m----&gt; #x1B[39m#x1B[32m1#x1B[39m #x1B[38;5;28;01mimport#x1B[39;00m time; time.sleep(#x1B[32m30#x1B[39m)
-
-#x1B[31mKeyboardInterrupt#x1B[39m: 
-</failure></testcase><testcase classname="story.ipynb" name="Cell 8" time="0.117"><skipped type="pytest.xfail" message="Previous cell timed out, expected cell to fail" /></testcase></testsuite></testsuites>"""
-
-NO_KERNEL_CASE = (
-    '<testcase classname="story.ipynb" name="Cell {n}" time="0.000"><error message="failed on setup with '
-    '&quot;jupyter_client.kernelspec.NoSuchKernel: No such kernel named python3&quot;">'
-    "E   jupyter_client.kernelspec.NoSuchKernel: No such kernel named python3</error></testcase>"
-)
-
-COLLECTION_ERROR_REPORT = r"""<?xml version="1.0" encoding="utf-8"?><testsuites name="pytest tests"><testsuite name="pytest" errors="1" failures="0" skipped="0" tests="1" time="0.110" timestamp="2026-11-21T06:10:34.603629+00:00" hostname="vm"><testcase classname="" name="broken.ipynb" time="0.000"><error message="collection failure">E   json.decoder.JSONDecodeError: Expecting value: line 2 column 1 (char 12)
-
-The above exception was the direct cause of the following exception:
-E   nbformat.reader.NotJSONError: Notebook does not appear to be JSON: '{"cells": [\n'</error></testcase></testsuite></testsuites>"""
-
-# The lines pytest -vv wrote to the container's log for STORY_REPORT (the last one wraps at 80 columns).
-STORY_LOG = """\
-collecting ... collected 9 items
-
-story::ipynb::Cell 0 PASSED                                              [ 11%]
-story::ipynb::Cell 1 FAILED                                              [ 22%]
-story::ipynb::Cell 2 FAILED                                              [ 33%]
-story::ipynb::Cell 3 FAILED                                              [ 44%]
-story::ipynb::Cell 4 SKIPPED                                             [ 55%]
-story::ipynb::Cell 5 PASSED                                              [ 66%]
-story::ipynb::Cell 6 PASSED                                              [ 77%]
-story::ipynb::Cell 7 FAILED                                              [ 88%]
-story::ipynb::Cell 8 XFAIL (Previous cell timed out, expected cell to
-fail)                                                                    [100%]
-"""
+NOW = time.time()
+STORED_RUN = NOW - 86400 * 30  # the author ran the notebook a month ago
 
 
-def code(cell_id: str, source: str, outputs: list[dict[str, Any]], count: int | None) -> dict[str, Any]:
-    return {"cell_type": "code", "id": cell_id, "metadata": {}, "source": source, "outputs": outputs, "execution_count": count}
+def iso(instant: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(instant)) + f".{int(instant % 1 * 1e6):06d}Z"
+
+
+def local(instant: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(instant))
+
+
+def code(cell_id: str, source: str, outputs: list[dict[str, Any]], count: int | None, **metadata: Any) -> dict[str, Any]:
+    timing = {"execution": {"iopub.execute_input": iso(STORED_RUN), "shell.execute_reply": iso(STORED_RUN + 1)}}
+    return {
+        "cell_type": "code",
+        "id": cell_id,
+        "metadata": {**timing, **metadata},
+        "source": source,
+        "outputs": outputs,
+        "execution_count": count,
+    }
 
 
 def stdout(text: str) -> dict[str, Any]:
     return {"output_type": "stream", "name": "stdout", "text": text}
 
 
+def result(text: str) -> dict[str, Any]:
+    return {"output_type": "execute_result", "data": {"text/plain": text}, "metadata": {}, "execution_count": 1}
+
+
+def error(name: str, value: str) -> dict[str, Any]:
+    return {"output_type": "error", "ename": name, "evalue": value, "traceback": [f"\x1b[31m{name}\x1b[0m: {value}"]}
+
+
 def story_notebook() -> dict[str, Any]:
-    """The notebook behind STORY_REPORT: a markdown cell first, so cell positions and nbval's numbers differ by one."""
-    result = {"output_type": "execute_result", "data": {"text/plain": "3"}, "metadata": {}, "execution_count": 2}
+    """A markdown cell first, so cell positions and code-cell numbers differ by one."""
     return {
         "nbformat": 4,
         "nbformat_minor": 5,
         "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
         "cells": [
             {"cell_type": "markdown", "id": "intro", "metadata": {}, "source": "# Story"},
-            code("load", "print('rows: 3')\nprint('cols: 2')", [stdout("rows: 3\ncols: 2\n")], 1),
-            code("sum", "1 + 1", [result], 2),
-            code("table", "print('a\\nb\\nc')", [stdout("a\nB\nc\n")], 3),
-            code("boom", "raise ValueError('boom')", [], 4),
-            code("skipme", "# NBVAL_SKIP\nprint('x')", [], 5),
+            code("load", "print('rows: 3')", [stdout("rows: 3\n")], 1),
+            code("sum", "1 + 1", [result("3")], 2),
+            code(
+                "now", "print(datetime.now(), object())", [stdout(f"{local(STORED_RUN)} <object object at 0x7f00deadbeef>\n")], 3
+            ),
+            code("data", "print(frame.date.max())", [stdout("1999-01-01\n")], 4),
+            code("boom", "raise ValueError('boom')", [], 5),
+            code("skipme", "# NBVAL_SKIP\nprint('x')", [], 6),
+            code("ignored", "print(random())", [stdout("0.1\n")], 7, tags=["nbval-ignore-output"]),
+            code("expected", "1 / 0", [error("ZeroDivisionError", "division by zero")], 8, tags=["raises-exception"]),
             code("unrun", "print('unrun')", [], None),
-            code("addr", "print(object())", [stdout("<object object at 0x7f00deadbeef>\n")], 7),
-            code("slow", "import time; time.sleep(30)", [], 8),
-            code("after", "print(1)", [stdout("2\n")], 9),
         ],
     }
 
 
-def story_results() -> dict[str, CellResult]:
-    results = cell_results(parse_junit(STORY_REPORT.encode(), "story.ipynb"), code_cells(story_notebook()))
-    return {result.id or "": result for result in results}
-
-
-# ---- nbval's report ------------------------------------------------------------------------------
-
-
-def test_nbval_numbers_code_cells_from_zero_and_cells_are_reported_by_notebook_position() -> None:
-    cells = code_cells(story_notebook())
-    assert [(cell.number, cell.index, cell.id) for cell in cells[:3]] == [(0, 1, "load"), (1, 2, "sum"), (2, 3, "table")]
-    results = story_results()
-    assert (results["load"].index, results["load"].status) == (1, "reproduced")
-    assert results["after"].index == 9
-
-
-def test_a_different_result_is_a_difference_with_a_diff_from_stored_to_re_executed() -> None:
-    differs = story_results()["sum"]
-    assert (differs.status, differs.message) == ("differs", "its text/plain output differs")
-    assert differs.diff == ("--- text/plain stored in the notebook\n+++ text/plain re-executed in the image\n@@ -1 +1 @@\n-3\n+2")
-
-
-def test_a_multi_line_stream_diff_keeps_the_lines_around_the_change() -> None:
-    table = story_results()["table"]
-    assert table.status == "differs"
-    assert table.diff is not None
-    assert table.diff.splitlines()[-4:] == [" a", "-B", "+b", " c"]
-    assert "assert reference_output" not in table.diff
-
-
-def test_an_exception_in_a_cell_is_an_error_named_by_its_last_traceback_line_without_colour_codes() -> None:
-    boom = story_results()["boom"]
-    assert (boom.status, boom.message, boom.diff) == ("errored", "raised ValueError: boom", None)
-
-
-def test_a_cell_timeout_is_an_error_and_the_cells_after_it_are_not_checked() -> None:
-    results = story_results()
-    assert (results["slow"].status, results["slow"].message) == ("errored", "Timeout of 3 seconds exceeded executing cell")
-    assert (results["after"].status, results["after"].message) == ("skipped", "not checked: an earlier cell timed out")
-
-
-def test_skipped_and_never_run_cells_are_not_counted_as_reproduced() -> None:
-    results = story_results()
-    assert (results["skipme"].status, results["skipme"].message) == ("skipped", "skipped by an NBVAL_SKIP marker")
-    assert (results["unrun"].status, results["unrun"].message) == ("skipped", "not compared: never run in the saved notebook")
-
-
-def test_the_default_sanitizers_let_a_memory_address_match() -> None:
-    assert story_results()["addr"].status == "reproduced"
-
-
-def test_a_kernel_that_does_not_start_errors_every_cell_with_the_reason() -> None:
-    cases = "".join(NO_KERNEL_CASE.format(n=n) for n in range(2))
-    report = f'<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="pytest">{cases}</testsuite></testsuites>'
-    notebook = {"cells": [code("a", "1", [stdout("1\n")], 1), code("b", "2", [stdout("2\n")], 2)]}
-    results = cell_results(parse_junit(report.encode(), "nb.ipynb"), code_cells(notebook))
-    assert {result.status for result in results} == {"errored"}
-    assert results[0].message == "the kernel did not start: jupyter_client.kernelspec.NoSuchKernel: No such kernel named python3"
-
-
-def test_a_cell_missing_from_the_report_is_an_error() -> None:
-    notebook = {"cells": [code("a", "1", [stdout("1\n")], 1)]}
-    [result] = cell_results({}, code_cells(notebook))
-    assert result.status == "errored"
-    assert "did not report" in (result.message or "")
-
-
-def test_a_notebook_nbval_cannot_read_fails_the_check_with_nbvals_reason() -> None:
-    with pytest.raises(VerifyError, match=r"nbval could not read broken\.ipynb in the image \(nbformat\.reader\.NotJSONError"):
-        parse_junit(COLLECTION_ERROR_REPORT.encode(), "broken.ipynb")
-
-
-def test_a_report_that_is_not_xml_fails_the_check() -> None:
-    with pytest.raises(VerifyError, match="not valid XML"):
-        parse_junit(b"<testsuites><testcase", "nb.ipynb")
-
-
-def test_nbvals_own_text_is_kept_when_its_values_cannot_be_read_back() -> None:
-    text = (
-        "Notebook cell execution failed\nCell 0: Cell outputs differ\n\nInput:\nshow()\n\nTraceback:\n"
-        "Missing output fields from running code: {'stdout'}\n"
-    )
-    assert readable_diff(text) == "Missing output fields from running code: {'stdout'}"
-
-
-def test_a_difference_only_in_the_final_newline_is_shown_with_both_values() -> None:
-    text = "Cell 0: Cell outputs differ\n\nTraceback:\n mismatch 'stdout'\n\n  'a\\n' == 'a'\n"
-    assert readable_diff(text) == "stdout stored in the notebook:   'a\\n'\nstdout re-executed in the image: 'a'"
-
-
-def test_cells_marked_to_ignore_output_are_run_but_not_compared() -> None:
-    notebook = {"cells": [code("t", "# NBVAL_IGNORE_OUTPUT\nimport time; time.time()", [stdout("1\n")], 1)]}
-    [cell] = code_cells(notebook)
-    assert cell.unchecked == "marked NBVAL_IGNORE_OUTPUT"
-
-
-# ---- the report --------------------------------------------------------------------------------
-
-
-def test_the_story_does_not_reproduce_and_the_summary_names_the_cells() -> None:
-    report = make_report(Path("/tmp/somewhere/story.ipynb"), IMAGE, list(story_results().values()))
-    assert not report.reproduced
-    assert (report.total, report.reproduced_cells, report.differing, report.errored, report.skipped) == (6, 2, 2, 2, 3)
-    assert report.message.startswith("4 of 6 checked cells of story.ipynb did not reproduce in envcapsule/story:0123456789ab: ")
-    assert "cell 2 (id sum) differs" in report.message
-    assert "\n" not in report.message
-
-
-def test_to_json_carries_the_verdict_and_every_cell() -> None:
-    data = make_report(Path("story.ipynb"), IMAGE, list(story_results().values())).to_json()
-    json.dumps(data)
-    assert data["reproduced"] is False
-    assert data["cells"][1] == {
-        "index": 2,
-        "id": "sum",
-        "status": "differs",
-        "diff": "--- text/plain stored in the notebook\n+++ text/plain re-executed in the image\n@@ -1 +1 @@\n-3\n+2",
-        "message": "its text/plain output differs",
+def runner_result(**changes: Any) -> dict[str, Any]:
+    """What the runner writes for the story in a healthy image: the data date changed, 1 + 1 is 2, `boom` raised."""
+    outputs = {
+        1: [stdout("rows: 3\n")],
+        2: [result("2")],
+        3: [stdout(f"{local(NOW)} <object object at 0x7fe1aa0b2c40>\n")],
+        4: [stdout("2026-01-25\n")],
+        5: [error("ValueError", "boom")],
+        7: [stdout("0.7\n")],
+        8: [error("ZeroDivisionError", "division by zero")],
+        9: [stdout("unrun\n")],
     }
+    cells = [{"index": index, "outputs": value, "seconds": 0.01} for index, value in outputs.items()]
+    base = {
+        "started": NOW - 1,
+        "ended": NOW + 1,
+        "machine": "x86_64",
+        "language_info": {"name": "python", "version": "3.11.2"},
+        "cells": cells,
+        "stopped": None,
+    }
+    return {**base, **changes}
 
 
-def test_render_text_names_the_failing_cells_with_their_diffs_and_reads_the_same_every_time(tmp_path: Path) -> None:
-    report = make_report(tmp_path / "story.ipynb", IMAGE, list(story_results().values()))
-    text = report.render_text()
-    assert text == make_report(tmp_path / "story.ipynb", IMAGE, list(story_results().values())).render_text()
-    assert str(tmp_path) not in text
-    assert text.splitlines()[0] == (
-        "4 of 6 cells of story.ipynb did not reproduce in envcapsule/story:0123456789ab: 2 differing, 2 errored, 2 reproduced."
+def verdicts(run: dict[str, Any], notebook: dict[str, Any] | None = None, **options: Any) -> dict[str, Any]:
+    content = notebook or story_notebook()
+    sanitizers = build_sanitizers(Path("/work"), "/home/jovyan", **options)
+    results = cell_results(content, code_cells(content), run, sanitizers, 120)
+    return {cell.id: cell for cell in results}
+
+
+# ---- cell by cell ----------------------------------------------------------------------------
+
+
+def test_each_cell_gets_a_verdict_by_its_position_in_the_notebook() -> None:
+    cells = verdicts(runner_result())
+    assert {key: cell.status for key, cell in cells.items()} == {
+        "load": "reproduced",
+        "sum": "differs",
+        "now": "reproduced",
+        "data": "differs",
+        "boom": "errored",
+        "skipme": "skipped",
+        "ignored": "ignored",
+        "expected": "reproduced",
+        "unrun": "ignored",
+    }
+    assert [cells[key].index for key in ("load", "sum", "unrun")] == [1, 2, 9]
+    assert cells["sum"].diff == "\n".join(
+        ["--- text/plain stored in the notebook", "+++ text/plain re-executed in the image", "@@ -1 +1 @@", "-3", "+2"]
     )
-    assert "cell 2 (id sum) differs: its text/plain output differs\n    --- text/plain stored in the notebook\n" in text
-    assert "cell 4 (id boom) errored: raised ValueError: boom\n" in text
-    assert not re.search(r"\d+\.\d+ ?s\b|\d{4}-\d{2}-\d{2}", text)
 
 
-def test_all_cells_reproduced_is_a_pass() -> None:
-    cells = [CellResult(1, "a", "reproduced"), CellResult(2, "b", "reproduced")]
-    report = make_report(Path("nb.ipynb"), IMAGE, cells)
-    assert report.reproduced
-    assert report.render_text() == "Reproduced 2 of 2 cells of nb.ipynb in envcapsule/story:0123456789ab.\n"
-    assert report.message == "All 2 checked cells of nb.ipynb reproduced their stored outputs in envcapsule/story:0123456789ab."
+def test_a_changed_data_date_fails_while_a_printed_now_passes() -> None:
+    cells = verdicts(runner_result())
+    assert cells["data"].message == "its stdout output differs"
+    assert "-1999-01-01" in cells["data"].diff.splitlines() and "+2026-01-25" in cells["data"].diff.splitlines()
+    assert cells["now"].status == "reproduced"
+    assert cells["now"].sanitized == {"address": 1, "timestamp": 1}
 
 
-def test_nothing_checked_is_not_a_pass() -> None:
-    report = make_report(Path("nb.ipynb"), IMAGE, [CellResult(0, "a", "skipped", message="skipped by an NBVAL_SKIP marker")])
-    assert not report.reproduced
-    assert report.total == 0
-    assert report.message.startswith("No cell of nb.ipynb was compared")
+def test_without_recorded_execution_times_a_stored_now_counts_as_data_and_the_reason_is_given() -> None:
+    notebook = story_notebook()
+    for cell in notebook["cells"]:
+        cell["metadata"].pop("execution", None)
+    now = verdicts(runner_result(), notebook)["now"]
+    assert now.status == "differs"
+    assert "records no execution times" in (now.message or "")
+
+
+def test_without_the_default_sanitizers_an_address_is_a_difference() -> None:
+    assert verdicts(runner_result(), defaults=False)["now"].status == "differs"
+
+
+def test_markers_name_why_a_cell_was_not_compared() -> None:
+    cells = verdicts(runner_result())
+    assert cells["skipme"].message == "not run: marked # NBVAL_SKIP"
+    assert cells["ignored"].message == "not compared: tagged nbval-ignore-output"
+    assert cells["unrun"].message == "not compared: never run in the saved notebook"
+    assert cells["boom"].message == "raised ValueError: boom (tag the cell raises-exception if that is expected)"
+
+
+@pytest.mark.parametrize(
+    ("stopped", "oom", "message"),
+    [
+        ({"reason": "kernel-died", "exit_code": 1}, False, "the kernel exited with code 1 while this cell ran"),
+        ({"reason": "kernel-died", "exit_code": -11}, False, "the kernel was killed by SIGSEGV while this cell ran"),
+        ({"reason": "kernel-died", "exit_code": -9}, True, "the kernel was killed: the container ran out of memory"),
+        ({"reason": "timeout"}, False, "ran past the 120 s cell timeout and was stopped after 120.3 s"),
+    ],
+)
+def test_a_run_that_stopped_names_the_cell_and_why_and_runs_nothing_after(
+    stopped: dict[str, Any], oom: bool, message: str
+) -> None:
+    run = runner_result(stopped={**stopped, "index": 2, "seconds": 120.3})
+    run["cells"] = run["cells"][:1]
+    content = story_notebook()
+    results = cell_results(content, code_cells(content), run, build_sanitizers(Path("/work"), "/home/jovyan"), 120, oom)
+    cells = {cell.id: cell for cell in results}
+    assert cells["sum"].status == "errored" and message in (cells["sum"].message or "")
+    assert cells["now"].status == "skipped" and cells["now"].message == "not run: the run stopped at cell 2 (id sum)"
+    report = make_report(Path("story.ipynb"), IMAGE, results)
+    assert not report.reproduced and "cell 2 (id sum) errored" in report.message
+
+
+# ---- conditions -------------------------------------------------------------------------------
+
+
+def conditions(**changes: Any) -> Any:
+    manifest = {"capsule_hash": "ab" * 32, "interpreter": {"version": "3.11.2"}, "platform": {"os": "linux", "machine": "x86_64"}}
+    options = {
+        "image_attrs": {"Id": "sha256:1", "Architecture": "amd64", "Os": "linux"},
+        "engine_architecture": "x86_64",
+        "python_image": "3.11.2",
+        "machine_image": "x86_64",
+        "base_image": "python:3.11.2-slim",
+        "base_digest": None,
+        "system_packages": None,
+    }
+    manifest.update(changes.pop("manifest", {}))
+    return read_conditions(IMAGE, manifest, **{**options, **changes})
+
+
+def test_the_same_conditions_are_exact() -> None:
+    same = conditions()
+    assert same.exact and same.warnings == ()
+    assert same.render_text() == f"Ran in image {IMAGE}, Python 3.11.2, platform linux/amd64, capsule abababababab."
+
+
+@pytest.mark.parametrize(
+    ("changes", "warning"),
+    [
+        (
+            {"manifest": {"interpreter": {"version": "3.11.7"}}},
+            "The image's Python is 3.11.2, the capture's 3.11.7 (another patch version)",
+        ),
+        ({"machine_image": "aarch64", "image_attrs": {"Architecture": "arm64"}}, "ran emulated on a linux/amd64 engine"),
+        (
+            {"manifest": {"platform": {"machine": "arm64"}}},
+            "The image is linux/amd64, but the notebook was captured on linux/arm64.",
+        ),
+        (
+            {"manifest": {"base_image": {"name": "python:3.11.7-slim"}}},
+            "built on the base image python:3.11.2-slim, not on python:3.11.7-slim",
+        ),
+        (
+            {
+                "manifest": {"system": {"packages": [{"name": "libgomp1", "version": "12.2.0-14", "architecture": "amd64"}]}},
+                "system_packages": [{"name": "libgomp1", "version": "12.2.0-14+deb12u1", "architecture": "amd64"}],
+            },
+            "1 system package(s) in the image differ from the capture: libgomp1 12.2.0-14+deb12u1 (captured 12.2.0-14).",
+        ),
+    ],
+)
+def test_each_difference_from_the_capture_is_a_warning(changes: dict[str, Any], warning: str) -> None:
+    found = conditions(**changes)
+    assert not found.exact
+    assert any(warning in text for text in found.warnings), found.warnings
+
+
+def test_reproduced_is_about_outputs_and_exact_conditions_about_where() -> None:
+    content = {**story_notebook(), "cells": story_notebook()["cells"][:2]}
+    results = cell_results(content, code_cells(content), runner_result(), build_sanitizers(Path("/w/x"), "/home/jovyan"), 120)
+    report = make_report(Path("story.ipynb"), IMAGE, results, conditions(manifest={"interpreter": {"version": "3.11.7"}}))
+    data = report.to_json()
+    assert (data["reproduced"], data["exact_conditions"]) == (True, False)
+    assert data["warnings"] == list(report.conditions.warnings) and len(data["warnings"]) == 1  # type: ignore[union-attr]
+    assert data["conditions"]["python_image"] == "3.11.2" and data["conditions"]["python_captured"] == "3.11.7"
+    text = report.render_text()
+    assert text.startswith("Reproduced 1 of 1 cells of story.ipynb in envcapsule/story:0123456789ab.\n")
+    assert "warning: The image's Python is 3.11.2, the capture's 3.11.7" in text
+    assert "Exact conditions: no" in text
+
+
+# ---- the report's forms -------------------------------------------------------------------------
+
+
+def story_report() -> Any:
+    content = story_notebook()
+    results = cell_results(content, code_cells(content), runner_result(), build_sanitizers(Path("/w/x"), "/home/jovyan"), 120)
+    return make_report(Path("story.ipynb"), IMAGE, results, conditions(), ran_at=NOW)
+
+
+def test_the_text_counts_what_was_not_compared_and_what_was_sanitized() -> None:
+    text = story_report().render_text()
+    first = text.splitlines()[0]
+    assert first == (
+        "3 of 6 cells of story.ipynb did not reproduce in envcapsule/story:0123456789ab: "
+        "2 differing, 1 errored, 3 reproduced (1 skipped, 2 run but not compared)."
+    )
+    assert "cell 3 (id now): 2 values sanitized: 1 address, 1 timestamp" in text.splitlines()
+    assert "cell 6 (id skipme) skipped: not run: marked # NBVAL_SKIP" in text.splitlines()
+    assert text == story_report().render_text()
+
+
+def test_json_and_junit_carry_every_cell_and_the_conditions() -> None:
+    report = story_report()
+    data = report.to_json()
+    assert (data["skipped"], data["ignored"], data["total"]) == (1, 2, 6)
+    assert data["cells"][2]["sanitized"] == {"address": 1, "timestamp": 1}
+    assert data["ran_at"].endswith("Z")
+    suite = ElementTree.fromstring(report.to_junit())
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors"), suite.get("skipped")) == ("9", "2", "1", "3")
+    properties = {p.get("name"): p.get("value") for p in suite.iter("property")}
+    assert properties["exact_conditions"] == "true" and properties["python_image"] == "3.11.2"
+    [failure] = [case for case in suite.iter("testcase") if case.get("name") == "cell 4 (id data)"]
+    assert failure.find("failure") is not None
+
+
+def test_nothing_compared_is_not_a_pass() -> None:
+    content = {**story_notebook(), "cells": [story_notebook()["cells"][6]]}
+    results = cell_results(content, code_cells(content), runner_result(), build_sanitizers(Path("/w/x"), "/home/jovyan"), 120)
+    report = make_report(Path("story.ipynb"), IMAGE, results)
+    assert not report.reproduced and report.message.startswith("No cell of story.ipynb was compared")
+
+
+# ---- verify() with a fake engine ---------------------------------------------------------------
+
+
+class Unusable:
+    """A Docker client that must not be touched."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"the engine was used: {name}")
+
+
+def events(*lines: dict[str, Any]) -> str:
+    return "".join(f"envcapsule-verify {json.dumps(line)}\n" for line in lines)
+
+
+@dataclass
+class FakeContainer:
+    log: str
+    result: dict[str, Any] | None
+    polls_until_exit: int | None = 0
+    exit_code: int = 0
+    oom_killed: bool = False
+    put: list[tuple[str, bytes]] = field(default_factory=list)
+    started: bool = False
+    removed: bool = False
+    polls: int = 0
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+    def put_archive(self, path: str, data: bytes) -> bool:
+        self.put.append((path, data))
+        return True
+
+    def start(self) -> None:
+        self.started = True
+
+    def reload(self) -> None:
+        self.polls += 1
+        done = self.polls_until_exit is not None and self.polls > self.polls_until_exit
+        state = {"Status": "exited" if done else "running", "ExitCode": self.exit_code, "OOMKilled": self.oom_killed}
+        self.attrs = {"State": state}
+
+    def logs(self, **kwargs: Any) -> bytes:
+        return self.log.encode()
+
+    def get_archive(self, path: str) -> tuple[Any, dict[str, Any]]:
+        from docker.errors import NotFound
+
+        assert path == RESULT
+        if self.result is None:
+            raise NotFound("no such file")
+        data = json.dumps(self.result).encode()
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as archive:
+            entry = tarfile.TarInfo("result.json")
+            entry.size = len(data)
+            archive.addfile(entry, io.BytesIO(data))
+        return iter([buffer.getvalue()]), {}
+
+    def remove(self, **kwargs: Any) -> None:
+        self.removed = True
+
+
+class FakeClient:
+    def __init__(self, container: FakeContainer) -> None:
+        self.container = container
+        self.created: list[tuple[str, dict[str, Any]]] = []
+        self.containers = self
+        self.images = self
+
+    def create(self, image: str, **options: Any) -> FakeContainer:
+        self.created.append((image, options))
+        return self.container
+
+    def get(self, image: str) -> Any:
+        return type("Image", (), {"attrs": {"Id": "sha256:1", "Architecture": "amd64", "Os": "linux"}})()
+
+    def info(self) -> dict[str, Any]:
+        return {"Architecture": "x86_64"}
+
+
+class RecordingProgress(NullProgress):
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def advance(self, item: str = "") -> None:
+        self.items.append(item)
+
+
+@dataclass
+class Built:
+    image: str
+    base_image: str = "python:3.11.2-slim"
+    base_image_digest: str | None = None
+
+
+def write(path: Path, notebook: dict[str, Any]) -> Path:
+    path.write_text(json.dumps(notebook, indent=1))
+    return path
+
+
+@pytest.fixture
+def story(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The story notebook beside a capsule folder, with building replaced by a known image."""
+    notebook = write(tmp_path / "story.ipynb", story_notebook())
+    (tmp_path / "story.capsule").mkdir()
+    manifest = 'capsule_hash = "abc"\n[interpreter]\nversion = "3.11.2"\n[platform]\nos = "linux"\nmachine = "x86_64"\n'
+    (tmp_path / "story.capsule" / "capsule.toml").write_text(manifest)
+    monkeypatch.setattr("envcapsule.image.build.build", lambda folder, **options: Built(IMAGE))
+    monkeypatch.setattr(verify_module, "POLL_INTERVAL", 0.001)
+    return notebook
+
+
+def test_verify_puts_the_runner_in_reads_its_result_and_removes_the_container(story: Path) -> None:
+    log = events({"event": "start", "index": 1}, {"event": "done", "index": 1, "seconds": 0.1}, {"event": "start", "index": 2})
+    log += events({"event": "done", "index": 2, "seconds": 0.1})
+    container = FakeContainer(log=log, result=runner_result(), polls_until_exit=2)
+    client = FakeClient(container)
+    progress = RecordingProgress()
+    report = verify(story, client=client, progress=progress)  # type: ignore[arg-type]
+
+    assert (report.image, report.differing, report.errored, report.exact_conditions) == (IMAGE, 2, 1, True)
+    assert client.created[0][0] == IMAGE and client.created[0][1]["command"][1:] == [RUNNER, PLAN, RESULT]
+    assert container.started and container.removed
+    [(path, data)] = container.put
+    with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+        sent = json.loads(archive.extractfile("home/jovyan/story.ipynb").read())  # type: ignore[union-attr]
+        plan = json.loads(archive.extractfile(PLAN.lstrip("/")).read())  # type: ignore[union-attr]
+        runner = archive.extractfile(RUNNER.lstrip("/")).read()  # type: ignore[union-attr]
+    assert path == "/" and sent == story_notebook()
+    assert b"store_history=True" in runner
+    assert {"index": 6, "run": False} in plan["cells"] and {"index": 1, "run": True} in plan["cells"]
+    assert progress.items == ["cell 1 (id load): ran", "cell 2 (id sum): ran"]
+
+
+def test_no_default_sanitizers_reach_the_comparison(story: Path) -> None:
+    report = verify(story, default_sanitizers=False, client=FakeClient(FakeContainer(log="", result=runner_result())))  # type: ignore[arg-type]
+    assert next(cell for cell in report.cells if cell.id == "now").status == "differs"
+
+
+def test_a_check_past_its_time_limit_names_the_running_cell_and_leaves_nothing_behind(
+    story: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(verify_module, "STARTUP_ALLOWANCE", 0.0)
+    log = events(
+        {"event": "kernel-ready"}, {"event": "start", "index": 1}, {"event": "done", "index": 1}, {"event": "start", "index": 2}
+    )
+    container = FakeContainer(log=log, result=None, polls_until_exit=None)
+    assert verify_module.run_limit(0.05, 9) == pytest.approx(0.45)
+    with pytest.raises(VerifyTimeout, match=r"did not finish within 0\.45 s \(cell 2 \(id sum\) was still running\)"):
+        verify(story, timeout=0.05, client=FakeClient(container))  # type: ignore[arg-type]
+    assert container.removed
+
+
+def test_the_running_cell_is_the_one_started_and_not_finished() -> None:
+    assert running_cell(events({"event": "start", "index": 3})) == 3
+    assert running_cell(events({"event": "start", "index": 3}, {"event": "done", "index": 3})) is None
+    assert running_cell("[IPKernelApp] WARNING | something\n") is None
+
+
+def test_ctrl_c_while_waiting_removes_the_container(story: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    container = FakeContainer(log="", result=None, polls_until_exit=None)
+
+    def interrupt(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(verify_module.time, "sleep", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        verify(story, client=FakeClient(container))  # type: ignore[arg-type]
+    assert container.removed
+
+
+@pytest.mark.parametrize(
+    ("container", "sentence"),
+    [
+        (
+            FakeContainer(log="ModuleNotFoundError: No module named 'nbclient'\n", result=None, exit_code=1),
+            r"has no nbclient in its server environment .* `envcapsule build --no-cache`",
+        ),
+        (
+            FakeContainer(log="Fatal Python error: something\n", result=None, exit_code=3),
+            r"The notebook runner wrote no result in .* \(it exited with code 3\); its last log lines:\n  Fatal",
+        ),
+        (
+            FakeContainer(log=events({"event": "start", "index": 3}), result=None, exit_code=137, oom_killed=True),
+            r"ran out of memory while cell 3 \(id now\) was running and was killed",
+        ),
+        (
+            FakeContainer(
+                log="",
+                result=runner_result(
+                    stopped={"reason": "runner-error", "message": "RuntimeError: Kernel died before replying to kernel_info"}
+                ),
+            ),
+            r"The notebook's kernel could not run in .* \(RuntimeError: Kernel died before replying to kernel_info\)",
+        ),
+    ],
+)
+def test_a_run_without_a_usable_result_is_one_sentence(story: Path, container: FakeContainer, sentence: str) -> None:
+    with pytest.raises(VerifyError, match=sentence):
+        verify(story, client=FakeClient(container))  # type: ignore[arg-type]
+    assert container.removed
 
 
 def test_a_notebook_without_outputs_is_explained_never_passed_and_needs_no_capsule_or_engine(tmp_path: Path) -> None:
     notebook = write(tmp_path / "fresh.ipynb", {**story_notebook(), "cells": [code("a", "print(1)", [], None)]})
-    report = verify(notebook, client=Unusable())
+    report = verify(notebook, client=Unusable())  # type: ignore[arg-type]
     assert (report.status, report.reproduced, report.cells, report.image) == ("no-outputs", False, (), None)
     assert report.message == "fresh.ipynb has no stored outputs to compare; run it, save it, and verify again."
-    assert report.render_text() == report.message + "\n"
-    assert report.to_json()["reproduced"] is False
 
 
 def test_a_missing_notebook_is_one_sentence(tmp_path: Path) -> None:
     with pytest.raises(NotebookError, match="does not exist"):
-        verify(tmp_path / "nope.ipynb", client=Unusable())
+        verify(tmp_path / "nope.ipynb", client=Unusable())  # type: ignore[arg-type]
 
 
 def test_a_notebook_without_a_capsule_says_to_snapshot_first(tmp_path: Path) -> None:
     notebook = write(tmp_path / "story.ipynb", story_notebook())
     with pytest.raises(CapsuleError, match=r"has no capsule at .*story\.capsule; run `envcapsule snapshot .*story\.ipynb` first"):
-        verify(notebook, client=Unusable())
+        verify(notebook, client=Unusable())  # type: ignore[arg-type]
 
 
-# ---- sanitizers --------------------------------------------------------------------------------
-
-
-def nbval_sanitize(config: str, text: str) -> str:
-    """What nbval 0.11 does with the file (plugin.get_sanitize_patterns, IPyNbCell.sanitize)."""
-    patterns = dict(re.findall("^regex: (.*)$\n^replace: (.*)$", config, flags=re.MULTILINE))
-    for regex, replace in patterns.items():
-        text = re.sub(regex, replace, text)
-    return text
-
-
-@pytest.mark.parametrize(
-    ("host", "container", "same"),
-    [
-        ("<object object at 0x7f3a2b10c9d0>", "<object object at 0x7fe1aa0b2c40>", "<object object at 0xADDRESS>"),
-        ("run at 2024-05-01T10:11:12.123456+00:00", "run at 2026-11-21T06:07:08.9+00:00", "run at DATETIME"),
-        ("Timestamp('2024-05-01 10:11:12')", "Timestamp('2026-11-21 06:07:08')", "Timestamp('DATETIME')"),
-        ("datetime.datetime(2024, 5, 1, 10, 11, 12, 5)", "datetime.datetime(2026, 11, 21, 6, 7, 8, 9)", "DATETIME"),
-        ("today 2024-05-01, 10:11:12", "today 2026-11-21, 06:07:08", "today DATE, TIME"),
-        ("t=1714558272.25", "t=1763705228.5", "t=TIMESTAMP"),
-        ("saved /tmp/tmpab12cd/out.csv", "saved /tmp/tmpzz99xx/out.csv", "saved TMPPATH"),
-        ("saved /var/folders/xy/T/tmp1/out.csv", "saved /tmp/tmp2/out.csv", "saved TMPPATH"),
-        (
-            "/tmp/pytest-0/kernel0/env/lib/python3.11/site-packages/pandas/core/frame.py:12: FutureWarning",
-            "/opt/envcapsule/kernel/lib/python3.11/site-packages/pandas/core/frame.py:12: FutureWarning",
-            "SITE-PACKAGES/pandas/core/frame.py:12: FutureWarning",
-        ),
-        ("/work/project/data.csv", "/home/jovyan/data.csv", "NOTEBOOK-FOLDER/data.csv"),
-    ],
-)
-def test_the_composed_file_makes_host_and_image_outputs_equal_in_nbval(host: str, container: str, same: str) -> None:
-    config = compose_sanitizers(Path("/work/project"), "/home/jovyan")
-    assert nbval_sanitize(config, host) == same
-    assert nbval_sanitize(config, container) == same
-
-
-def test_the_defaults_leave_ordinary_values_alone() -> None:
-    config = compose_sanitizers(Path("/work/project"), "/home/jovyan")
-    for value in ["0xff", "3.14159", "1.2345678901", "version 0.9.0", "[0.5488135  0.71518937]", "12:30"]:
-        assert nbval_sanitize(config, value) == value
-
-
-def test_the_users_sanitizers_come_last_written_the_way_nbval_reads_them(tmp_path: Path) -> None:
-    user = tmp_path / "mine.cfg"
-    user.write_text("# run ids\n[run ids]\n  regex:run-[0-9]+\n  replace:RUN\r\nregex: elapsed \\d+ ms\nreplace: \n")
-    config = compose_sanitizers(Path("/work/project"), "/home/jovyan", user)
-    assert config.endswith("[run ids]\nregex: run-[0-9]+\nreplace: RUN\nregex: elapsed \\d+ ms\nreplace: \n")
-    assert nbval_sanitize(config, "run-42 took elapsed 17 ms") == "RUN took "
-
-
-def test_the_default_file_parses_into_the_promised_families() -> None:
-    sections = {sanitizer.section for sanitizer in default_sanitizers()}
-    assert {"memory addresses", "dates and times", "unix timestamps", "temporary paths"} <= sections
-
-
-def test_shallow_or_repeated_notebook_folders_are_not_sanitized() -> None:
-    assert folder_sanitizers(Path("/"), "/home/jovyan") == [Sanitizer("notebook folder", "/home/jovyan", "NOTEBOOK-FOLDER")]
-    assert len(folder_sanitizers(Path("/home/jovyan"), "/home/jovyan")) == 1
-
-
-@pytest.mark.parametrize(
-    ("text", "problem"),
-    [
-        ("regex: a+\n", r"Line 1 of .*mine\.cfg has a `regex:` with no `replace:` line after it"),
-        ("regex: a+\n\nreplace: b\n", r"Line 1 of .*mine\.cfg has a `regex:` that is not followed by a `replace:` line"),
-        ("replace: b\n", r"Line 1 of .*mine\.cfg has a `replace:` with no `regex:` line above it"),
-        ("[ok]\nregexp: a\n", r"Line 2 of .*mine\.cfg is not in nbval's format"),
-        ("regex: (unclosed\nreplace: x\n", r"Line 1 of .*mine\.cfg: the regex '\(unclosed' is not valid"),
-        ("regex: a*\nreplace: x\n", r"matches empty text"),
-        ("regex: (a)b\nreplace: \\2\n", r"Line 2 of .*mine\.cfg: the replacement '\\\\2' does not fit its regex"),
-        ("# only a comment\n", r"holds no sanitizers"),
-    ],
-)
-def test_a_malformed_sanitizer_file_is_refused_with_one_sentence(tmp_path: Path, text: str, problem: str) -> None:
-    user = tmp_path / "mine.cfg"
-    user.write_text(text)
-    with pytest.raises(SanitizerError, match=problem) as caught:
-        read_sanitizers(user)
-    assert "\n" not in str(caught.value)
-
-
-def test_named_groups_may_be_used_in_the_replacement() -> None:
-    [sanitizer] = parse_sanitizers("regex: (?P<unit>ms|s) elapsed\nreplace: \\g<unit> ELAPSED\n", "mine.cfg")
-    assert sanitizer.replace == "\\g<unit> ELAPSED"
-
-
-def test_an_unreadable_sanitizer_file_is_refused_before_anything_is_built(tmp_path: Path) -> None:
-    notebook = write(tmp_path / "story.ipynb", story_notebook())
+def test_an_unreadable_sanitizer_file_is_refused_before_anything_is_built(story: Path) -> None:
     with pytest.raises(SanitizerError, match=r"The sanitizer file .*missing\.cfg cannot be read \(No such file or directory\)"):
-        verify(notebook, sanitize=tmp_path / "missing.cfg", client=Unusable())
+        verify(story, sanitize=story.parent / "missing.cfg", client=Unusable())  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("timeout", [0, -1, float("nan")])
+def test_a_timeout_that_is_not_positive_is_refused(story: Path, timeout: float) -> None:
+    with pytest.raises(VerifyError, match="must be a positive number of seconds"):
+        verify(story, timeout=timeout, client=Unusable())  # type: ignore[arg-type]
 
 
 # ---- the container -----------------------------------------------------------------------------
 
 
-def test_nbval_runs_from_the_server_environment_with_envcapsules_options() -> None:
-    assert nbval_command("story.ipynb", 120) == [
-        "/opt/envcapsule/server/bin/python",
-        "-m",
-        "pytest",
-        "-p",
-        "no:cacheprovider",
-        "--noconftest",
-        "-c",
-        "/home/jovyan/.envcapsule-verify/pytest.ini",
-        "--rootdir=/home/jovyan",
-        "-vv",
-        "--tb=no",
-        "-rN",
-        "--color=no",
-        "--nbval",
-        "--nbval-kernel-name=python3",
-        "--nbval-cell-timeout=120",
-        "--nbval-sanitize-with=/home/jovyan/.envcapsule-verify/sanitize.cfg",
-        "--junitxml=/home/jovyan/.envcapsule-verify/report.xml",
+def test_the_plan_runs_every_cell_but_the_skipped_ones_in_the_home_folder() -> None:
+    plan = run_plan("story.ipynb", code_cells(story_notebook()), 30, False)
+    assert (plan["notebook"], plan["kernel"], plan["timeout"], plan["cwd"]) == (
         "/home/jovyan/story.ipynb",
-    ]
+        "python3",
+        30,
+        "/home/jovyan",
+    )
+    assert [cell["index"] for cell in plan["cells"] if not cell["run"]] == [6]
 
 
 def test_the_container_is_offline_unprivileged_labelled_and_mounts_nothing() -> None:
@@ -473,172 +575,3 @@ def test_files_go_in_as_a_tar_owned_by_the_notebook_user() -> None:
         folder, notebook = archive.getmembers()
         assert (folder.name, folder.isdir(), folder.uid, folder.gid) == ("home/jovyan/.envcapsule-verify", True, 1000, 1000)
         assert (notebook.name, notebook.uid, notebook.mode) == ("home/jovyan/story.ipynb", 1000, 0o644)
-        assert archive.extractfile(notebook).read() == b"{}"  # type: ignore[union-attr]
-
-
-def test_the_running_cell_is_the_one_after_the_last_finished() -> None:
-    # The engine's log holds back pytest's "…::Cell 1 " until its outcome ends the line.
-    assert running_cell("collecting ... collected 9 items\n\nstory::ipynb::Cell 0 PASSED     [ 11%]\n") == 1
-    assert running_cell("collecting ... collected 9 items\n") == 0
-    assert running_cell(STORY_LOG) is None
-    assert running_cell("============================= test session starts ====\n") is None
-
-
-# ---- verify() with a fake engine ---------------------------------------------------------------
-
-
-class Unusable:
-    """A Docker client that must not be touched."""
-
-    def __getattr__(self, name: str) -> Any:
-        raise AssertionError(f"the engine was used: {name}")
-
-
-@dataclass
-class FakeContainer:
-    log: str
-    report: bytes | None
-    polls_until_exit: int | None = 0
-    exit_code: int = 1
-    put: list[tuple[str, bytes]] = field(default_factory=list)
-    started: bool = False
-    removed: bool = False
-    polls: int = 0
-    attrs: dict[str, Any] = field(default_factory=dict)
-
-    def put_archive(self, path: str, data: bytes) -> bool:
-        self.put.append((path, data))
-        return True
-
-    def start(self) -> None:
-        self.started = True
-
-    def reload(self) -> None:
-        self.polls += 1
-        done = self.polls_until_exit is not None and self.polls > self.polls_until_exit
-        self.attrs = {"State": {"Status": "exited" if done else "running", "ExitCode": self.exit_code}}
-
-    def logs(self, **kwargs: Any) -> bytes:
-        return self.log.encode()
-
-    def get_archive(self, path: str) -> tuple[Any, dict[str, Any]]:
-        from docker.errors import NotFound
-
-        assert path == JUNIT_REPORT
-        if self.report is None:
-            raise NotFound("no such file")
-        buffer = io.BytesIO()
-        with tarfile.open(fileobj=buffer, mode="w") as archive:
-            entry = tarfile.TarInfo("report.xml")
-            entry.size = len(self.report)
-            archive.addfile(entry, io.BytesIO(self.report))
-        return iter([buffer.getvalue()]), {}
-
-    def remove(self, **kwargs: Any) -> None:
-        self.removed = True
-
-
-class FakeContainers:
-    def __init__(self, container: FakeContainer) -> None:
-        self.container = container
-        self.created: list[tuple[str, dict[str, Any]]] = []
-
-    def create(self, image: str, **options: Any) -> FakeContainer:
-        self.created.append((image, options))
-        return self.container
-
-
-class FakeClient:
-    def __init__(self, container: FakeContainer) -> None:
-        self.containers = FakeContainers(container)
-
-
-class RecordingProgress(NullProgress):
-    def __init__(self) -> None:
-        self.items: list[str] = []
-
-    def advance(self, item: str = "") -> None:
-        self.items.append(item)
-
-
-@dataclass
-class Built:
-    image: str
-
-
-@pytest.fixture
-def story(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The story notebook beside a capsule folder, with building replaced by a known image."""
-    notebook = write(tmp_path / "story.ipynb", story_notebook())
-    (tmp_path / "story.capsule").mkdir()
-    (tmp_path / "story.capsule" / "capsule.toml").write_text("schema = 1\n")
-    monkeypatch.setattr("envcapsule.image.build.build", lambda folder, **options: Built(IMAGE))
-    monkeypatch.setattr(verify_module, "POLL_INTERVAL", 0.001)
-    return notebook
-
-
-def test_verify_puts_the_notebook_in_runs_nbval_reads_its_report_and_removes_the_container(story: Path) -> None:
-    container = FakeContainer(log=STORY_LOG, report=STORY_REPORT.encode(), polls_until_exit=2)
-    client = FakeClient(container)
-    progress = RecordingProgress()
-    report = verify(story, client=client, progress=progress)  # type: ignore[arg-type]
-
-    assert (report.image, report.differing, report.errored) == (IMAGE, 2, 2)
-    assert client.containers.created[0][0] == IMAGE
-    assert container.started and container.removed
-    [(path, data)] = container.put
-    with tarfile.open(fileobj=io.BytesIO(data)) as archive:
-        names = archive.getnames()
-        sent = json.loads(archive.extractfile("home/jovyan/story.ipynb").read())  # type: ignore[union-attr]
-        sanitize = archive.extractfile("home/jovyan/.envcapsule-verify/sanitize.cfg").read().decode()  # type: ignore[union-attr]
-    assert path == "/"
-    assert "home/jovyan/.envcapsule-verify/pytest.ini" in names
-    assert sent == story_notebook()
-    assert f"regex: {re.escape(str(story.parent))}\n" in sanitize
-    assert progress.items[:2] == ["cell 1 (id load): passed", "cell 2 (id sum): failed"]
-    assert len(progress.items) == 9
-
-
-def test_a_check_past_its_time_limit_names_the_running_cell_and_leaves_nothing_behind(
-    story: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(verify_module, "STARTUP_ALLOWANCE", 0.0)
-    container = FakeContainer(log="collected 9 items\nstory::ipynb::Cell 0 PASSED\n", report=None, polls_until_exit=None)
-    # 9 code cells of 0.05 s each: the whole check may take 0.45 s.
-    assert verify_module.run_limit(0.05, 9) == pytest.approx(0.45)
-    with pytest.raises(VerifyTimeout, match=r"did not finish within 0\.45 s \(cell 2 \(id sum\) was still running\)") as caught:
-        verify(story, timeout=0.05, client=FakeClient(container))  # type: ignore[arg-type]
-    assert container.removed
-    assert "stopped and removed" in str(caught.value)
-
-
-def test_ctrl_c_while_waiting_removes_the_container(story: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    container = FakeContainer(log="", report=None, polls_until_exit=None)
-
-    def interrupt(seconds: float) -> None:
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(verify_module.time, "sleep", interrupt)
-    with pytest.raises(KeyboardInterrupt):
-        verify(story, client=FakeClient(container))  # type: ignore[arg-type]
-    assert container.removed
-
-
-def test_an_image_without_nbval_says_to_rebuild_it(story: Path) -> None:
-    container = FakeContainer(log="/opt/envcapsule/server/bin/python: No module named pytest\n", report=None, exit_code=1)
-    with pytest.raises(VerifyError, match=r"has no pytest and nbval in its server environment .* `envcapsule build --no-cache`"):
-        verify(story, client=FakeClient(container))  # type: ignore[arg-type]
-    assert container.removed
-
-
-def test_no_report_for_another_reason_shows_the_log_tail(story: Path) -> None:
-    container = FakeContainer(log="Fatal Python error: something\n", report=None, exit_code=3)
-    with pytest.raises(
-        VerifyError, match=r"nbval wrote no report in .* \(pytest exited with code 3\); its last log lines:\n  Fatal"
-    ):
-        verify(story, client=FakeClient(container))  # type: ignore[arg-type]
-
-
-def write(path: Path, notebook: dict[str, Any]) -> Path:
-    path.write_text(json.dumps(notebook, indent=1))
-    return path
