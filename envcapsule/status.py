@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,6 +22,7 @@ class CapsuleStatus:
     state: State
     capsule_hash: str | None = None
     changes: tuple[str, ...] = ()
+    summary: str = ""  # the drift in one line: "62 added, 2 changed, interpreter CPython 3.11.2 → CPython 3.11.7"
     image: str | None = None
     image_built: bool | None = None  # None: the engine could not be asked
     containers: tuple[dict[str, Any], ...] = ()
@@ -36,6 +38,7 @@ class CapsuleStatus:
             "state": self.state,
             "capsule_hash": self.capsule_hash,
             "changes": list(self.changes),
+            "summary": self.summary,
             "image": self.image,
             "image_built": self.image_built,
             "containers": list(self.containers),
@@ -74,6 +77,7 @@ def capsule_status(
         state="up-to-date" if drift.identical else "drifted",
         capsule_hash=capsule.capsule_hash,
         changes=tuple(drift.lines()),
+        summary=drift.summary(),
         last_verify=read_verify(folder),
         python=facts.get("interpreter", {}).get("version"),
         packages=len(facts.get("distributions", [])),
@@ -110,13 +114,61 @@ def _with_engine(status: CapsuleStatus, capsule: Any, client: Any) -> CapsuleSta
     return replace(status, image=tag, image_built=built, containers=containers)
 
 
+HISTORY = 20  # verify runs kept in verify.json's history
+_SUMMARY = (
+    "reproduced",
+    "exact_conditions",
+    "total",
+    "reproduced_cells",
+    "differing",
+    "errored",
+    "skipped",
+    "ignored",
+    "message",
+)
+_DIFF_CHARS = 4000  # per cell in the kept report: enough to read, small enough to keep beside the capsule
+
+
 def record_verify(capsule_dir: Path, report: dict[str, Any]) -> None:
-    """Keep the last verify result beside the capsule (it does not change the capsule hash)."""
-    summary = {k: report.get(k) for k in ("reproduced", "total", "reproduced_cells", "differing", "errored", "message")}
-    write_json(capsule_dir / VERIFY_RECORD, summary)
+    """Keep the last verify result and its report beside the capsule, and append it to the history (the last 20).
+
+    verify.json does not change the capsule hash. Its top level is the last run's summary, so
+    older readers keep working; ``report`` is that run's report with long diffs cut, and
+    ``history`` lists every kept run, oldest first: time, image, result, warnings.
+    """
+    previous = read_verify(capsule_dir) or {}
+    history = [entry for entry in previous.get("history", []) if isinstance(entry, dict)]
+    warnings = [str(w) for w in report.get("warnings") or []]
+    at = report.get("ran_at") or datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    entry = {
+        "at": at,
+        "image": report.get("image"),
+        "status": report.get("status"),
+        "reproduced": report.get("reproduced"),
+        "exact_conditions": report.get("exact_conditions"),
+        "warnings": warnings,
+        "message": report.get("message"),
+    }
+    record = {k: report.get(k) for k in _SUMMARY}
+    record.update(at=at, image=report.get("image"), warnings=warnings)
+    record["report"] = _kept_report(report)
+    record["history"] = [*history, entry][-HISTORY:]
+    write_json(capsule_dir / VERIFY_RECORD, record)
+
+
+def _kept_report(report: dict[str, Any]) -> dict[str, Any]:
+    cells = []
+    for cell in report.get("cells") or []:
+        if isinstance(cell, dict):
+            diff = cell.get("diff")
+            if isinstance(diff, str) and len(diff) > _DIFF_CHARS:
+                cell = {**cell, "diff": diff[:_DIFF_CHARS] + "\n… (cut; run verify again to see it whole)"}
+            cells.append(cell)
+    return {**report, "cells": cells}
 
 
 def read_verify(capsule_dir: Path) -> dict[str, Any] | None:
+    """The last verify's record (summary, report and history), or None when there is none or it is unreadable."""
     try:
         data = json.loads((capsule_dir / VERIFY_RECORD).read_text())
     except (OSError, ValueError):

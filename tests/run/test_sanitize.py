@@ -77,7 +77,10 @@ def test_a_plots_reprs_lose_their_addresses_but_hex_data_stays() -> None:
     bar = figure.colorbar(image)
     text = f"{bar!r}\n{axes.plot([1, 2])!r}\nmask 0xdeadbeef"
     cleaned, tally = clean(text, [])
-    assert cleaned == "<matplotlib.colorbar.Colorbar object at 0xADDRESS>\n[<matplotlib.lines.Line2D object at 0xADDRESS>]\nmask 0xdeadbeef"
+    assert (
+        cleaned
+        == "<matplotlib.colorbar.Colorbar object at 0xADDRESS>\n[<matplotlib.lines.Line2D object at 0xADDRESS>]\nmask 0xdeadbeef"
+    )
     assert tally == Counter(address=2)
     plt.close(figure)
 
