@@ -166,7 +166,7 @@ def image_spec(capsule: Capsule, base: BaseImage, plan: Any, server_sha: str) ->
         **expected_labels(capsule),
         "envcapsule.notebook": capsule.notebooks[0] if capsule.notebooks else "",
         "envcapsule.capsule-dir": capsule.folder.name,
-        "envcapsule.python": python,
+        "envcapsule.python": base.python_version or python,  # the image's Python; the capture's is in the capsule
         "envcapsule.server-lock-sha256": server_sha,
         BASE_IMAGE_LABEL: base.name,
     }
