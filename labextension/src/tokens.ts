@@ -42,7 +42,22 @@ export interface IVerifySummary {
   differing?: unknown;
   errored?: unknown;
   message?: string | null;
+  /** When the run started (ISO 8601, UTC). */
+  at?: string | null;
+  exact_conditions?: boolean | null;
+  warnings?: string[] | null;
+  /** The run's report, kept so its cells can be read after the job has ended. */
+  report?: { cells?: IVerifyCell[] | null } | null;
   [key: string]: unknown;
+}
+
+/** One code cell of a kept verify report. */
+export interface IVerifyCell {
+  index: number;
+  id?: string | null;
+  status: string;
+  message?: string | null;
+  diff?: string | null;
 }
 
 /** A job as the server names it when it starts (`POST snapshot|build|launch|verify`). */

@@ -1,6 +1,6 @@
 import * as React from 'react';
 
-import { ICapsuleStatus, IVerifySummary } from '../tokens';
+import { ICapsuleStatus, IVerifyCell, IVerifySummary } from '../tokens';
 
 const ENGINE_HINT =
   'Start the engine (sudo systemctl start docker, or open Docker Desktop; for Podman: ' +
@@ -83,7 +83,43 @@ function VerifyResult(props: { verify: IVerifySummary }): JSX.Element {
         </span>
         {cells}
       </p>
+      {verify.at && <p className="jp-envcapsule-muted jp-envcapsule-verify-time">{verifiedAt(verify.at)}</p>}
       {verify.message && <p className="jp-envcapsule-muted">{String(verify.message)}</p>}
+      {verify.exact_conditions === false && (
+        <ul className="jp-envcapsule-verify-warnings">
+          {(verify.warnings ?? []).map(warning => (
+            <li key={warning}>{warning}</li>
+          ))}
+        </ul>
+      )}
+      <VerifyLog cells={verify.report?.cells ?? []} />
     </>
   );
+}
+
+/** The kept report's cells that did not reproduce, readable after the job that made them has ended. */
+function VerifyLog(props: { cells: IVerifyCell[] }): JSX.Element | null {
+  const shown = props.cells.filter(cell => cell.status !== 'reproduced');
+  if (shown.length === 0) {
+    return null;
+  }
+  return (
+    <details className="jp-envcapsule-verify-log">
+      <summary>Report ({shown.length} cells not reproduced or not compared)</summary>
+      <pre>
+        {shown
+          .map(cell => {
+            const label = cell.id ? `cell ${cell.index} (id ${cell.id})` : `cell ${cell.index}`;
+            const head = `${label} ${cell.status}${cell.message ? `: ${cell.message}` : ''}`;
+            return cell.diff ? `${head}\n${cell.diff}` : head;
+          })
+          .join('\n')}
+      </pre>
+    </details>
+  );
+}
+
+function verifiedAt(at: string): string {
+  const when = new Date(at);
+  return Number.isNaN(when.getTime()) ? `verified ${at}` : `verified ${when.toLocaleString()}`;
 }
