@@ -13,10 +13,15 @@ from typing import IO, Any
 
 @contextlib.contextmanager
 def atomic_writer(path: Path, mode: str = "wb", *, encoding: str | None = None) -> Iterator[IO[Any]]:
-    """A stream to a temporary sibling of ``path``, renamed over it when the block ends without error."""
+    """A stream to a temporary sibling of ``path``, renamed over it when the block ends without error.
+
+    The file gets the mode a plain ``open`` would give it (0666 less the umask), not mkstemp's 0600;
+    a writer that holds a secret narrows it itself.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
     try:
+        os.fchmod(descriptor, 0o666 & ~current_umask())
         with os.fdopen(descriptor, mode, encoding=encoding) as stream:
             yield stream
         os.replace(temporary, path)
@@ -24,6 +29,20 @@ def atomic_writer(path: Path, mode: str = "wb", *, encoding: str | None = None) 
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
+
+
+def current_umask() -> int:
+    """The process's umask, read without changing it where Linux allows (other threads may be creating files)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def write_json(path: Path, value: Any) -> None:

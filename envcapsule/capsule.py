@@ -29,6 +29,9 @@ from envcapsule.errors import CapsuleError
 SCHEMA_VERSION = 1
 MANIFEST = "capsule.toml"
 FACTS = "facts.json"
+# Written beside the capsule's files after the snapshot (build, push and verify results, the rendered Dockerfile).
+# They describe the capsule's image, so a snapshot that gives the same capsule hash keeps them.
+RECORDS = ("build.json", "push.json", "verify.json", "Dockerfile")
 
 
 @dataclass(frozen=True)
@@ -124,6 +127,10 @@ def staged_capsule(destination: Path) -> Iterator[CapsuleWriter]:
     parent = destination.parent
     if not parent.is_dir():
         raise CapsuleError(f"The folder {parent} does not exist; create it or pass --out with an existing folder.")
+    if destination.exists() and not destination.is_dir():
+        raise CapsuleError(f"{destination} is a file, not a capsule folder; move it away or pass --out with another folder.")
+    if destination.is_dir():
+        require_writable(destination, "a snapshot replaces the capsule")  # before the look-ups, not after
     try:
         staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", suffix=".partial", dir=parent))
     except OSError as error:
@@ -142,18 +149,53 @@ def _publish(staging: Path, destination: Path) -> None:
     if destination.exists() and not (destination / MANIFEST).exists() and any(destination.iterdir()):
         raise CapsuleError(f"{destination} exists and is not a capsule; move it away or pass --out with another folder.")
     os.chmod(staging, 0o755)
-    if not destination.exists():
-        os.replace(staging, destination)
-        return
-    retired = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", suffix=".old", dir=destination.parent))
-    os.replace(destination, retired / "capsule")
     try:
-        os.replace(staging, destination)
-    except OSError:
-        os.replace(retired / "capsule", destination)  # put the previous capsule back
-        raise
-    finally:
-        shutil.rmtree(retired, ignore_errors=True)
+        if not destination.exists():
+            os.replace(staging, destination)
+            return
+        _carry_records(destination, staging)
+        retired = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", suffix=".old", dir=destination.parent))
+        try:
+            os.replace(destination, retired / "capsule")
+            try:
+                os.replace(staging, destination)
+            except OSError:
+                os.replace(retired / "capsule", destination)  # put the previous capsule back
+                raise
+        finally:
+            shutil.rmtree(retired, ignore_errors=True)
+    except OSError as error:
+        raise CapsuleError(
+            f"Cannot replace the capsule {destination} ({error.strerror}); make it writable, or pass --out with another folder."
+        ) from None
+
+
+def _carry_records(previous: Path, staged: Path) -> None:
+    """Keep the previous capsule's build, push and verify records when the new one has the same capsule hash."""
+    if _recorded_hash(previous) is None or _recorded_hash(previous) != _recorded_hash(staged):
+        return
+    for name in RECORDS:
+        if (previous / name).is_file() and not (staged / name).exists():
+            shutil.copy2(previous / name, staged / name)
+
+
+def _recorded_hash(folder: Path) -> str | None:
+    try:
+        return str(tomllib.loads((folder / MANIFEST).read_text(encoding="utf-8"))["capsule_hash"])
+    except (OSError, ValueError, KeyError, UnicodeDecodeError):
+        return None
+
+
+def require_writable(folder: Path, doing: str) -> None:
+    """Refuse at once, before any long work, when ``folder`` cannot take the records ``doing`` writes there."""
+    try:
+        with tempfile.TemporaryFile(dir=folder, prefix=".envcapsule-write-check."):
+            pass
+    except OSError as error:
+        raise CapsuleError(
+            f"Cannot write into the capsule folder {folder} ({error.strerror}), where {doing}; "
+            "make it writable, or copy the capsule to a folder you can write to."
+        ) from None
 
 
 def render_manifest(manifest: Mapping[str, Any]) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 
 from envcapsule import grammar
 from envcapsule.atomic import write_json
-from envcapsule.capsule import Capsule, read_capsule
+from envcapsule.capsule import Capsule, read_capsule, require_writable
 from envcapsule.errors import BuildError, EnvcapsuleError
 from envcapsule.image.base import BaseImage, BaseImageError, check_base_image, default_base_image
 from envcapsule.image.context import kernel_layers, write_context
@@ -91,6 +91,7 @@ def _build(
         if existing is not None:
             return existing
 
+    require_writable(capsule.folder, "a build writes its Dockerfile and build.json")
     interpreter = capsule.manifest["interpreter"]
     progress.step(f"Checking the base image {base_name}")
     base = check_base_image(client, base_name, interpreter["version"], progress)

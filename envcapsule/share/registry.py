@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from envcapsule.atomic import write_json
-from envcapsule.capsule import read_capsule
+from envcapsule.capsule import read_capsule, require_writable
 from envcapsule.progress import NullProgress, Progress
 from envcapsule.share.errors import RegistryError, engine_reason
 from envcapsule.share.transfer import follow
@@ -72,7 +72,7 @@ def registry_of(repository: str) -> str:
 
 def push(capsule_dir: Path, registry: str, client: Any, progress: Progress | None = None) -> str:
     """Push the capsule's built image to ``REGISTRY/NAMESPACE``; return ``REGISTRY/NAMESPACE/NAME@sha256:…``."""
-    from docker.errors import APIError, ImageNotFound
+    from docker.errors import ImageNotFound
 
     from envcapsule.image.build import image_tag
 
@@ -87,7 +87,24 @@ def push(capsule_dir: Path, registry: str, client: Any, progress: Progress | Non
         ) from None
     repository, version = target_repository(registry, tag)
     host = registry_of(repository)
+    require_writable(capsule.folder, "a push records its digest in push.json")
+    target = f"{repository}:{version}"
+    tagged_here = target not in (image.tags or [])
     image.tag(repository, version)
+    try:
+        digest = _pushed_digest(client, host, tag, repository, version, image, progress)
+    except BaseException:
+        if tagged_here:
+            _untag(client, target)  # a failed push leaves no tag behind that it made
+        raise
+    ref = format_ref(repository, digest)
+    record_push(capsule.folder, {"ref": ref, "registry": normalize_registry(registry), "digest": digest, "image_id": image.id})
+    return ref
+
+
+def _pushed_digest(client: Any, host: str, tag: str, repository: str, version: str, image: Any, progress: Progress) -> str:
+    from docker.errors import APIError
+
     layers = len(set(image.attrs.get("RootFS", {}).get("Layers") or []))
     progress.step(f"Pushing {tag} to {repository}", total=layers or None)
     try:
@@ -99,9 +116,16 @@ def push(capsule_dir: Path, registry: str, client: Any, progress: Progress | Non
     digest = next((a["Digest"] for a in transfer.aux if str(a.get("Digest", "")).startswith("sha256:")), None)
     if digest is None:
         raise RegistryError(f"The registry {host} accepted {repository}:{version} but reported no digest; push again.")
-    ref = format_ref(repository, digest)
-    record_push(capsule.folder, {"ref": ref, "registry": normalize_registry(registry), "digest": digest, "image_id": image.id})
-    return ref
+    return str(digest)
+
+
+def _untag(client: Any, target: str) -> None:
+    from docker.errors import APIError
+
+    try:
+        client.images.remove(target, noprune=True)
+    except APIError:
+        pass  # the push's own error is what the user needs to read
 
 
 def pull_by_digest(ref: str, client: Any, progress: Progress | None = None) -> str:
@@ -160,7 +184,7 @@ def explain(registry: str, action: str, what: str, reason: str) -> str:
     """One sentence for a refused push (``action="accept"``) or pull (``action="serve"``)."""
     reason = (reason.strip().splitlines() or ["no reason given"])[0][:200]
     lowered = reason.lower()
-    if re.search(r"unauthorized|authentication required|denied|forbidden|\b40[13]\b", lowered):
+    if re.search(r"unauthorized|authentication required|no basic auth credentials|denied|forbidden|\b40[13]\b", lowered):
         return (
             f"The registry {registry} refused to {action} {what} ({reason}); log in with `docker login {registry}` "
             "(envcapsule uses the Docker credentials) and try again."
@@ -176,6 +200,11 @@ def explain(registry: str, action: str, what: str, reason: str) -> str:
     if action == "serve" and any(word in lowered for word in ("manifest unknown", "not found", "does not exist")):
         return (
             f"The registry {registry} has no image {what} ({reason}); check the digest, or push it first with `envcapsule push`."
+        )
+    if action == "accept":
+        return (
+            f"The registry {registry} refused to accept {what} ({reason}); check the name, and that `docker login {registry}` "
+            "gives you the right to push there, then try again."
         )
     return f"The registry {registry} refused to {action} {what} ({reason}); check the name and your access, then try again."
 

@@ -110,6 +110,39 @@ def test_building_again_returns_the_same_image_at_once(built: dict[str, Any], no
     assert (again["image_id"], again["reused"]) == (built["image_id"], True)
 
 
+def test_a_tag_moved_onto_another_image_is_not_trusted(
+    built: dict[str, Any], notebook: Path, shared_cache: Path, docker_client: Any
+) -> None:
+    repository, tag = built["image"].rsplit(":", 1)
+    docker_client.images.get(BASE_IMAGE).tag(repository, tag)  # what a foreign archive's RepoTags once did
+
+    again = envcapsule("build", notebook, "--base-image", BASE_IMAGE, cache=shared_cache)
+
+    assert again["reused"] is False and again["image_id"] == built["image_id"]  # rebuilt from the cache: the same image
+    assert f"The image tagged {built['image']} did not carry this capsule's hash" in " ".join(again["warnings"])
+    assert docker_client.images.get(built["image"]).id == built["image_id"]
+
+
+def test_an_explicit_base_image_is_honoured_when_the_image_exists(
+    built: dict[str, Any], notebook: Path, shared_cache: Path, docker_client: Any
+) -> None:
+    other = f"envcapsule-test/another-base:{uuid.uuid4().hex[:8]}"
+    repository, tag = other.split(":")
+    docker_client.images.get(BASE_IMAGE).tag(repository, tag)
+    rebuilt = None
+    try:
+        rebuilt = envcapsule("build", notebook, "--base-image", other, cache=shared_cache)
+        assert rebuilt["reused"] is False and rebuilt["base_image"] == other
+        assert docker_client.images.get(built["image"]).labels["envcapsule.base-image"] == other
+        assert envcapsule("build", notebook, "--base-image", other, cache=shared_cache)["reused"] is True
+    finally:
+        back = envcapsule("build", notebook, "--base-image", BASE_IMAGE, cache=shared_cache)
+        docker_client.images.remove(other)
+        if rebuilt is not None and rebuilt["image_id"] != built["image_id"]:
+            docker_client.images.remove(rebuilt["image_id"], force=True)
+    assert back["image_id"] == built["image_id"]
+
+
 def test_launch_serves_jupyter_with_a_token_on_loopback_only(launched: dict[str, Any], docker_client: Any) -> None:
     port, token = launched["port"], launched["token"]
     assert http_status(f"http://127.0.0.1:{port}/api/status?token={token}") == 200
@@ -119,7 +152,10 @@ def test_launch_serves_jupyter_with_a_token_on_loopback_only(launched: dict[str,
     assert attrs["NetworkSettings"]["Ports"]["8888/tcp"] == [{"HostIp": "127.0.0.1", "HostPort": str(port)}]
     assert attrs["Config"]["User"] == "1000:1000"
     assert attrs["HostConfig"]["CapDrop"] == ["ALL"]
-    assert token not in json.dumps(attrs["Config"]["Labels"]) and token not in json.dumps(attrs["Config"]["Env"])
+    assert token not in json.dumps(attrs)  # not in Args, Cmd, Env or Labels: JupyterLab read it from its token file
+    processes = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True).stdout
+    assert "jupyter-lab" in processes or "jupyter lab" in processes
+    assert token not in processes
 
 
 def test_the_notebook_runs_in_the_capsule_kernel(launched: dict[str, Any], docker_client: Any) -> None:

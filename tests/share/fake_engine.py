@@ -42,7 +42,8 @@ class FakeImage:
         return {"RootFS": {"Layers": ["sha256:a", "sha256:b", "sha256:a"]}, "RepoDigests": self.repo_digests}
 
     def tag(self, repository: str, tag: str) -> bool:
-        self.tags.append(f"{repository}:{tag}")
+        if f"{repository}:{tag}" not in self.tags:
+            self.tags.append(f"{repository}:{tag}")
         return True
 
     def save(self, chunk_size: int = 4, named: str | bool = False) -> Iterator[bytes]:
@@ -60,6 +61,11 @@ class FakeImages:
             if name in (image.id, *image.tags, *image.repo_digests):
                 return image
         raise ImageNotFound(f"No such image: {name}")
+
+    def remove(self, image: str, force: bool = False, noprune: bool = False) -> None:
+        """Like `docker rmi TAG` on an image with other tags: only the tag goes."""
+        found = self.get(image)
+        found.tags = [tag for tag in found.tags if tag != image]
 
     def load(self, data: IO[bytes]) -> list[FakeImage]:
         """Like `docker load`: every tag in the tar's manifest.json is moved onto the loaded image."""

@@ -89,6 +89,8 @@ def test_an_unbuilt_capsule_cannot_be_pushed(project: Path) -> None:
     ("error", "sentence"),
     [
         ("unauthorized: authentication required", "refused to accept .* log in with `docker login ghcr.io`"),
+        ("no basic auth credentials", "refused to accept .* log in with `docker login ghcr.io`"),
+        ("name unknown: the repository does not exist", "check the name, and that `docker login ghcr.io` gives you the right"),
         ("denied: requested access to the resource is denied", "log in with `docker login ghcr.io`"),
         ("Get https://ghcr.io/v2/: dial tcp: lookup ghcr.io: no such host", "cannot be reached .* check its address"),
         ("Get https://ghcr.io/v2/: http: server gave HTTP response to HTTPS client", "speaks plain HTTP"),
@@ -103,6 +105,18 @@ def test_a_refusing_registry_is_one_sentence(project: Path, error: str, sentence
         push(capsule_dir, "ghcr.io/octo", engine)
     assert "\n" not in str(raised.value) and str(raised.value).endswith(".")
     assert not (capsule_dir / "push.json").exists()
+    assert engine.images.get(image_tag(read_capsule(capsule_dir))).tags == [image_tag(read_capsule(capsule_dir))]  # no tag left
+
+
+def test_a_failed_push_keeps_a_registry_tag_that_was_there_before(project: Path) -> None:
+    capsule_dir = project.with_name("analysis.capsule")
+    tag = image_tag(read_capsule(capsule_dir))
+    engine = FakeEngine()
+    engine.add_image(tag).tags.append(f"ghcr.io/octo/analysis:{tag.rsplit(':', 1)[1]}")  # tagged by hand earlier
+    engine.push_error = "denied: requested access to the resource is denied"
+    with pytest.raises(RegistryError):
+        push(capsule_dir, "ghcr.io/octo", engine)
+    assert engine.images.get(tag).tags == [tag, f"ghcr.io/octo/analysis:{tag.rsplit(':', 1)[1]}"]
 
 
 def test_pull_by_digest_pulls_only_what_is_missing() -> None:
