@@ -23,7 +23,7 @@ class StatusHandler(EnvcapsuleHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        notebook = self.notebook(self.get_query_argument("path", ""))
+        notebook = await self.notebook(self.get_query_argument("path", ""))
         python = await self.interpreter(notebook)
         status = await self.call(self.core.status, notebook.path, python)
         jobs = [job.summary() for job in self.jobs.running(notebook.relative)]
@@ -34,7 +34,7 @@ class ShareHandler(EnvcapsuleHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        notebook = self.notebook(self.get_query_argument("path", ""))
+        notebook = await self.notebook(self.get_query_argument("path", ""))
         self.reply(await self.call(self.core.share, notebook.path))
 
 
@@ -61,7 +61,7 @@ class JobStartHandler(EnvcapsuleHandler):
     @authorized
     async def post(self) -> None:
         body = self.body()
-        notebook = self.notebook(body.get("path"))
+        notebook = await self.notebook(body.get("path"))
         python = await self.interpreter(notebook)
         work = self.work(notebook, python, body)
         try:

@@ -56,7 +56,9 @@ def fake_core(jp_serverapp: Any) -> Iterator[FakeCore]:
 def api(jp_fetch: Any) -> Api:
     """Call envcapsule's API; a 4xx/5xx comes back as the response instead of raising."""
 
-    async def call(route: str, method: str = "GET", body: Any = None, raw: str | None = None, **kwargs: Any) -> HTTPResponse:
+    async def call(
+        route: str, method: str = "GET", body: Any = None, raw: str | bytes | None = None, **kwargs: Any
+    ) -> HTTPResponse:
         if body is not None:
             kwargs["body"] = json.dumps(body)
         elif method == "POST":
