@@ -17,7 +17,7 @@ from envcapsule.capsule import read_capsule
 from envcapsule.cuda import CudaFacts, cuda_section
 from envcapsule.facts import Distribution, EnvironmentFacts, Interpreter, PipConfig, Platform
 from envcapsule.image.base import BaseImage
-from envcapsule.image.build import _image_spec
+from envcapsule.image.build import image_spec
 from envcapsule.image.files import InstallPlan
 from envcapsule.snapshot import snapshot
 from tests.fakeindex import FakeIndex
@@ -196,7 +196,7 @@ def test_image_labels_carry_the_cuda_version_and_minimum_driver(tmp_path: Path, 
     capsule = read_capsule(snapshot(notebook(tmp_path), python=sys.executable, facts=torch_facts(pypi.url)).capsule)
     base = BaseImage("python:3.11.2-slim-bookworm", "sha256:" + "0" * 64, None, "3.11.2")
 
-    labels = _image_spec(capsule, base, InstallPlan(files=(), skipped=()), "f" * 64).labels
+    labels = image_spec(capsule, base, InstallPlan(files=(), skipped=()), "f" * 64).labels
 
     assert labels["envcapsule.cuda"] == "12.4"
     assert labels["envcapsule.min-driver"] == "525.60.13"
@@ -207,7 +207,7 @@ def test_a_capsule_without_cuda_has_no_cuda_labels(tmp_path: Path, pypi: FakeInd
     capsule = read_capsule(snapshot(notebook(tmp_path), python=sys.executable, facts=facts).capsule)
     base = BaseImage("python:3.11.2-slim-bookworm", "sha256:" + "0" * 64, None, "3.11.2")
 
-    labels = _image_spec(capsule, base, InstallPlan(files=(), skipped=()), "f" * 64).labels
+    labels = image_spec(capsule, base, InstallPlan(files=(), skipped=()), "f" * 64).labels
 
     assert "cuda" not in capsule.manifest
     assert not any(key.startswith("envcapsule.cuda") or key == "envcapsule.min-driver" for key in labels)
