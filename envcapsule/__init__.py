@@ -1,27 +1,148 @@
-"""envcapsule: capture a notebook's exact environment, rebuild it anywhere, prove it reproduces."""
+"""envcapsule: capture a notebook's exact environment, rebuild it anywhere, prove it reproduces.
+
+From Python, the same workflows as the ``envcapsule`` command::
+
+    import envcapsule
+
+    envcapsule.snapshot("analysis.ipynb", python=".venv/bin/python")  # analysis.capsule/
+    built = envcapsule.build("analysis.ipynb")                         # envcapsule/analysis:<hash>
+    report = envcapsule.verify("analysis.ipynb")
+    assert report.reproduced, report.render_text()
+
+Every workflow takes keyword-only options, returns a frozen result with ``to_json()``, and
+raises an :class:`EnvcapsuleError` (with ``code``, ``detail`` and ``advice``) for anything a
+user can cause or meet. Names load on first use (PEP 562), so ``%load_ext envcapsule`` stays light.
+"""
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from envcapsule._version import __version__
 
 if TYPE_CHECKING:
+    from envcapsule.api import (
+        ContextResult,
+        DoctorReport,
+        PushResult,
+        Running,
+        Stopped,
+        build,
+        diff,
+        doctor,
+        export,
+        import_archive,
+        inspect,
+        launch,
+        ps,
+        push,
+        share,
+        snapshot,
+        status,
+        stop,
+        verify,
+        write_context,
+    )
+    from envcapsule.drift import Drift
+    from envcapsule.errors import (
+        ArchiveError,
+        BaseImageError,
+        BuildError,
+        CapsuleError,
+        ConfigError,
+        ContainerError,
+        EngineError,
+        EnvcapsuleError,
+        GpuError,
+        LaunchError,
+        LockError,
+        NotebookError,
+        RegistryError,
+        ShareError,
+        UsageError,
+        VerifyError,
+    )
+    from envcapsule.image.build import BuildResult
+    from envcapsule.progress import Progress
+    from envcapsule.run.launched import Launched
+    from envcapsule.run.verify import VerifyReport
+    from envcapsule.share.archive import ArchiveExport
+    from envcapsule.share.archive_import import ImportResult
+    from envcapsule.share.binder_share import ShareResult
     from envcapsule.snapshot import SnapshotResult
+    from envcapsule.status import CapsuleStatus
 
-__all__ = ["__version__", "snapshot"]
+_WORKFLOWS = (
+    "build",
+    "diff",
+    "doctor",
+    "export",
+    "import_archive",
+    "inspect",
+    "launch",
+    "ps",
+    "push",
+    "share",
+    "snapshot",
+    "status",
+    "stop",
+    "verify",
+    "write_context",
+)
+_ERRORS = (
+    "ArchiveError",
+    "BaseImageError",
+    "BuildError",
+    "CapsuleError",
+    "ConfigError",
+    "ContainerError",
+    "EngineError",
+    "EnvcapsuleError",
+    "GpuError",
+    "LaunchError",
+    "LockError",
+    "NotebookError",
+    "RegistryError",
+    "ShareError",
+    "UsageError",
+    "VerifyError",
+)
+_LAZY: dict[str, str] = {
+    **{name: "envcapsule.api" for name in _WORKFLOWS},
+    **{name: "envcapsule.api" for name in ("ContextResult", "DoctorReport", "PushResult", "Running", "Stopped")},
+    **{name: "envcapsule.errors" for name in _ERRORS},
+    "ArchiveExport": "envcapsule.share.archive",
+    "BuildResult": "envcapsule.image.build",
+    "CapsuleStatus": "envcapsule.status",
+    "Drift": "envcapsule.drift",
+    "ImportResult": "envcapsule.share.archive_import",
+    "Launched": "envcapsule.run.launched",
+    "Progress": "envcapsule.progress",
+    "ShareResult": "envcapsule.share.binder_share",
+    "SnapshotResult": "envcapsule.snapshot",
+    "VerifyReport": "envcapsule.run.verify",
+}
+
+__all__ = ["__version__", *sorted(_LAZY)]
 
 
-def snapshot(*args: Any, **kwargs: Any) -> SnapshotResult:
-    """Capture a notebook's kernel environment into a capsule folder; see envcapsule.snapshot.snapshot."""
-    from envcapsule.snapshot import snapshot as _snapshot
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'envcapsule' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
 
-    return _snapshot(*args, **kwargs)
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
 
 
 def load_ipython_extension(ipython: Any) -> None:
     """`%load_ext envcapsule` registers the %envcapsule magic, and imports nothing heavy."""
-    from envcapsule.magics import load_ipython_extension as load
+    from envcapsule.magic import load_ipython_extension as load
 
     load(ipython)
 

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import re
 import secrets
-import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from envcapsule.errors import EnvcapsuleError
+from envcapsule.errors import GpuError
 from envcapsule.facts import EnvironmentFacts
 
 TORCH_INDEX_BASE = "https://download.pytorch.org/whl"
@@ -80,7 +78,7 @@ _CUDNN_WHEEL = re.compile(r"^nvidia-cudnn(-cu\d+)?$")
 _NCCL_WHEEL = re.compile(r"^nvidia-nccl(-cu\d+)?$")
 _CONDA_RUNTIME = ("cuda-cudart", "cudatoolkit", "cuda-runtime", "cuda-version")
 _ARCH = re.compile(r"^(sm|compute)_(\d+)([af]?)$")
-NO_GPUS_ADVICE = "pass `--gpus none` to run on the CPU"  # the way out every GPU refusal ends with
+NO_GPUS_ADVICE = "{advice:no_gpus}"  # the way out every GPU refusal ends with, worded by each front end
 _NO_GPUS = f"or {NO_GPUS_ADVICE}"
 _INSTALL_TOOLKIT = (
     "install the NVIDIA Container Toolkit, run `sudo nvidia-ctk runtime configure --runtime=docker` and restart the engine"
@@ -88,10 +86,6 @@ _INSTALL_TOOLKIT = (
 # Docker's answer when it has no device driver for ``--gpus``: no nvidia runtime, CDI device or NVIDIA hook.
 _NO_DEVICE_DRIVER = "could not select device driver"
 GPU_TRIAL_LABEL = "envcapsule.gpu-trial"
-
-
-class GpuError(EnvcapsuleError):
-    """The capsule needs CUDA, and this host or its engine cannot give the container a usable GPU."""
 
 
 # --- the rules ---------------------------------------------------------------------------
@@ -369,7 +363,13 @@ class Check:
     detail: str
     advice: str = ""
 
-    def sentence(self) -> str:
+    def sentence(self, frontend: str = "cli") -> str:
+        """The check's sentence with its advice worded for ``frontend`` (cli, magic or sidebar)."""
+        from envcapsule.commands import render_advice
+
+        return render_advice(self.unrendered(), frontend)
+
+    def unrendered(self) -> str:
         text = self.detail[:1].upper() + self.detail[1:]
         return f"{text}; {self.advice}." if self.advice else f"{text}."
 
@@ -418,7 +418,7 @@ def registered_gpu_support(client: Any) -> Check | None:
 
 def gpu_refusal(explanation: str) -> GpuError | None:
     """GpuError when a Docker error says the engine has no way to give containers GPUs; None for any other error."""
-    return GpuError(NO_GPU_ENGINE.sentence()) if _NO_DEVICE_DRIVER in explanation else None
+    return GpuError(NO_GPU_ENGINE.unrendered()) if _NO_DEVICE_DRIVER in explanation else None
 
 
 def gpu_trial(client: Any, image: str) -> Check:
@@ -552,168 +552,7 @@ def gpu_request_for(
     host = host_gpus() if host is None else host
     failed = next((check for check in gpu_checks(client, capsule_manifest, host=host) if not check.ok), None)
     if failed is not None:
-        raise GpuError(failed.sentence())
+        raise GpuError(failed.unrendered())
     if option.isdigit() and host.gpus and int(option) > len(host.gpus):
         raise GpuError(f"--gpus {option} asks for {option} GPUs, but this host has {len(host.gpus)}; ask for fewer, {_NO_GPUS}.")
     return request
-
-
-# --- doctor ------------------------------------------------------------------------------------
-
-
-def doctor(capsule_dir: Path, client: Any = None, *, host: CudaFacts | None = None) -> list[Check]:
-    """A table of checks for launching any capsule here: capsule, engine, GPUs, disk space, images."""
-    from envcapsule.engine import EngineError, connect
-
-    folder = Path(capsule_dir)
-    checks, manifest, capsule = _capsule_check(folder)
-    own_client = None
-    if client is None:
-        try:
-            client = own_client = connect()
-        except EngineError as error:
-            checks.append(Check("engine", False, str(error).rstrip(".")))
-    try:
-        if client is not None:
-            checks.append(_engine_check(client))
-        if manifest is None:
-            pass  # the capsule check already failed: nothing says whether it needs GPUs
-        elif is_cuda_capsule(manifest):
-            host = host_gpus() if host is None else host
-            checks += [_engine_gpu_check(client, capsule), *host_checks(host, manifest)]
-        else:
-            checks.append(Check("GPUs", True, "not needed: the capsule does not use CUDA"))
-        locked = _locked_bytes(folder)
-        checks.append(_docker_disk_check(client, locked))
-        checks.append(_cache_disk_check(locked))
-        if capsule is not None and client is not None:
-            checks += _image_checks(client, capsule)
-    finally:
-        if own_client is not None:
-            own_client.close()
-    return checks
-
-
-def _capsule_check(folder: Path) -> tuple[list[Check], Mapping[str, Any] | None, Any]:
-    from envcapsule.capsule import read_capsule
-
-    try:
-        capsule = read_capsule(folder)
-    except EnvcapsuleError as error:
-        try:
-            manifest: Mapping[str, Any] | None = read_capsule(folder, verify=False).manifest
-        except EnvcapsuleError:
-            manifest = None
-        return [Check("capsule", False, str(error).rstrip("."))], manifest, None
-    interpreter = capsule.manifest.get("interpreter", {})
-    cuda = capsule.manifest.get("cuda") or {}
-    uses = f", CUDA {cuda['version']} from {cuda.get('source', 'an unknown source')}" if cuda.get("version") else ""
-    detail = f"{capsule.capsule_hash[:12]}: Python {interpreter.get('version', '?')}{uses}"
-    return [Check("capsule", True, detail)], capsule.manifest, capsule
-
-
-def _engine_gpu_check(client: Any, capsule: Any) -> Check:
-    """The runtime check, settled by a trial container when `docker info` cannot tell and an image is at hand."""
-    if client is None:
-        return Check(RUNTIME_CHECK, False, "not checked: no Docker engine answered")
-    registered = registered_gpu_support(client)
-    if registered is not None:
-        return registered
-    image = _trial_image(client, capsule) if capsule is not None else None
-    return gpu_trial(client, image) if image else ENGINE_DECIDES
-
-
-def _trial_image(client: Any, capsule: Any) -> str | None:
-    """A local image to try GPUs with: the capsule's built image, else its base image; None rather than pulling."""
-    from envcapsule.image.base import default_base_image
-    from envcapsule.image.build import image_tag
-
-    tag = image_tag(capsule)
-    if _local_image(client, tag):
-        return tag
-    try:
-        base = default_base_image(capsule.manifest)
-    except EnvcapsuleError:
-        return None
-    return base if _local_image(client, base) else None
-
-
-def _engine_check(client: Any) -> Check:
-    try:
-        version = client.version()
-    except Exception as error:  # any engine failure becomes a failed check
-        return Check("engine", False, f"the Docker engine did not answer ({error})", "check it with `docker info`")
-    platform = (version.get("Platform") or {}).get("Name") or "Docker engine"
-    return Check("engine", True, f"{platform} {version.get('Version', '?')} (API {version.get('ApiVersion', '?')})")
-
-
-def _locked_bytes(folder: Path) -> int:
-    """The size of every locked file in pylock.toml (0 when unreadable)."""
-    from envcapsule import _toml as tomllib
-
-    try:
-        lock = tomllib.loads((folder / "pylock.toml").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return 0
-    total = 0
-    for package in lock.get("packages", []):
-        files = [*package.get("wheels", []), *([package["sdist"]] if package.get("sdist") else [])]
-        total += max((int(f.get("size") or 0) for f in files), default=0)
-    return total
-
-
-def _gib(size: float) -> str:
-    return f"{size / 2**30:.1f} GiB"
-
-
-def _free_space_check(name: str, path: Path, needed: int, what: str) -> Check:
-    existing = next((p for p in (path, *path.parents) if p.exists()), None)
-    if existing is None:
-        return Check(name, True, f"{path} is not on this machine; not measured")
-    free = shutil.disk_usage(existing).free
-    detail = f"{_gib(free)} free in {path}; {what} needs about {_gib(needed)}"
-    if free >= needed:
-        return Check(name, True, detail)
-    return Check(name, False, detail, f"free some space in {existing} (e.g. `docker system prune`)")
-
-
-def _docker_disk_check(client: Any, locked: int) -> Check:
-    name = "disk (engine)"
-    try:
-        root = (client.info() if client is not None else {}).get("DockerRootDir")
-    except Exception:  # the engine check already said why
-        root = None
-    if not root:
-        return Check(name, True, "the engine's storage folder is unknown; not measured")
-    # Installed packages take about twice their wheels, plus the base image and the server environment.
-    return _free_space_check(name, Path(root), 3 * locked + 2 * 2**30, "the image")
-
-
-def _cache_disk_check(locked: int) -> Check:
-    from envcapsule.snapshot import cache_root
-
-    return _free_space_check("disk (cache)", cache_root(), locked + 2**30, "the wheel cache")
-
-
-def _image_checks(client: Any, capsule: Any) -> list[Check]:
-    from envcapsule.image.base import default_base_image
-    from envcapsule.image.build import image_tag
-
-    checks = []
-    tag = image_tag(capsule)
-    built = _local_image(client, tag)
-    checks.append(Check("image", True, f"{tag} is built" if built else f"{tag} is not built yet; `envcapsule build` builds it"))
-    try:
-        base = default_base_image(capsule.manifest)
-    except EnvcapsuleError as error:
-        return [*checks, Check("base image", False, str(error).rstrip("."))]
-    here = "is on this machine" if _local_image(client, base) else "is not on this machine; the build pulls it"
-    return [*checks, Check("base image", True, f"{base} {here}")]
-
-
-def _local_image(client: Any, name: str) -> bool:
-    try:
-        client.images.get(name)
-    except Exception:  # ImageNotFound, or an engine error the engine check reports
-        return False
-    return True

@@ -47,6 +47,16 @@ class Drift:
         conda = (f"conda package {change.describe()}" for change in self.conda)
         return [*self.interpreter, *self.platform, *conda, *(change.describe() for change in self.packages)]
 
+    def summary(self) -> str:
+        """``62 added, 2 changed, interpreter CPython 3.11.2 → CPython 3.11.7``: the drift in one line."""
+        if self.identical:
+            return "identical"
+        counts: dict[str, int] = {}
+        for change in (*self.packages, *self.conda):
+            counts[change.kind] = counts.get(change.kind, 0) + 1
+        parts = [f"{counts[kind]} {kind}" for kind in ("added", "changed", "removed") if counts.get(kind)]
+        return ", ".join([*parts, *self.interpreter, *self.platform])
+
     def to_json(self) -> dict[str, Any]:
         drift = {
             "identical": self.identical,
@@ -156,7 +166,7 @@ def diff(
 ) -> Drift:
     """Compare a notebook's live kernel environment with its capsule."""
     from envcapsule.capture import find_kernel_python, probe_interpreter
-    from envcapsule.snapshot import default_capsule_dir
+    from envcapsule.paths import default_capsule_dir
 
     notebook = Path(notebook).absolute()
     capsule = read_capsule(capsule_dir or default_capsule_dir(notebook))

@@ -14,16 +14,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from envcapsule.errors import EnvcapsuleError
+from envcapsule.errors import EngineError
 
 if TYPE_CHECKING:
     from docker import DockerClient
 
 DEFAULT_SOCKET = Path("/var/run/docker.sock")
-
-
-class EngineError(EnvcapsuleError):
-    """No Docker engine can be reached: missing SDK, no engine, not running, no permission."""
 
 
 def connect(timeout: float = 60) -> DockerClient:

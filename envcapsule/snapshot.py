@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -22,8 +21,10 @@ from envcapsule.capsule import (
 from envcapsule.capture import find_kernel_python, probe_interpreter, read_notebook
 from envcapsule.capture.footprint import tooling_distributions
 from envcapsule.errors import EnvcapsuleError, LockError
-from envcapsule.facts import EnvironmentFacts, PipConfig
+from envcapsule.facts import EnvironmentFacts
 from envcapsule.lock.entries import LockEntry
+from envcapsule.lock.pipconfig import lookup_config
+from envcapsule.paths import cache_root, default_capsule_dir
 from envcapsule.progress import NullProgress, Progress
 
 
@@ -64,17 +65,6 @@ def _used(facts: EnvironmentFacts) -> set[str]:
     from envcapsule.capture.live import used_distributions
 
     return used_distributions(facts) if facts.imported_modules else set()
-
-
-def default_capsule_dir(notebook: Path) -> Path:
-    return notebook.with_name(f"{notebook.stem}.capsule")
-
-
-def cache_root() -> Path:
-    base = os.environ.get("ENVCAPSULE_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "envcapsule"
-    )
-    return Path(base)
 
 
 def snapshot(
@@ -201,24 +191,6 @@ def framework_index_misses(entries: Sequence[LockEntry], configured: Sequence[st
         if index and index not in configured and entry.distribution.source_kind == "index":
             misses.setdefault(index, []).append(entry.distribution)
     return misses
-
-
-def lookup_config(reported: PipConfig) -> PipConfig:
-    """The kernel's pip configuration with credentials, re-read here: the probe's report never holds them."""
-    from envcapsule.probe import read_pip_config
-
-    if not reported.config_files and not any(k.startswith("PIP_") for k in os.environ):
-        return reported
-    full = read_pip_config(redact=False, config_files=list(reported.config_files))
-    return PipConfig(
-        index_url=full["index_url"],
-        extra_index_urls=tuple(full["extra_index_urls"]),
-        find_links=tuple(full["find_links"]),
-        no_index=bool(full["no_index"]),
-        cert=full.get("cert"),
-        trusted_hosts=tuple(full.get("trusted_hosts", ())),
-        config_files=reported.config_files,
-    )
 
 
 def _write_capsule_files(

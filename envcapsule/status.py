@@ -22,6 +22,7 @@ class CapsuleStatus:
     state: State
     capsule_hash: str | None = None
     changes: tuple[str, ...] = ()
+    summary: str = ""  # the drift in one line: "62 added, 2 changed, interpreter CPython 3.11.2 → CPython 3.11.7"
     image: str | None = None
     image_built: bool | None = None  # None: the engine could not be asked
     containers: tuple[dict[str, Any], ...] = ()
@@ -37,6 +38,7 @@ class CapsuleStatus:
             "state": self.state,
             "capsule_hash": self.capsule_hash,
             "changes": list(self.changes),
+            "summary": self.summary,
             "image": self.image,
             "image_built": self.image_built,
             "containers": list(self.containers),
@@ -58,7 +60,7 @@ def capsule_status(
 ) -> CapsuleStatus:
     from envcapsule.capsule import read_capsule
     from envcapsule.drift import capsule_drift
-    from envcapsule.snapshot import default_capsule_dir
+    from envcapsule.paths import default_capsule_dir
 
     folder = default_capsule_dir(Path(notebook).absolute())
     if not (folder / "capsule.toml").is_file():
@@ -75,6 +77,7 @@ def capsule_status(
         state="up-to-date" if drift.identical else "drifted",
         capsule_hash=capsule.capsule_hash,
         changes=tuple(drift.lines()),
+        summary=drift.summary(),
         last_verify=read_verify(folder),
         python=facts.get("interpreter", {}).get("version"),
         packages=len(facts.get("distributions", [])),

@@ -1,9 +1,12 @@
-"""Human output for the CLI: a rich progress display and result tables."""
+"""Human output for the CLI: progress (a rich display on a terminal, one line per step off one) and results."""
 
 from __future__ import annotations
 
+import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TextIO
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -18,6 +21,7 @@ from envcapsule.progress import NullProgress, Progress
 from envcapsule.run.launched import Launched
 from envcapsule.share.binder_share import ShareResult
 from envcapsule.snapshot import SnapshotResult
+from envcapsule.status import CapsuleStatus
 
 
 def console() -> Console:
@@ -52,10 +56,34 @@ class RichTaskProgress:
             self.display.update(self.task, detail=line.strip()[:60])
 
 
+class LineProgress:
+    """Progress where no terminal shows a live display (CI logs, pipes): one line per step, with the time so far."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.started = time.monotonic()
+
+    def step(self, description: str, total: int | None = None) -> None:
+        count = f" ({total} items)" if total else ""
+        self.stream.write(f"[{time.monotonic() - self.started:6.1f}s] {description}{count}\n")
+        self.stream.flush()
+
+    def advance(self, item: str = "") -> None:
+        pass  # a line per file would bury the steps
+
+    def log(self, line: str) -> None:
+        pass  # the engine's own output belongs to --json and to the error that quotes it
+
+
 @contextmanager
-def task_progress(enabled: bool = True) -> Iterator[Progress]:
+def task_progress(enabled: bool = True, stream: TextIO | None = None) -> Iterator[Progress]:
+    """A rich display on a terminal, a line per step elsewhere, nothing when ``enabled`` is False (``--json``)."""
+    stream = stream or sys.stderr
     if not enabled:
         yield NullProgress()
+        return
+    if not stream.isatty():
+        yield LineProgress(stream)
         return
     display = RichProgress(
         SpinnerColumn(),
@@ -133,12 +161,17 @@ def render_containers(running: list[Launched]) -> None:
     if not running:
         out.print("No envcapsule containers are running.")
         return
+    if not out.is_terminal:
+        # Off a terminal a table would fold the URLs; one block per container keeps each URL whole on its line.
+        for item in running:
+            out.print(f"{item.name}  {item.image}\n  {item.url}", soft_wrap=True)
+        return
     table = Table(box=None)
     for column in ("container", "image", "url"):
         table.add_column(column, overflow="fold")
     for item in running:
         table.add_row(item.name, item.image, item.url)
-    out.print(table, soft_wrap=True)
+    out.print(table)
 
 
 def render_drift(drift: Drift) -> None:
@@ -159,7 +192,7 @@ def render_checks(checks: list[Check]) -> None:
     for check in checks:
         mark = "[green]ok[/]" if check.ok else "[bold red]fail[/]"
         table.add_row(mark, check.name, check.detail if check.ok else check.sentence())
-    out.print(table, soft_wrap=True)
+    out.print(table)
 
 
 def render_share(result: ShareResult) -> None:
@@ -171,4 +204,32 @@ def render_share(result: ShareResult) -> None:
     else:
         out.print(f"[yellow]no link:[/] {result.no_link}")
     for warning in result.warnings:
+        out.print(f"[yellow]warning:[/] {warning}")
+
+
+def render_status(status: CapsuleStatus) -> None:
+    out = console()
+    if status.state == "none":
+        out.print(f"[bold]{status.notebook}[/]: no capsule yet; `envcapsule snapshot {status.notebook}` makes one.")
+        return
+    color = "green" if status.state == "up-to-date" else "yellow"
+    out.print(f"[bold {color}]{status.state.replace('-', ' ').capitalize()}:[/] {status.notebook}")
+    out.print(f"  capsule hash  {status.capsule_hash or '?'}")
+    out.print(f"  environment   Python {status.python or '?'}, {status.packages} distributions")
+    if status.changes:
+        out.print(f"  drift         {status.summary}")
+        for line in status.changes[:20]:
+            out.print(f"    {line}")
+        if len(status.changes) > 20:
+            out.print(f"    … and {len(status.changes) - 20} more (`envcapsule diff` lists them all)")
+    if status.engine_error:
+        out.print(f"  image         {status.image} (unknown: {status.engine_error})")
+    else:
+        out.print(f"  image         {status.image} ({'built' if status.image_built else 'not built'})")
+        for container in status.containers:
+            out.print(f"  running       {container.get('name')}  {container.get('url')}", soft_wrap=True)
+    if status.last_verify:
+        when = status.last_verify.get("time") or status.last_verify.get("finished")
+        out.print(f"  last verify   {status.last_verify.get('message')}{f' ({when})' if when else ''}")
+    for warning in status.warnings:
         out.print(f"[yellow]warning:[/] {warning}")

@@ -19,13 +19,9 @@ import httpx
 
 from envcapsule.atomic import atomic_writer
 from envcapsule.conda.channels import expand_url
-from envcapsule.errors import EnvcapsuleError
+from envcapsule.errors import CondaFetchError
 from envcapsule.image.wheelcache import WheelCache
 from envcapsule.progress import NullProgress, Progress
-
-
-class CondaFetchError(EnvcapsuleError):
-    """A conda package file could not be fetched, or is not the file that was locked."""
 
 
 def cache_key(md5: str, sha256: str | None) -> str:

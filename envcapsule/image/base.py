@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from envcapsule.errors import EnvcapsuleError
+from envcapsule.errors import BaseImageError
 from envcapsule.progress import NullProgress, Progress
 
 if TYPE_CHECKING:
@@ -17,10 +17,6 @@ DEFAULT_CODENAME = "bookworm"
 _PROBE_TIMEOUT = 60
 _NOT_FOUND = "executable file not found"
 _PROBE = "import json, platform, sys; print(json.dumps([platform.python_implementation(), platform.python_version()]))"
-
-
-class BaseImageError(EnvcapsuleError):
-    """The base image is missing, unpullable or holds the wrong interpreter."""
 
 
 @dataclass(frozen=True)
@@ -85,7 +81,7 @@ def check_base_image(client: Any, name: str, python_version: str, progress: Prog
 
 def _standalone_python(version: str, docker_arch: str, progress: Progress | None) -> StandalonePython:
     from envcapsule.image.python_dist import fetch_standalone_python
-    from envcapsule.snapshot import cache_root
+    from envcapsule.paths import cache_root
 
     (progress or NullProgress()).step(f"The base image has no Python: using a standalone Python {version}")
     return fetch_standalone_python(version, docker_arch, cache_root() / "pythons", progress)

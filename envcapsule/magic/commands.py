@@ -1,4 +1,8 @@
-"""The magic's subcommands: each calls the same core function as the CLI and returns a MagicResult."""
+"""The magic's subcommands: each calls the same :mod:`envcapsule.api` workflow as the CLI and returns a MagicResult.
+
+Inside a kernel the interpreter is this process's, and the facts come from the live kernel
+(which also knows what the notebook imported).
+"""
 
 from __future__ import annotations
 
@@ -6,15 +10,21 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from envcapsule.magic_views import MagicResult, progress_view
+from envcapsule.magic.views import MagicResult, progress_view
 from envcapsule.progress import Progress
+
+if TYPE_CHECKING:
+    from envcapsule.facts import EnvironmentFacts
+
+# These answer in a moment: a progress view would only be noise.
+_QUICK = frozenset({"diff", "status", "doctor", "ps", "stop"})
 
 
 def run(args: argparse.Namespace, notebook: Path) -> MagicResult:
     handler = COMMANDS[args.command]
-    # diff and status answer in a moment: a progress view would only be noise.
-    mode = "none" if args.command in ("diff", "status") and args.progress == "auto" else args.progress
+    mode = "none" if args.command in _QUICK and args.progress == "auto" else args.progress
     progress = progress_view(mode, args.command)
     result = handler(args, notebook, progress)
     done = getattr(progress, "done", None)
@@ -23,20 +33,27 @@ def run(args: argparse.Namespace, notebook: Path) -> MagicResult:
     return result
 
 
-def _snapshot(args: argparse.Namespace, notebook: Path, progress: Progress) -> MagicResult:
+def _kernel() -> tuple[str, EnvironmentFacts]:
+    """This kernel's interpreter and its live facts (what it imported included)."""
     from envcapsule.capture.live import live_facts
-    from envcapsule.snapshot import snapshot
 
-    result = snapshot(
+    return sys.executable, live_facts()
+
+
+def _snapshot(args: argparse.Namespace, notebook: Path, progress: Progress) -> MagicResult:
+    from envcapsule import api
+
+    python, facts = _kernel()
+    result = api.snapshot(
         notebook,
-        python=sys.executable,
-        out=Path(args.out) if args.out else None,
+        out=args.out,
         strict=args.strict,
         offline=args.offline,
         include_tooling=args.include_tooling,
         minimal=args.minimal,
-        facts=live_facts(),
         progress=progress,
+        python=python,
+        facts=facts,
     )
     lines = [f"capsule hash {result.capsule_hash[:12]}", f"{result.locked} of {len(result.entries)} distributions locked"]
     if result.used:
@@ -48,59 +65,49 @@ def _snapshot(args: argparse.Namespace, notebook: Path, progress: Progress) -> M
 
 
 def _build(args: argparse.Namespace, notebook: Path, progress: Progress) -> MagicResult:
-    from envcapsule.image.build import build
+    from envcapsule import api
 
-    built = build(_capsule(notebook, progress), base_image=args.base_image, no_cache=args.no_cache, progress=progress)
+    python, facts = _kernel()
+    built = api.build(notebook, base_image=args.base_image, no_cache=args.no_cache, progress=progress, python=python, facts=facts)
     verdict = "image up to date" if built.reused else "image built"
-    lines = [built.image, *(f"warning: {w}" for w in built.warnings)]
-    return MagicResult("build", verdict, lines)
+    return MagicResult("build", verdict, [built.image, *(f"warning: {w}" for w in built.warnings)])
 
 
 def _launch(args: argparse.Namespace, notebook: Path, progress: Progress) -> MagicResult:
-    from contextlib import closing
-
-    from envcapsule.capture.live import live_facts
-    from envcapsule.engine import connect
-    from envcapsule.run.notebook import launch_notebook
-
-    with closing(connect()) as client:
-        launched = launch_notebook(
-            notebook,
-            client,
-            python=sys.executable,
-            facts=live_facts(),
-            base_image=args.base_image,
-            port=args.port,
-            mount=args.mount,
-            gpus=args.gpus,
-            progress=progress,
-        )
     from IPython.display import HTML, display
 
+    from envcapsule import api
+
+    python, facts = _kernel()
+    launched = api.launch(
+        notebook,
+        base_image=args.base_image,
+        port=args.port,
+        mount=args.mount,
+        gpus=args.gpus,
+        timeout=args.launch_timeout,
+        progress=progress,
+        python=python,
+        facts=facts,
+    )
     display(HTML(f"<a href='{launched.url}' target='_blank'>Open {launched.notebook or 'JupyterLab'} in its capsule</a>"))
-    return MagicResult("launch", f"running as {launched.name}", [f"stop with: envcapsule stop {launched.name}"])
+    return MagicResult("launch", f"running as {launched.name}", [f"stop with: %envcapsule stop {launched.name}"])
 
 
 def _verify(args: argparse.Namespace, notebook: Path, progress: Progress) -> MagicResult:
-    from envcapsule.run.verify import verify
-    from envcapsule.snapshot import default_capsule_dir
-    from envcapsule.status import record_verify
+    from envcapsule import api
 
-    report = verify(
-        notebook,
-        sanitize=Path(args.sanitize) if args.sanitize else None,
-        timeout=args.timeout,
-        base_image=args.base_image,
-        progress=progress,
+    report = api.verify(
+        notebook, sanitize=args.sanitize, timeout=args.cell_timeout, base_image=args.base_image, progress=progress
     )
-    record_verify(default_capsule_dir(notebook), report.to_json())
     return MagicResult("verify", report.message, report.render_text().splitlines()[1:], ok=report.reproduced)
 
 
 def _share(args: argparse.Namespace, notebook: Path, progress: Progress) -> MagicResult:
-    from envcapsule.share import share_binder
+    from envcapsule import api
 
-    result = share_binder(notebook, hub=args.hub, force=args.force, capsule_dir=_capsule(notebook, progress), progress=progress)
+    python, facts = _kernel()
+    result = api.share(notebook, hub=args.hub, force=args.force, progress=progress, python=python, facts=facts)
     lines = [f"binder/ written in {result.export.folder.parent.name}"]
     if result.link:
         lines += [f"link: {result.link.link}", f"badge: {result.link.badge}"]
@@ -113,23 +120,25 @@ def _share(args: argparse.Namespace, notebook: Path, progress: Progress) -> Magi
 
 
 def _diff(args: argparse.Namespace, notebook: Path, progress: Progress) -> MagicResult:
+    from envcapsule import api
     from envcapsule.capture.live import live_facts
-    from envcapsule.drift import diff
 
-    drift = diff(notebook, live=live_facts())
+    drift = api.diff(notebook, live=live_facts())
     if drift.identical:
         return MagicResult("diff", "identical to the capsule")
-    return MagicResult("diff", f"{len(drift.lines())} change(s) since the snapshot", drift.lines(), ok=False)
+    return MagicResult("diff", f"{len(drift.lines())} change(s) since the snapshot: {drift.summary()}", drift.lines(), ok=False)
 
 
 def _status(args: argparse.Namespace, notebook: Path, progress: Progress) -> MagicResult:
+    from envcapsule import api
     from envcapsule.capture.live import live_facts
-    from envcapsule.status import capsule_status
 
-    status = capsule_status(notebook, live=live_facts())
+    status = api.status(notebook, live=live_facts())
     if status.state == "none":
         return MagicResult("status", "no capsule yet", ["run %envcapsule snapshot"], ok=False)
     lines = [f"capsule hash {(status.capsule_hash or '')[:12]}", f"Python {status.python}, {status.packages} distributions"]
+    if status.changes:
+        lines.append(f"drift: {status.summary}")
     lines += status.changes
     if status.engine_error:
         lines.append(f"image: unknown ({status.engine_error})")
@@ -141,13 +150,30 @@ def _status(args: argparse.Namespace, notebook: Path, progress: Progress) -> Mag
     return MagicResult("status", status.state.replace("-", " "), lines, ok=status.state == "up-to-date")
 
 
-def _capsule(notebook: Path, progress: Progress) -> Path:
-    from envcapsule.capture.live import live_facts
-    from envcapsule.snapshot import default_capsule_dir, ensure_capsule
+def _doctor(args: argparse.Namespace, notebook: Path, progress: Progress) -> MagicResult:
+    from envcapsule import api
 
-    if (default_capsule_dir(notebook) / "capsule.toml").is_file():
-        return default_capsule_dir(notebook)
-    return ensure_capsule(notebook, python=sys.executable, facts=live_facts(), progress=progress)
+    report = api.doctor(notebook)
+    lines = [
+        f"{'ok  ' if check.ok else 'FAIL'} {check.name}: {check.detail if check.ok else check.sentence()}"
+        for check in report.checks
+    ]
+    return MagicResult("doctor", "ready" if report.ok else "not ready", lines, ok=report.ok)
+
+
+def _ps(args: argparse.Namespace, notebook: Path, progress: Progress) -> MagicResult:
+    from envcapsule import api
+
+    running = api.ps().containers
+    lines = [f"{item.name}  {item.image}  {item.url}" for item in running]
+    return MagicResult("ps", f"{len(running)} running" if running else "nothing running", lines)
+
+
+def _stop(args: argparse.Namespace, notebook: Path, progress: Progress) -> MagicResult:
+    from envcapsule import api
+
+    stopped = api.stop(args.ids, all=args.all).containers
+    return MagicResult("stop", f"stopped {len(stopped)} container(s)" if stopped else "nothing was running")
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace, Path, Progress], MagicResult]] = {
@@ -158,4 +184,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Path, Progress], MagicResult]]
     "share": _share,
     "diff": _diff,
     "status": _status,
+    "doctor": _doctor,
+    "ps": _ps,
+    "stop": _stop,
 }

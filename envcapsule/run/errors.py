@@ -1,13 +1,7 @@
-"""What can go wrong when launching, listing or stopping capsule containers."""
+"""What can go wrong when launching, listing or stopping capsule containers (defined in envcapsule.errors)."""
 
 from __future__ import annotations
 
-from envcapsule.errors import EnvcapsuleError
+from envcapsule.errors import ContainerError, LaunchError
 
-
-class LaunchError(EnvcapsuleError):
-    """The container could not be started, or Jupyter in it never answered."""
-
-
-class ContainerError(EnvcapsuleError):
-    """A container named for stopping does not exist or is not one of envcapsule's."""
+__all__ = ["ContainerError", "LaunchError"]

@@ -141,9 +141,9 @@ class EnvcapsuleHandler(APIHandler):
         try:
             return await asyncio.get_running_loop().run_in_executor(None, function, *args)
         except EngineError as error:
-            raise ApiError(503, str(error)) from None
+            raise ApiError(503, error.message("sidebar"), code=error.code) from None
         except EnvcapsuleError as error:
-            raise ApiError(400, str(error)) from None
+            raise ApiError(400, error.message("sidebar"), code=error.code) from None
 
     def job(self, job_id: str) -> Job:
         job = self.jobs.get(job_id) if len(job_id) <= MAX_JOB_ID_CHARS else None

@@ -1,6 +1,6 @@
 """The core calls behind the REST routes, as one object the extension builds once (tests swap in a fake).
 
-Every method is a plain, blocking call into the same functions the CLI and the magic use;
+Every method is a plain, blocking call into :mod:`envcapsule.api`, as the CLI and the magic make;
 the handlers run them off the event loop. ``LocalCore`` adds only what a long-lived server
 needs: an engine client kept between status requests, and the kernel's facts remembered
 for a moment so that a sidebar polling status does not probe the interpreter each time.
@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import threading
 import time
-from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from envcapsule import api
 from envcapsule.capsule import MANIFEST, Capsule, read_capsule
 from envcapsule.engine import EngineError, connect
+from envcapsule.image.build import image_tag
+from envcapsule.paths import default_capsule_dir
 from envcapsule.progress import Progress
-from envcapsule.snapshot import default_capsule_dir
 
 if TYPE_CHECKING:
     from docker import DockerClient
@@ -65,64 +66,41 @@ class LocalCore:
     def _status_with_engine(
         self, notebook: Path, python: str | None, live: EnvironmentFacts | None, capsule: Capsule | None
     ) -> CapsuleStatus:
-        from envcapsule.image.build import image_tag
-        from envcapsule.status import capsule_status
-
         if capsule is None:
-            return capsule_status(notebook, python=python, engine=False)
+            return api.status(notebook, python=python, engine=False)
         reason = ""
         for _ in range(2):  # the engine may have gone away under the kept client: reconnect once to learn why
             try:
                 client = self._engine.client()
             except EngineError as error:
-                reason = str(error)
+                reason = error.message("sidebar")
                 break
             try:
-                return capsule_status(notebook, python=python, live=live, client=client)
+                return api.status(notebook, python=python, live=live, client=client)
             except _engine_failures() as error:
                 self._engine.forget()
                 reason = f"The Docker engine failed to answer ({error}); check it with `docker info`."
-        status = capsule_status(notebook, python=python, live=live, engine=False)
+        status = api.status(notebook, python=python, live=live, engine=False)
         return replace(status, image=image_tag(capsule), engine_error=reason)
 
     def snapshot(self, notebook: Path, python: str | None, progress: Progress) -> dict[str, Any]:
-        from envcapsule.snapshot import snapshot
-
-        result = snapshot(notebook, python=python, progress=progress).to_json()
+        result = api.snapshot(notebook, python=python, progress=progress).to_json()
         result.pop("files")  # every locked file's url and hash: the capsule folder has them, the sidebar does not need them
         return result
 
     def build(self, notebook: Path, python: str | None, base_image: str | None, progress: Progress) -> dict[str, Any]:
-        from envcapsule.image.build import build
-        from envcapsule.snapshot import ensure_capsule
-
-        with closing(connect()) as client:
-            capsule = ensure_capsule(notebook, python=python, progress=progress)
-            return build(capsule, base_image=base_image, client=client, progress=progress).to_json()
+        return api.build(notebook, python=python, base_image=base_image, progress=progress).to_json()
 
     def launch(
         self, notebook: Path, python: str | None, base_image: str | None, gpus: str | None, progress: Progress
     ) -> dict[str, Any]:
-        from envcapsule.run.notebook import launch_notebook
-
-        with closing(connect()) as client:
-            launched = launch_notebook(notebook, client, python=python, base_image=base_image, gpus=gpus, progress=progress)
-            return launched.to_json()
+        return api.launch(notebook, python=python, base_image=base_image, gpus=gpus, progress=progress).to_json()
 
     def verify(self, notebook: Path, base_image: str | None, progress: Progress) -> dict[str, Any]:
-        from envcapsule.run.verify import verify
-        from envcapsule.status import record_verify
-
-        report = verify(notebook, base_image=base_image, progress=progress).to_json()
-        if report["image"]:
-            record_verify(default_capsule_dir(notebook), report)
-        return report
+        return api.verify(notebook, base_image=base_image, progress=progress).to_json()
 
     def stop(self, containers: list[str]) -> list[str]:
-        from envcapsule.run import stop
-
-        with closing(connect()) as client:
-            return stop(client, containers)
+        return list(api.stop(containers).containers)
 
     def share(self, notebook: Path) -> dict[str, Any]:
         from envcapsule.share import ShareError, binder_link, gitrepo
@@ -133,7 +111,7 @@ class LocalCore:
         try:
             link = binder_link(notebook, capsule=default_capsule_dir(notebook), binder=binder)
         except ShareError as error:
-            return {"link": None, "badge": None, "no_link": str(error), "warnings": []}
+            return {"link": None, "badge": None, "no_link": error.message("sidebar"), "warnings": []}
         return {"link": link.link, "badge": link.badge, "no_link": None, "warnings": link.warnings}
 
     def close(self) -> None:

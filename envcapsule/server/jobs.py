@@ -20,19 +20,17 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from envcapsule.cuda import NO_GPUS_ADVICE, GpuError
 from envcapsule.errors import EnvcapsuleError
 from envcapsule.progress import Progress
 
 JobState = Literal["running", "done", "failed", "cancelled"]
-ErrorCode = Literal["gpu"]  # gpu: the host or its engine cannot give the container a GPU; launching with gpus "none" avoids it
+# envcapsule.errors' codes; "gpu": the host or its engine cannot give the container a GPU, and launching with gpus "none" avoids it
+ErrorCode = str
 FINAL_STATES: tuple[JobState, ...] = ("done", "failed", "cancelled")
 Work = Callable[[Progress], dict[str, Any]]
 Listener = Callable[[], None]
 LOG_TAIL = 50
 EVENT_BUFFER = 1000  # a listener that falls further behind than this misses log lines, never the final event
-# A GPU refusal ends with the CLI's flag; a client of the API makes the same choice by launching with gpus "none".
-API_NO_GPUS = "launch on the CPU instead"
 
 
 class JobCancelled(BaseException):
@@ -275,8 +273,6 @@ class JobRegistry:
             del self._jobs[job_id]
 
 
-def failure(error: EnvcapsuleError) -> tuple[str, ErrorCode | None]:
-    """The sentence and code a failed job records for ``error``; a GPU refusal offers the API's way to run on the CPU."""
-    if isinstance(error, GpuError):
-        return str(error).replace(NO_GPUS_ADVICE, API_NO_GPUS), "gpu"
-    return str(error), None
+def failure(error: EnvcapsuleError) -> tuple[str, str]:
+    """The sentence (its advice worded for the sidebar) and the stable code a failed job records for ``error``."""
+    return error.message("sidebar"), error.code

@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
-from envcapsule.snapshot import default_capsule_dir
+from envcapsule.paths import default_capsule_dir
 
 MAX_PATH_CHARS = 4096  # PATH_MAX on Linux
 MAX_NAME_BYTES = 255  # NAME_MAX: one file or folder name, in bytes

@@ -89,7 +89,7 @@ def export_archive(notebook: Path, output_tar: Path, client: Any, progress: Prog
 
 
 def _capsule_and_notebook(target: Path) -> tuple[Any, Path | None]:
-    from envcapsule.snapshot import default_capsule_dir
+    from envcapsule.paths import default_capsule_dir
 
     if target.is_dir():
         capsule = read_capsule(target)

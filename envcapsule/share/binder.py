@@ -66,7 +66,7 @@ def export_binder(
     progress: Progress | None = None,
 ) -> BinderExport:
     """Write ``binder/`` for ``notebook`` and its capsule (by default ``NOTEBOOK.capsule`` beside it)."""
-    from envcapsule.snapshot import default_capsule_dir
+    from envcapsule.paths import default_capsule_dir
 
     progress = progress or NullProgress()
     notebook = Path(notebook).absolute()
@@ -144,7 +144,7 @@ def server_requirements(capsule: Capsule, progress: Progress) -> str:
     """The image's server environment (JupyterLab, Notebook, jupyterhub-singleuser), pinned by sha256 like the kernel's."""
     from envcapsule.image.server_env import server_lock
     from envcapsule.image.wheelcache import WheelCache
-    from envcapsule.snapshot import cache_root
+    from envcapsule.paths import cache_root
 
     root = cache_root()
     interpreter, machine = capsule.manifest["interpreter"]["version"], capsule.manifest["platform"]["machine"]

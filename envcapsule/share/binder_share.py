@@ -41,7 +41,7 @@ def share_binder(
     progress: Progress | None = None,
 ) -> ShareResult:
     """Write binder/ (always), then make the link (when the repository allows one; otherwise say why in ``no_link``)."""
-    from envcapsule.snapshot import default_capsule_dir
+    from envcapsule.paths import default_capsule_dir
 
     normalized_hub(hub)  # a bad --hub is refused before anything is written
     notebook = Path(notebook).absolute()

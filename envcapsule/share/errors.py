@@ -1,20 +1,10 @@
-"""What can go wrong when sharing a capsule. Each error carries one sentence: what happened, and what to do."""
+"""What can go wrong when sharing a capsule (the errors live in envcapsule.errors), and the engine's reason in a line."""
 
 from __future__ import annotations
 
-from envcapsule.errors import EnvcapsuleError
+from envcapsule.errors import ArchiveError, RegistryError, ShareError
 
-
-class ShareError(EnvcapsuleError):
-    """A binder/ export or a Binder link cannot be made (no git repository, no remote, a folder in the way)."""
-
-
-class RegistryError(EnvcapsuleError):
-    """A registry refused a push or pull, or a reference is malformed."""
-
-
-class ArchiveError(EnvcapsuleError):
-    """An image archive is damaged, foreign, or would overwrite something different."""
+__all__ = ["ArchiveError", "RegistryError", "ShareError", "engine_reason"]
 
 
 def engine_reason(error: Exception) -> str:

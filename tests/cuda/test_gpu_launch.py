@@ -20,11 +20,11 @@ from envcapsule.cuda import (
     CudaFacts,
     Gpu,
     GpuError,
-    doctor,
     gpu_checks,
     gpu_request_for,
     runtime_check,
 )
+from envcapsule.doctor import doctor
 from envcapsule.engine import EngineError
 from envcapsule.facts import Distribution, EnvironmentFacts, Interpreter, PipConfig, Platform
 from envcapsule.image.base import default_base_image
@@ -289,7 +289,7 @@ class Usage(NamedTuple):
 def free_disk(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     """Free space as doctor sees it, by folder (100 GiB unless a test says otherwise)."""
     free: dict[str, int] = {}
-    monkeypatch.setattr("envcapsule.cuda.shutil.disk_usage", lambda path: Usage(0, 0, free.get(str(path), 100 * 2**30)))
+    monkeypatch.setattr("envcapsule.doctor.shutil.disk_usage", lambda path: Usage(0, 0, free.get(str(path), 100 * 2**30)))
     return free
 
 
@@ -338,8 +338,11 @@ def test_doctor_on_a_system_cuda_capsule_with_an_old_driver(tmp_path: Path, engi
     assert checks["NVIDIA runtime"].ok
     assert not checks["NVIDIA driver"].ok and "older than 525.60.13" in checks["NVIDIA driver"].detail
     assert (
-        checks["base image"].detail == "nvidia/cuda:12.3.2-cudnn9-runtime-ubuntu22.04 is not on this machine; the build pulls it"
+        checks["base image"].sentence()
+        == "Nvidia/cuda:12.3.2-cudnn9-runtime-ubuntu22.04 is not on this machine, and a build must pull it from a registry; "
+        "check that the registry can be reached, or make a base image here and name it with ENVCAPSULE_BASE_IMAGE."
     )
+    assert not checks["base image"].ok
 
 
 def test_doctor_without_an_engine_still_checks_the_host(
@@ -348,7 +351,7 @@ def test_doctor_without_an_engine_still_checks_the_host(
     def no_engine(timeout: float = 10) -> Any:
         raise EngineError("No Docker engine was found (no /var/run/docker.sock and DOCKER_HOST is not set); install Docker.")
 
-    monkeypatch.setattr("envcapsule.engine.connect", no_engine)
+    monkeypatch.setattr("envcapsule.doctor.connect", no_engine)
     capsule = make_capsule(tmp_path, index.url, {"frameworks": {"torch": {"cuda": "12.4", "installer": "pip"}}})
 
     checks = {check.name: check for check in doctor(capsule, host=H100_HOST)}

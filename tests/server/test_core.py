@@ -8,28 +8,24 @@ from typing import Any
 
 import pytest
 
-import envcapsule.run.notebook
+import envcapsule.api
 import envcapsule.server.core
 from envcapsule.progress import NullProgress
 from envcapsule.server.core import LocalCore
 
 
-def test_launch_passes_the_gpus_to_launch_notebook_and_closes_its_client(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    client = SimpleNamespace(closed=False)
-    client.close = lambda: setattr(client, "closed", True)
-    calls: list[tuple[Path, Any, dict[str, Any]]] = []
+def test_launch_passes_the_request_s_choices_to_the_api(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    calls: list[tuple[Path, dict[str, Any]]] = []
 
-    def launch_notebook(target: Path, engine: Any, **options: Any) -> Any:
-        calls.append((target, engine, options))
+    def launch(target: Path, **options: Any) -> Any:
+        calls.append((target, options))
         return SimpleNamespace(to_json=lambda: {"url": "http://127.0.0.1:49153/lab?token=t0k3n"})
 
-    monkeypatch.setattr(envcapsule.server.core, "connect", lambda: client)
-    monkeypatch.setattr(envcapsule.run.notebook, "launch_notebook", launch_notebook)
+    monkeypatch.setattr(envcapsule.api, "launch", launch)
     notebook = tmp_path / "analysis.ipynb"
     progress = NullProgress()
 
     result = LocalCore().launch(notebook, "/usr/bin/python3", None, "none", progress)
 
     assert result == {"url": "http://127.0.0.1:49153/lab?token=t0k3n"}
-    assert calls == [(notebook, client, {"python": "/usr/bin/python3", "base_image": None, "gpus": "none", "progress": progress})]
-    assert client.closed
+    assert calls == [(notebook, {"python": "/usr/bin/python3", "base_image": None, "gpus": "none", "progress": progress})]

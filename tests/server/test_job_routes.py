@@ -11,7 +11,7 @@ import pytest
 
 from envcapsule.cuda import gpu_refusal
 from envcapsule.engine import EngineError
-from envcapsule.errors import CapsuleError
+from envcapsule.errors import BaseImageError, CapsuleError
 from tests.server.conftest import Api, ended, payload, start, started
 from tests.server.fake_core import RESULTS, FakeCore
 from tests.server.spec import properties
@@ -160,20 +160,29 @@ async def test_unknown_jobs_are_404(api: Api, fake_core: FakeCore) -> None:
 
 
 @pytest.mark.parametrize(
-    ("failure", "sentence"),
+    ("failure", "sentence", "code"),
     [
-        (EngineError("No Docker engine was found; install Docker Engine."), "No Docker engine was found; install Docker Engine."),
-        (RuntimeError("boom"), "The launch job failed unexpectedly (RuntimeError: boom); see the Jupyter server's log."),
+        (
+            EngineError("No Docker engine was found; install Docker Engine."),
+            "No Docker engine was found; install Docker Engine.",
+            "engine",
+        ),
+        (
+            BaseImageError("The base image mirror/python:3.11 is not here", "make it or choose another with {option:base_image}"),
+            "The base image mirror/python:3.11 is not here; make it or choose another with the base image setting.",
+            "base-image",
+        ),
+        (RuntimeError("boom"), "The launch job failed unexpectedly (RuntimeError: boom); see the Jupyter server's log.", None),
     ],
 )
-async def test_a_failed_job_keeps_its_sentence_and_log(
-    api: Api, fake_core: FakeCore, notebook: str, failure: BaseException, sentence: str
+async def test_a_failed_job_keeps_its_sentence_code_and_log(
+    api: Api, fake_core: FakeCore, notebook: str, failure: BaseException, sentence: str, code: str | None
 ) -> None:
     fake_core.failures["launch"] = failure
     job = await start(api, "launch", {"path": notebook})
     failed = await ended(api, job["id"])
     assert failed["state"] == "failed"
-    assert (failed["error"], failed["error_code"]) == (sentence, None)
+    assert (failed["error"], failed["error_code"]) == (sentence, code)
     assert failed["log"] == ["launch: first step", "launch: a log line"]
 
 
@@ -252,7 +261,10 @@ async def test_stop_answers_with_the_stopped_ids(api: Api, fake_core: FakeCore) 
     fake_core.failures["stop"] = EngineError("The Docker engine at unix:///var/run/docker.sock is installed but not running.")
     down = await api("stop", "POST", {"container": "c0ffee"})
     assert down.code == 503
-    assert payload(down) == {"error": "The Docker engine at unix:///var/run/docker.sock is installed but not running."}
+    assert payload(down) == {
+        "error": "The Docker engine at unix:///var/run/docker.sock is installed but not running.",
+        "code": "engine",
+    }
 
 
 async def test_share_answers_links_only(api: Api, fake_core: FakeCore, notebook: str) -> None:
@@ -269,7 +281,10 @@ async def test_share_answers_links_only(api: Api, fake_core: FakeCore, notebook:
 async def test_status_errors_are_sentences(api: Api, fake_core: FakeCore, notebook: str) -> None:
     fake_core.failures["status"] = CapsuleError("capsule.toml was edited by hand; snapshot again.")
     response = await api("status", params={"path": notebook})
-    assert (response.code, payload(response)) == (400, {"error": "capsule.toml was edited by hand; snapshot again."})
+    assert (response.code, payload(response)) == (
+        400,
+        {"error": "capsule.toml was edited by hand; snapshot again.", "code": "capsule"},
+    )
     fake_core.failures["status"] = RuntimeError("a bug")
     response = await api("status", params={"path": notebook})
     assert response.code == 500

@@ -74,11 +74,11 @@ def test_an_envcapsule_error_fails_the_job_with_its_sentence(registry: JobRegist
 
     job = wait_until_ended(registry.start("build", "a.ipynb", "a.capsule", work))
     assert (job.state, job.error) == ("failed", "The base image python:9 cannot be pulled; pass another --base-image.")
-    assert job.error_code is None
+    assert job.error_code == "error"
 
 
 def test_a_gpu_refusal_is_marked_and_offers_the_cpu_in_the_api_s_words(registry: JobRegistry) -> None:
-    refusal = GpuError(driver_check(CudaFacts(), "12.4", "525.60.13").sentence())
+    refusal = GpuError(driver_check(CudaFacts(), "12.4", "525.60.13").unrendered())
     assert str(refusal).endswith("install NVIDIA driver 525.60.13 or newer, or pass `--gpus none` to run on the CPU.")
 
     def work(progress: Progress) -> dict[str, Any]:

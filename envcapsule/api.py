@@ -1,0 +1,477 @@
+"""The workflows every front end calls: the CLI, the ``%envcapsule`` magic and the server extension only parse,
+call one of these, and render what it returns.
+
+Each workflow takes keyword-only arguments, ``client=None`` (an engine client to lend, else
+one is connected and closed) and ``progress=None`` (anything with ``step``/``advance``/``log``),
+and returns a frozen result with ``to_json()``. The rules that used to be decided in each
+front end live here once:
+
+- a *target* is a notebook (its capsule is used, or made first) or a capsule folder;
+  :func:`launch` also takes an image reference;
+- a build uses the base image given, else the configured default
+  (``ENVCAPSULE_BASE_IMAGE`` or the config file), else the one the capsule implies;
+- every verify that ran in an image is recorded beside the capsule, whoever asked for it.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from envcapsule import config
+from envcapsule.capsule import MANIFEST
+from envcapsule.errors import CapsuleError, UsageError
+from envcapsule.facts import EnvironmentFacts
+from envcapsule.paths import default_capsule_dir
+from envcapsule.progress import NullProgress, Progress
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from docker import DockerClient
+
+    from envcapsule.cuda import Check
+    from envcapsule.drift import Drift
+    from envcapsule.image.build import BuildResult
+    from envcapsule.run.launched import Launched
+    from envcapsule.run.verify import VerifyReport
+    from envcapsule.share.archive import ArchiveExport
+    from envcapsule.share.archive_import import ImportResult
+    from envcapsule.share.binder_share import ShareResult
+    from envcapsule.snapshot import SnapshotResult
+    from envcapsule.status import CapsuleStatus
+
+# --- results that had no type of their own ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ContextResult:
+    """``build(..., context=DIR)``: the build context was written for ``docker build``, nothing was built."""
+
+    context: Path
+    dockerfile: Path
+
+    def to_json(self) -> dict[str, Any]:
+        return {"context": str(self.context), "dockerfile": str(self.dockerfile)}
+
+
+@dataclass(frozen=True)
+class PushResult:
+    ref: str  # REGISTRY/NAMESPACE/NAME@sha256:...
+    capsule: Path
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ref": self.ref, "capsule": str(self.capsule), "launch_command": f"envcapsule launch {self.ref}"}
+
+
+@dataclass(frozen=True)
+class DoctorReport:
+    checks: tuple[Check, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(check.ok for check in self.checks)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ok": self.ok, "checks": [vars(check) for check in self.checks]}
+
+
+@dataclass(frozen=True)
+class Running:
+    """The containers that serve a capsule's notebook now."""
+
+    containers: tuple[Launched, ...]
+
+    def to_json(self) -> list[dict[str, Any]]:
+        return [item.to_json() for item in self.containers]
+
+
+@dataclass(frozen=True)
+class Stopped:
+    containers: tuple[str, ...]  # the ids stopped and removed
+
+    def to_json(self) -> dict[str, Any]:
+        return {"stopped": list(self.containers)}
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+@contextmanager
+def _engine(client: DockerClient | None) -> Iterator[DockerClient]:
+    from envcapsule.engine import engine_client
+
+    with engine_client(client) as lent:
+        yield lent
+
+
+def capsule_for(
+    target: str | Path,
+    *,
+    python: str | Path | None = None,
+    facts: EnvironmentFacts | None = None,
+    progress: Progress | None = None,
+) -> Path:
+    """The capsule folder of ``target``: the folder itself, or the notebook's capsule (snapshotted first if it has none)."""
+    from envcapsule.snapshot import ensure_capsule
+
+    path = Path(target).expanduser().absolute()
+    if path.is_file() and path.suffix != ".ipynb" and path.name != MANIFEST:
+        raise CapsuleError(f"{path} is neither a notebook nor a capsule folder", "pass an .ipynb file or a .capsule folder")
+    if path.name == MANIFEST:
+        path = path.parent
+    return ensure_capsule(path, python=python, facts=facts, progress=progress)
+
+
+def is_local_target(target: str | Path) -> bool:
+    """Whether ``target`` names a file or folder here (a notebook or a capsule) rather than an image reference."""
+    return Path(target).expanduser().exists()
+
+
+# --- the workflows ------------------------------------------------------------------------------
+
+
+def snapshot(
+    notebook: str | Path,
+    *,
+    python: str | Path | None = None,
+    out: str | Path | None = None,
+    strict: bool = False,
+    offline: bool = False,
+    include_tooling: bool = False,
+    minimal: bool = False,
+    facts: EnvironmentFacts | None = None,
+    progress: Progress | None = None,
+) -> SnapshotResult:
+    """Capture a notebook's kernel environment into ``<notebook stem>.capsule/`` beside it (or ``out``).
+
+    The kernel's interpreter is ``python``, else the notebook's kernelspec's; ``facts`` (from a
+    live kernel) replaces the probe. ``strict`` fails when any distribution cannot be locked to
+    an exact file; ``offline`` uses only cached index data. The folder is written atomically.
+    """
+    from envcapsule.snapshot import snapshot as take
+
+    return take(
+        Path(notebook),
+        python=python,
+        out=Path(out) if out is not None else None,
+        strict=strict,
+        offline=offline,
+        include_tooling=include_tooling,
+        minimal=minimal,
+        facts=facts,
+        progress=progress,
+    )
+
+
+def build(
+    target: str | Path,
+    *,
+    python: str | Path | None = None,
+    facts: EnvironmentFacts | None = None,
+    base_image: str | None = None,
+    no_cache: bool = False,
+    client: DockerClient | None = None,
+    progress: Progress | None = None,
+) -> BuildResult:
+    """Build the capsule of ``target`` (a notebook or a capsule folder) into ``envcapsule/<stem>:<hash[:12]>``.
+
+    A notebook without a capsule is snapshotted first. An image already built for this
+    capsule is reused at once unless ``no_cache``.
+    """
+    from envcapsule.image.build import build as build_image
+
+    capsule = capsule_for(target, python=python, facts=facts, progress=progress)
+    with _engine(client) as engine:
+        return build_image(
+            capsule, base_image=config.default_base_image(base_image), no_cache=no_cache, client=engine, progress=progress
+        )
+
+
+def write_context(
+    target: str | Path,
+    directory: str | Path,
+    *,
+    python: str | Path | None = None,
+    base_image: str | None = None,
+    progress: Progress | None = None,
+) -> ContextResult:
+    """Write the build context (Dockerfile and every locked file) of ``target`` into ``directory``, to build by hand."""
+    from envcapsule.image.build import write_build_context
+
+    capsule = capsule_for(target, python=python, progress=progress)
+    dockerfile = write_build_context(capsule, Path(directory).absolute(), base_image=config.default_base_image(base_image))
+    return ContextResult(context=dockerfile.parent, dockerfile=dockerfile)
+
+
+def launch(
+    target: str | Path,
+    *,
+    python: str | Path | None = None,
+    facts: EnvironmentFacts | None = None,
+    base_image: str | None = None,
+    port: int | None = None,
+    mount: bool = False,
+    gpus: str | int | None = None,
+    timeout: float = 60.0,
+    client: DockerClient | None = None,
+    progress: Progress | None = None,
+) -> Launched:
+    """Run ``target`` in a locked-down container and return once Jupyter answers.
+
+    ``target`` is a notebook or capsule (built first if needed) or an image reference (a tag,
+    or ``REF@sha256:…`` pulled by digest). ``mount`` binds the notebook's folder at ``~/work``;
+    ``gpus`` is ``all`` (default for CUDA capsules, after host checks), ``none``, a count or
+    ``device=ID,...``.
+    """
+    from envcapsule.cuda import gpu_request_for
+    from envcapsule.run.launch import launch as start
+
+    with _engine(client) as engine:
+        if not is_local_target(target):
+            if mount:
+                raise UsageError(
+                    f"--mount binds a notebook's folder, and {target} is an image reference with none",
+                    "launch the notebook or its capsule folder to mount it",
+                )
+            return _launch_image(str(target).strip(), engine, port=port, gpus=gpus, timeout=timeout, progress=progress)
+        capsule = capsule_for(target, python=python, facts=facts, progress=progress)
+        built = build(capsule, base_image=base_image, client=engine, progress=progress)
+        from envcapsule.capsule import read_capsule
+
+        requested = gpu_request_for(read_capsule(capsule).manifest, engine, gpus)
+        return start(
+            engine,
+            built.image,
+            port=port,
+            mount=capsule.parent if mount else None,
+            gpus=requested,
+            timeout=timeout,
+            progress=progress,
+        )
+
+
+def _launch_image(
+    image: str, client: DockerClient, *, port: int | None, gpus: str | int | None, timeout: float, progress: Progress | None
+) -> Launched:
+    from envcapsule.run.launch import launch as start
+    from envcapsule.share import is_digest_ref, pull_by_digest
+
+    if is_digest_ref(image):
+        pull_by_digest(image, client, progress or NullProgress())
+    requested = None if gpus is None or str(gpus).strip().lower() in ("none", "0") else _gpus_for_image(gpus)
+    return start(client, image, port=port, gpus=requested, timeout=timeout, progress=progress)
+
+
+def _gpus_for_image(gpus: str | int) -> list[str]:
+    option = str(gpus).strip().lower()
+    if option == "all":
+        return ["all"]
+    if option.isdigit():
+        return [str(index) for index in range(int(option))]
+    if option.startswith("device="):
+        return [device.strip() for device in option[len("device=") :].split(",") if device.strip()]
+    raise UsageError(f"--gpus takes all, none, a number of GPUs or device=ID,..., not {gpus!r}", "pass one of those")
+
+
+def verify(
+    notebook: str | Path,
+    *,
+    sanitize: str | Path | None = None,
+    timeout: float = 120.0,
+    base_image: str | None = None,
+    record: bool = True,
+    client: DockerClient | None = None,
+    progress: Progress | None = None,
+) -> VerifyReport:
+    """Re-execute ``notebook`` in its capsule's image (built first if needed) and compare every cell's outputs.
+
+    Whenever the check ran in an image its result is recorded in the capsule folder
+    (``verify.json``), so ``status`` and the sidebar show it; ``record=False`` keeps it unrecorded.
+    """
+    from envcapsule.run.verify import verify as check
+    from envcapsule.status import record_verify
+
+    path = Path(notebook).expanduser().absolute()
+    report = check(
+        path,
+        sanitize=Path(sanitize) if sanitize is not None else None,
+        timeout=timeout,
+        base_image=config.default_base_image(base_image),
+        client=client,
+        progress=progress,
+    )
+    if record and report.image:
+        record_verify(default_capsule_dir(path), report.to_json())
+    return report
+
+
+def diff(
+    notebook: str | Path,
+    *,
+    python: str | Path | None = None,
+    capsule: str | Path | None = None,
+    live: EnvironmentFacts | None = None,
+) -> Drift:
+    """What changed in the notebook's live kernel environment since its capsule was made."""
+    from envcapsule.drift import diff as compare
+
+    return compare(Path(notebook), python=python, capsule_dir=Path(capsule) if capsule is not None else None, live=live)
+
+
+def status(
+    notebook: str | Path,
+    *,
+    python: str | Path | None = None,
+    live: EnvironmentFacts | None = None,
+    client: DockerClient | None = None,
+    engine: bool = True,
+) -> CapsuleStatus:
+    """The capsule at a glance: none / up to date / drifted, its image, the containers serving it, the last verify.
+
+    ``engine=False`` answers without asking the Docker engine (image and containers unknown).
+    """
+    from envcapsule.status import capsule_status
+
+    return capsule_status(Path(notebook), python=python, live=live, client=client, engine=engine)
+
+
+def share(
+    notebook: str | Path,
+    *,
+    kind: str = "binder",
+    hub: str = "https://mybinder.org",
+    force: bool = False,
+    python: str | Path | None = None,
+    facts: EnvironmentFacts | None = None,
+    progress: Progress | None = None,
+) -> ShareResult:
+    """Write ``binder/`` at the root of the notebook's git repository and make the commit-pinned mybinder link."""
+    from envcapsule.share import share_binder
+
+    if kind != "binder":
+        raise UsageError(f"share knows one kind, binder, not {kind!r}", "use push for a registry or export for a file")
+    path = Path(notebook).expanduser().absolute()
+    capsule = capsule_for(path, python=python, facts=facts, progress=progress)
+    return share_binder(path, hub=hub, force=force, capsule_dir=capsule, progress=progress)
+
+
+def push(
+    target: str | Path,
+    *,
+    registry: str,
+    base_image: str | None = None,
+    client: DockerClient | None = None,
+    progress: Progress | None = None,
+) -> PushResult:
+    """Build if needed, push the image to ``REGISTRY/NAMESPACE`` and record its digest in the capsule folder."""
+    from envcapsule.share import push as push_image
+
+    with _engine(client) as engine:
+        capsule = capsule_for(target, progress=progress)
+        build(capsule, base_image=base_image, client=engine, progress=progress)
+        return PushResult(ref=push_image(capsule, registry, engine, progress), capsule=capsule)
+
+
+def export(
+    target: str | Path,
+    output: str | Path,
+    *,
+    base_image: str | None = None,
+    client: DockerClient | None = None,
+    progress: Progress | None = None,
+) -> ArchiveExport:
+    """Build if needed, then write the image, the capsule and the notebook into one tar for an air-gapped host."""
+    from envcapsule.share import export_archive
+
+    with _engine(client) as engine:
+        capsule = capsule_for(target, progress=progress)
+        build(capsule, base_image=base_image, client=engine, progress=progress)
+        return export_archive(capsule, Path(output).absolute(), engine, progress)
+
+
+def import_archive(
+    archive: str | Path,
+    *,
+    force: bool = False,
+    destination: str | Path | None = None,
+    client: DockerClient | None = None,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Check an archive from :func:`export`, load its image and restore its capsule and notebook (here by default)."""
+    from envcapsule.share import import_archive as restore
+
+    with _engine(client) as engine:
+        return restore(
+            Path(archive),
+            engine,
+            force=force,
+            destination=Path(destination) if destination is not None else None,
+            progress=progress,
+        )
+
+
+def doctor(target: str | Path, *, client: DockerClient | None = None) -> DoctorReport:
+    """Can this host build and run the capsule of ``target``? Engine, GPUs, disk and images, one check each."""
+    from envcapsule.doctor import doctor as run_checks
+
+    path = Path(target).expanduser().absolute()
+    folder = path if path.is_dir() else default_capsule_dir(path)
+    return DoctorReport(tuple(run_checks(folder, client)))
+
+
+def ps(*, client: DockerClient | None = None) -> Running:
+    """The containers :func:`launch` started that run now (a running verify's containers are not among them)."""
+    from envcapsule.run import list_running
+
+    with _engine(client) as engine:
+        # A verify's container publishes no port and serves no one: it is not "running" for the user.
+        return Running(tuple(item for item in list_running(engine) if item.port))
+
+
+def stop(ids: Sequence[str] = (), *, all: bool = False, client: DockerClient | None = None) -> Stopped:  # noqa: A002
+    """Stop and remove envcapsule's containers by id or name, or ``all`` of them; never anyone else's."""
+    from envcapsule.run import stop as stop_containers
+
+    if not ids and not all:
+        raise UsageError("no container was named", "give their ids (see `envcapsule ps`) or {option:all}")
+    with _engine(client) as engine:
+        return Stopped(tuple(stop_containers(engine, list(ids), all=all)))
+
+
+def inspect(notebook: str | Path | None = None, *, python: str | Path | None = None) -> EnvironmentFacts:
+    """What the probe sees in the kernel's environment (this Python when neither is given); nothing is written."""
+    from envcapsule.capture import find_kernel_python, probe_interpreter
+
+    if notebook is None and python is None:
+        python = sys.executable
+    return probe_interpreter(find_kernel_python(Path(notebook) if notebook is not None else None, python))
+
+
+__all__ = [
+    "ContextResult",
+    "DoctorReport",
+    "PushResult",
+    "Running",
+    "Stopped",
+    "build",
+    "capsule_for",
+    "diff",
+    "doctor",
+    "export",
+    "import_archive",
+    "inspect",
+    "launch",
+    "ps",
+    "push",
+    "share",
+    "snapshot",
+    "status",
+    "stop",
+    "verify",
+    "write_context",
+]

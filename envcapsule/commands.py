@@ -1,0 +1,374 @@
+"""Every command's options, described once: the CLI parser and the magic parser are both built from this table.
+
+A flag a handler reads exists because the table says so (the ``launch --gpus`` crash was a
+handler reading a flag one parser never defined). Each option also carries the words the
+sidebar uses for it, so an error's advice can name it the way each front end shows it.
+
+Standard library only: the magic imports this when a kernel loads the extension.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Option:
+    dest: str
+    flags: tuple[str, ...]
+    help: str
+    metavar: str | None = None
+    action: str | None = None  # "store_true", or None for a value
+    type: Callable[[str], Any] | None = None
+    default: Any = None
+    choices: tuple[str, ...] | None = None
+    sidebar: str = ""  # how the sidebar names it, in an advice ("the Base image setting")
+
+    def add_to(self, parser: argparse.ArgumentParser) -> None:
+        kwargs: dict[str, Any] = {"dest": self.dest, "help": self.help}
+        if self.action:
+            kwargs["action"] = self.action
+        else:
+            kwargs.update(metavar=self.metavar, default=self.default)
+            if self.type is not None:
+                kwargs["type"] = self.type
+            if self.choices is not None:
+                kwargs["choices"] = self.choices
+        parser.add_argument(*self.flags, **kwargs)
+
+    def cli_words(self) -> str:
+        return f"{self.flags[0]} {self.metavar}" if self.metavar else self.flags[0]
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    summary: str  # one line, for the list of commands
+    description: str  # the --help text that teaches
+    options: tuple[str, ...] = ()  # names in OPTIONS, shared by the CLI and the magic
+    target: str | None = None  # the CLI's positional argument ("NOTEBOOK|CAPSULE"), None for none
+    target_help: str = ""
+    target_optional: bool = False
+    python: bool = False  # takes --python (the magic always uses its own kernel's interpreter)
+    cli_only: tuple[str, ...] = ()  # options that make sense only in a shell
+    magic_only: tuple[str, ...] = ()  # options that need a live kernel
+    magic: bool = True  # offered as %envcapsule <name>
+    examples: tuple[str, ...] = field(default=())
+
+
+OPTIONS: dict[str, Option] = {
+    option.dest: option
+    for option in (
+        Option("out", ("--out",), "capsule folder (default: <notebook stem>.capsule beside it)", metavar="DIR"),
+        Option("strict", ("--strict",), "fail if any distribution cannot be locked to an exact file", action="store_true"),
+        Option(
+            "offline",
+            ("--offline",),
+            "use only cached index data; files not in the cache are marked unresolved",
+            action="store_true",
+        ),
+        Option(
+            "include_tooling",
+            ("--include-tooling",),
+            "keep the distributions installed only because envcapsule is (left out by default)",
+            action="store_true",
+        ),
+        Option(
+            "minimal",
+            ("--minimal",),
+            "only the distributions the live kernel imported, with their dependencies (in a kernel)",
+            action="store_true",
+        ),
+        Option(
+            "base_image",
+            ("--base-image",),
+            "base image (default: ENVCAPSULE_BASE_IMAGE, the config file, else python:<captured version>-slim-<codename>)",
+            metavar="IMAGE",
+            sidebar="the base image setting",
+        ),
+        Option("no_cache", ("--no-cache",), "rebuild every layer, even if the image exists", action="store_true"),
+        Option(
+            "context",
+            ("--context",),
+            "only write the build context (Dockerfile + wheels) to DIR, to build by hand",
+            metavar="DIR",
+        ),
+        Option("port", ("--port",), "host port on 127.0.0.1 (default: a free one)", metavar="N", type=int),
+        Option(
+            "mount",
+            ("--mount",),
+            "bind the notebook's folder read-write at ~/work, so work is kept (default: the copy in the image)",
+            action="store_true",
+            sidebar="Launch with the folder mounted",
+        ),
+        Option(
+            "gpus",
+            ("--gpus",),
+            "GPUs for a CUDA capsule: all (default, after the driver checks), none for the CPU, a count, or device=ID,...",
+            metavar="all|none|N|device=ID,...",
+            sidebar="Launch on CPU",
+        ),
+        Option("no_browser", ("--no-browser",), "print the URL without opening a browser", action="store_true"),
+        Option(
+            "launch_timeout",
+            ("--timeout",),
+            "seconds to wait for Jupyter to answer (default 60)",
+            metavar="S",
+            type=float,
+            default=60.0,
+        ),
+        Option(
+            "sanitize",
+            ("--sanitize",),
+            "extra nbval sanitizers: a file of `regex:` / `replace:` line pairs, applied after the defaults",
+            metavar="FILE",
+        ),
+        Option(
+            "cell_timeout",
+            ("--timeout",),
+            "seconds one cell may run (default 120)",
+            metavar="S",
+            type=float,
+            default=120.0,
+        ),
+        Option("hub", ("--hub",), "the BinderHub (default https://mybinder.org)", metavar="URL", default="https://mybinder.org"),
+        Option(
+            "force",
+            ("--force",),
+            "replace what envcapsule did not write (a binder/ folder, a different capsule of the same name)",
+            action="store_true",
+        ),
+        Option(
+            "registry",
+            ("--registry",),
+            "where to push: REGISTRY/NAMESPACE, e.g. ghcr.io/alice or 127.0.0.1:5000/lab",
+            metavar="REGISTRY/NAMESPACE",
+            sidebar="the registry setting",
+        ),
+        Option("output", ("-o", "--output"), "the archive to write", metavar="FILE.tar"),
+        Option("capsule", ("--capsule",), "capsule folder (default: <notebook stem>.capsule)", metavar="DIR"),
+        Option("all", ("--all",), "every envcapsule container", action="store_true"),
+    )
+}
+
+_NOTEBOOK_OR_CAPSULE = "NOTEBOOK|CAPSULE"
+
+COMMANDS: dict[str, Command] = {
+    command.name: command
+    for command in (
+        Command(
+            "snapshot",
+            "capture a notebook's environment into a capsule folder",
+            "Write <notebook stem>.capsule/ beside the notebook: capsule.toml, pylock.toml (PEP 751),\n"
+            "requirements.txt with --hash on every line, the facts the probe saw, and a copy of the\n"
+            "notebook. The kernel's interpreter comes from --python, else from the notebook's\n"
+            "kernelspec. The folder is written atomically: a failed snapshot leaves the previous one.",
+            options=("out", "strict", "offline", "include_tooling"),
+            magic_only=("minimal",),
+            target="notebook",
+            target_help="the .ipynb whose kernel environment is captured",
+            python=True,
+            examples=("envcapsule snapshot analysis.ipynb --python .venv/bin/python",),
+        ),
+        Command(
+            "build",
+            "build a capsule into a container image",
+            "Build the capsule into an image tagged envcapsule/<notebook stem>:<capsule hash[:12]>,\n"
+            "through the Docker Engine API. Every locked file is fetched once into a host cache\n"
+            "(checked against its sha256) and installed in the image with no index and no network;\n"
+            "the image runs as jovyan (uid 1000), serves JupyterLab on port 8888, and keeps the\n"
+            "kernel environment apart from the server environment. Building a capsule whose image\n"
+            "exists returns at once. The Dockerfile is written into the capsule folder.\n\n"
+            "Where no registry can be reached, make a base image locally (for example with\n"
+            "debootstrap and `docker import`) and name it once: ENVCAPSULE_BASE_IMAGE=NAME, or\n"
+            'base_image = "NAME" in ~/.config/envcapsule/config.toml.',
+            options=("base_image", "no_cache"),
+            target=_NOTEBOOK_OR_CAPSULE,
+            target_help="a notebook (its capsule is used or made) or a capsule folder",
+            python=True,
+            cli_only=("context",),
+            examples=("envcapsule build analysis.ipynb", "envcapsule build analysis.capsule --base-image mirror/python:3.11"),
+        ),
+        Command(
+            "launch",
+            "start the notebook in its capsule's image and print its URL",
+            "Start the notebook inside its capsule's image (building it first if needed), wait until\n"
+            "Jupyter answers, then print and open http://127.0.0.1:PORT/lab/tree/<notebook>?token=...\n"
+            "The port is published on 127.0.0.1 only, the token is random, and the container runs as\n"
+            "uid 1000 with every capability dropped. An image reference (a tag, or REF@sha256:... from\n"
+            "`envcapsule push`) is run as it is. `envcapsule stop NAME` stops it.",
+            options=("base_image", "port", "mount", "gpus", "launch_timeout"),
+            target="NOTEBOOK|CAPSULE|IMAGE",
+            target_help="a notebook or capsule (built first if needed), or an image reference",
+            python=True,
+            cli_only=("no_browser",),
+            examples=("envcapsule launch analysis.ipynb", "envcapsule launch analysis.ipynb --mount --gpus none"),
+        ),
+        Command(
+            "verify",
+            "re-execute the notebook in its capsule's image and compare every cell's outputs",
+            "Re-execute the notebook inside its capsule's image (built first if needed; no host mounts)\n"
+            "and compare each cell's outputs with the stored ones using nbval. Exits 0 only when every\n"
+            "checked cell reproduced; the result is recorded in the capsule folder (verify.json).",
+            options=("sanitize", "cell_timeout", "base_image"),
+            target="notebook",
+            target_help="the notebook whose stored outputs are checked",
+            examples=("envcapsule verify analysis.ipynb",),
+        ),
+        Command(
+            "status",
+            "the capsule at a glance: none / up to date / drifted, image, containers, last verify",
+            "Say whether the notebook has a capsule and whether its kernel environment still matches\n"
+            "it, whether the image is built, which containers serve it, and the last verify result.\n"
+            "Exits 0 when the capsule is up to date, 1 when it drifted or there is none.",
+            target="notebook",
+            target_help="the notebook",
+            python=True,
+        ),
+        Command(
+            "diff",
+            "compare the live kernel environment with the notebook's capsule",
+            "List distributions added, removed and changed since the snapshot, and interpreter or\n"
+            "platform changes. Exits 0 only when the live environment is identical to the capsule,\n"
+            "1 when it drifted.",
+            target="notebook",
+            target_help="the notebook whose capsule is compared",
+            python=True,
+            cli_only=("capsule",),
+        ),
+        Command(
+            "share",
+            "share the capsule: binder/ for mybinder.org with a commit-pinned link and badge",
+            "Kinds of sharing:\n"
+            "  --binder      write binder/ at the root of the notebook's git repository (a Dockerfile\n"
+            "                that installs the exact lock with hashes, requirements.txt, runtime.txt)\n"
+            "                and print the mybinder link pinned to the current commit and a badge\n"
+            "  registry      `envcapsule push NOTEBOOK --registry REGISTRY/NAMESPACE`\n"
+            "  air-gapped    `envcapsule export NOTEBOOK -o FILE.tar`, then `envcapsule import FILE.tar`\n"
+            "Warns when changes are uncommitted or unpushed.",
+            options=("hub", "force"),
+            target="notebook",
+            target_help="the notebook to share (its capsule is used or made)",
+            python=True,
+            cli_only=("binder",),
+            examples=("envcapsule share analysis.ipynb --binder",),
+        ),
+        Command(
+            "push",
+            "push the capsule's image to a registry and record its digest",
+            "Push the built image (built first if needed) to REGISTRY/NAMESPACE with the credentials\n"
+            "of your Docker configuration (envcapsule stores none), record the digest in the capsule\n"
+            "folder and print REGISTRY/NAMESPACE/NAME@sha256:...; `envcapsule launch REF` runs it on\n"
+            "any host.",
+            options=("registry", "base_image"),
+            target=_NOTEBOOK_OR_CAPSULE,
+            target_help="a notebook or a capsule folder",
+            magic=False,
+        ),
+        Command(
+            "export",
+            "write the image, the capsule and the notebook into one tar for an air-gapped host",
+            "Build the image if needed, then write one tar holding the image, the capsule folder and\n"
+            "the notebook, with a manifest of their sha256. Carry it to a host without a registry and\n"
+            "run `envcapsule import FILE.tar` there.",
+            options=("output", "base_image"),
+            target=_NOTEBOOK_OR_CAPSULE,
+            target_help="a notebook or a capsule folder",
+            magic=False,
+        ),
+        Command(
+            "import",
+            "load an archive made by `envcapsule export` and restore its capsule and notebook here",
+            "Check the archive's manifest and every sha256, load its image into the engine, and\n"
+            "restore the capsule folder and the notebook into the current folder. A different capsule\n"
+            "of the same name is never replaced without --force.",
+            options=("force",),
+            target="archive",
+            target_help="FILE.tar written by `envcapsule export`",
+            magic=False,
+        ),
+        Command(
+            "doctor",
+            "check that this host can build and run a capsule: engine, driver, GPUs, disk, images",
+            "Print a table of checks for a capsule, GPU or not: the Docker engine, the NVIDIA runtime,\n"
+            "driver and GPUs for CUDA capsules, free disk, and whether the image and its base are here.\n"
+            "Exits 1 if any check fails.",
+            target=_NOTEBOOK_OR_CAPSULE,
+            target_help="a notebook with a capsule, or a capsule folder",
+        ),
+        Command(
+            "ps",
+            "list the running containers that serve a capsule's notebook, with their URLs",
+            "List the containers `envcapsule launch` started that are running now, with their image\n"
+            "and URL (the token is shown; it is yours). Containers of a running verify are not listed.",
+        ),
+        Command(
+            "stop",
+            "stop and remove envcapsule containers (never others)",
+            "Stop and remove the named containers, or every envcapsule container with --all. Each id\n"
+            "is checked first: a container envcapsule did not start is never touched, and if one id is\n"
+            "wrong nothing is stopped.",
+            options=("all",),
+            target="ids",
+            target_help="container ids or names, as `envcapsule ps` shows them",
+        ),
+        Command(
+            "inspect",
+            "print what the probe sees in an environment, writing nothing",
+            "Run the probe under the kernel's interpreter and print its facts; nothing is written.",
+            target="notebook",
+            target_help="a notebook whose kernel is inspected (default: this Python)",
+            target_optional=True,
+            python=True,
+            magic=False,
+        ),
+    )
+}
+
+# Flags that exist only on the command line and are not in OPTIONS because they choose a kind.
+_CLI_ONLY_SWITCHES: dict[str, Option] = {
+    "binder": Option(
+        "binder", ("--binder",), "write binder/ and print the mybinder link (see the kinds above)", action="store_true"
+    ),
+}
+
+
+def option(name: str) -> Option:
+    return OPTIONS.get(name) or _CLI_ONLY_SWITCHES[name]
+
+
+def add_options(parser: argparse.ArgumentParser, command: Command, *, cli: bool) -> None:
+    """Add ``command``'s options to ``parser``; the CLI also gets its shell-only ones."""
+    names = command.options + (command.cli_only if cli else command.magic_only)
+    for name in names:
+        option(name).add_to(parser)
+
+
+# Whole phrases of advice that each front end words its own way; the CLI's is the default.
+ADVICE: dict[str, dict[str, str]] = {
+    "no_gpus": {"cli": "pass `--gpus none` to run on the CPU", "sidebar": "launch on the CPU instead"},
+}
+
+_REFERENCE = re.compile(r"\{(option|advice):([a-z_]+)\}")
+
+
+def render_advice(text: str, frontend: str) -> str:
+    """``text`` with each ``{option:NAME}`` and ``{advice:KEY}`` worded for ``frontend`` (cli, magic or sidebar)."""
+
+    def words(match: re.Match[str]) -> str:
+        kind, name = match.groups()
+        if kind == "advice":
+            phrasings = ADVICE.get(name, {})
+            return phrasings.get(frontend) or phrasings.get("cli", name)
+        found = OPTIONS.get(name)
+        if found is None:
+            return name
+        if frontend == "sidebar":
+            return found.sidebar or f"the {name.replace('_', ' ')} setting"
+        return f"`{found.cli_words()}`"
+
+    return _REFERENCE.sub(words, text)
