@@ -314,3 +314,136 @@ def test_push_then_launch_by_digest_without_the_local_image(
         assert docker_client.images.get(ref).id == image["image_id"]  # the same image, by content
     finally:
         stop(docker_client, [launched.container])
+
+
+# --- what a colleague sent ---------------------------------------------------------------------------------------------
+
+
+def test_an_archive_whose_image_would_move_another_tag_is_refused(
+    built: dict[str, Any], built_ids: set[str], repository: Path, shared_cache: Path, docker_client: Any, tmp_path: Path
+) -> None:
+    import hashlib
+    import io
+    import tarfile
+
+    from envcapsule.share import ArchiveError, export_archive, import_archive
+
+    ensure_built(repository, shared_cache, built_ids)
+    archive = tmp_path / "sharing.tar"
+    export_archive(repository / "notebooks" / "sharing.ipynb", archive, docker_client)
+    victim = f"sec-victim-{secrets.token_hex(4)}:latest"
+    docker_client.images.get(BASE_IMAGE).tag(*victim.split(":"))
+    try:
+        hostile = tmp_path / "hostile.tar"
+        with tarfile.open(archive) as source, tarfile.open(hostile, "w") as copy:
+            image_tar = source.extractfile("image.tar").read()  # type: ignore[union-attr]
+            with tarfile.open(fileobj=io.BytesIO(image_tar)) as saved:
+                members = [(m, saved.extractfile(m).read() if m.isfile() else None) for m in saved.getmembers()]  # type: ignore[union-attr]
+            rewritten = io.BytesIO()
+            with tarfile.open(fileobj=rewritten, mode="w") as out:
+                for member, data in members:
+                    if member.name == "manifest.json":
+                        entries = json.loads(data)  # type: ignore[arg-type]
+                        entries[0]["RepoTags"].append(victim)
+                        data = json.dumps(entries).encode()
+                        member.size = len(data)
+                    out.addfile(member, io.BytesIO(data) if data is not None else None)
+            image_tar = rewritten.getvalue()
+            manifest = json.loads(source.extractfile("envcapsule-archive.json").read())  # type: ignore[union-attr]
+            for entry in manifest["files"]:
+                if entry["path"] == "image.tar":
+                    entry.update(size=len(image_tar), sha256=hashlib.sha256(image_tar).hexdigest())
+            for member in source.getmembers():
+                data = source.extractfile(member).read()  # type: ignore[union-attr]
+                data = {"image.tar": image_tar, "envcapsule-archive.json": json.dumps(manifest).encode()}.get(member.name, data)
+                member.size = len(data)
+                copy.addfile(member, io.BytesIO(data))
+        destination = tmp_path / "colleague"
+        destination.mkdir()
+
+        with pytest.raises(ArchiveError, match=rf"would also tag {re.escape(victim)}\), so nothing was loaded"):
+            import_archive(hostile, docker_client, destination=destination)
+
+        assert docker_client.images.get(victim).id == docker_client.images.get(BASE_IMAGE).id
+        assert list(destination.iterdir()) == []
+    finally:
+        docker_client.images.remove(victim)
+
+
+@pytest.fixture(scope="module")
+def locked_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A registry that wants a login (htpasswd, with no user this engine has credentials for)."""
+    require(REGISTRY_BINARY.exists(), "Debian's docker-registry package (/usr/bin/docker-registry) is needed for the push test")
+    folder = tmp_path_factory.mktemp("locked-registry")
+    (folder / "htpasswd").write_text("")
+    port = free_port()
+    (folder / "config.yml").write_text(
+        "version: 0.1\n"
+        "log:\n  level: warn\n"
+        f"storage:\n  filesystem:\n    rootdirectory: {folder / 'data'}\n"
+        f"auth:\n  htpasswd:\n    realm: envcapsule-test\n    path: {folder / 'htpasswd'}\n"
+        f"http:\n  addr: 127.0.0.1:{port}\n"
+    )
+    with (folder / "registry.log").open("w") as log:
+        process = subprocess.Popen(
+            [str(REGISTRY_BINARY), "serve", str(folder / "config.yml")], stdout=log, stderr=subprocess.STDOUT
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while http_status_or_none(f"http://127.0.0.1:{port}/v2/") != 401:
+            assert time.monotonic() < deadline and process.poll() is None, (folder / "registry.log").read_text()
+            time.sleep(0.2)
+        yield f"127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def http_status_or_none(url: str) -> int | None:
+    try:
+        return http_status(url)
+    except OSError:
+        return None
+
+
+def test_a_push_without_credentials_names_docker_login_and_leaves_no_tag(
+    built: dict[str, Any], built_ids: set[str], repository: Path, locked_registry: str, shared_cache: Path, docker_client: Any
+) -> None:
+    from envcapsule.share import RegistryError, push
+
+    image = ensure_built(repository, shared_cache, built_ids)
+    capsule_dir = repository / "notebooks" / "sharing.capsule"
+    (capsule_dir / "push.json").unlink(missing_ok=True)
+
+    with pytest.raises(RegistryError) as raised:
+        push(capsule_dir, f"{locked_registry}/team", docker_client)
+
+    message = str(raised.value)
+    assert f"log in with `docker login {locked_registry}`" in message and "\n" not in message, message
+    assert not any(tag.startswith(locked_registry) for tag in docker_client.images.get(image["image_id"]).tags)
+    assert not (capsule_dir / "push.json").exists()
+
+
+def test_snapshotting_again_keeps_the_build_and_push_records(
+    built: dict[str, Any],
+    built_ids: set[str],
+    repository: Path,
+    registry: str,
+    kernel_env: Path,
+    shared_cache: Path,
+    docker_client: Any,
+) -> None:
+    from envcapsule.share import push
+
+    ensure_built(repository, shared_cache, built_ids)
+    capsule_dir = repository / "notebooks" / "sharing.capsule"
+    push(capsule_dir, f"{registry}/records", docker_client)
+    kept = {name: (capsule_dir / name).read_bytes() for name in ("build.json", "push.json", "Dockerfile")}
+
+    again = envcapsule("snapshot", repository / "notebooks" / "sharing.ipynb", "--python", kernel_env, cache=shared_cache)
+
+    assert again["capsule_hash"] == built["capsule_hash"]
+    assert {name: (capsule_dir / name).read_bytes() for name in kept} == kept
+    from envcapsule.atomic import current_umask
+
+    assert (capsule_dir / "build.json").stat().st_mode & 0o777 == 0o666 & ~current_umask()  # the umask's mode, not mkstemp's
