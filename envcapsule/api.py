@@ -185,11 +185,10 @@ def build(
     """
     from envcapsule.image.build import build as build_image
 
+    base_image = config.default_base_image(base_image)  # a broken config file stops here, before any work
     capsule = capsule_for(target, python=python, facts=facts, progress=progress)
     with _engine(client) as engine:
-        return build_image(
-            capsule, base_image=config.default_base_image(base_image), no_cache=no_cache, client=engine, progress=progress
-        )
+        return build_image(capsule, base_image=base_image, no_cache=no_cache, client=engine, progress=progress)
 
 
 def write_context(
@@ -203,8 +202,9 @@ def write_context(
     """Write the build context (Dockerfile and every locked file) of ``target`` into ``directory``, to build by hand."""
     from envcapsule.image.build import write_build_context
 
+    base_image = config.default_base_image(base_image)
     capsule = capsule_for(target, python=python, progress=progress)
-    dockerfile = write_build_context(capsule, Path(directory).absolute(), base_image=config.default_base_image(base_image))
+    dockerfile = write_build_context(capsule, Path(directory).absolute(), base_image=base_image)
     return ContextResult(context=dockerfile.parent, dockerfile=dockerfile)
 
 
@@ -231,6 +231,7 @@ def launch(
     from envcapsule.cuda import gpu_request_for
     from envcapsule.run.launch import launch as start
 
+    base_image = config.default_base_image(base_image)
     with _engine(client) as engine:
         if not is_local_target(target):
             if mount:
@@ -301,7 +302,7 @@ def verify(
         path,
         sanitize=Path(sanitize) if sanitize is not None else None,
         timeout=timeout,
-        base_image=config.default_base_image(base_image),
+        base_image=config.default_base_image(base_image),  # read before the check starts any work
         client=client,
         progress=progress,
     )
@@ -371,6 +372,7 @@ def push(
     """Build if needed, push the image to ``REGISTRY/NAMESPACE`` and record its digest in the capsule folder."""
     from envcapsule.share import push as push_image
 
+    base_image = config.default_base_image(base_image)
     with _engine(client) as engine:
         capsule = capsule_for(target, progress=progress)
         build(capsule, base_image=base_image, client=engine, progress=progress)
@@ -388,6 +390,7 @@ def export(
     """Build if needed, then write the image, the capsule and the notebook into one tar for an air-gapped host."""
     from envcapsule.share import export_archive
 
+    base_image = config.default_base_image(base_image)
     with _engine(client) as engine:
         capsule = capsule_for(target, progress=progress)
         build(capsule, base_image=base_image, client=engine, progress=progress)

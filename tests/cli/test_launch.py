@@ -23,7 +23,9 @@ def _stop(name: str, cache: Path) -> None:
     assert stopped["stopped"], stopped
 
 
-def test_launch_notebook_serves_it(tiny_notebook: Path, tiny_capsule: dict[str, Any], shared_cache: Path, docker_client: Any) -> None:
+def test_launch_notebook_serves_it(
+    tiny_notebook: Path, tiny_capsule: dict[str, Any], shared_cache: Path, docker_client: Any
+) -> None:
     launched = _launch(tiny_notebook, cache=shared_cache)
     try:
         assert launched["image"] == tiny_capsule["image"]

@@ -1,0 +1,85 @@
+"""The README's story typed at a shell on the real engine: status, build, launch, ps, verify, stop, doctor, export, import.
+
+Human output is read as a user reads it; `--json` where a script would. The default base
+image comes from ENVCAPSULE_BASE_IMAGE, as a site without a registry sets it once.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.cli.conftest import BASE_IMAGE, envcapsule, ok
+from tests.integration.conftest import http_status
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def base_image_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ENVCAPSULE_BASE_IMAGE", BASE_IMAGE)
+
+
+def test_status_then_build_again_is_up_to_date(
+    tiny_notebook: Path, tiny_kernel: Path, tiny_capsule: dict[str, Any], shared_cache: Path, base_image_default: None
+) -> None:
+    status = ok(envcapsule("status", tiny_notebook, "--python", tiny_kernel, "--json", cache=shared_cache)).json()
+    assert (status["state"], status["image"], status["image_built"]) == ("up-to-date", tiny_capsule["image"], True)
+
+    again = ok(envcapsule("build", tiny_notebook, cache=shared_cache))
+    assert again.stdout.startswith(f"Image up to date: {tiny_capsule['image']}")
+
+
+def test_launch_ps_verify_stop(
+    tiny_notebook: Path, tiny_capsule: dict[str, Any], shared_cache: Path, base_image_default: None
+) -> None:
+    launched = ok(envcapsule("launch", tiny_notebook, "--no-browser", cache=shared_cache))
+    name = launched.stdout.split("Running: ", 1)[1].split(" ", 1)[0]
+    try:
+        url = next(line.split()[-1] for line in launched.stdout.splitlines() if line.strip().startswith("open"))
+        assert http_status(url) == 200
+        assert f"envcapsule stop {name}" in launched.stdout
+
+        listed = ok(envcapsule("ps", cache=shared_cache))
+        assert name in listed.stdout and url in listed.stdout  # off a terminal each URL stays whole on its line
+        assert all(len(line) <= 80 or "http" in line for line in listed.stdout.splitlines())
+
+        verified = envcapsule("verify", tiny_notebook, "--json", cache=shared_cache)
+        assert verified.code == 0, verified.stdout + verified.stderr
+        assert verified.json()["reproduced"] is True
+        # The verify's own container served no one: ps still lists only the launched one.
+        assert [item["name"] for item in ok(envcapsule("ps", "--json", cache=shared_cache)).json()] == [name]
+        record = json.loads((tiny_notebook.with_name("tiny.capsule") / "verify.json").read_text())
+        assert record["reproduced"] is True
+    finally:
+        stopped = ok(envcapsule("stop", name, cache=shared_cache))
+    assert stopped.stdout.strip() == "Stopped and removed 1 container(s)."
+    assert name not in ok(envcapsule("ps", cache=shared_cache)).stdout
+
+
+def test_doctor_passes_for_a_built_capsule(tiny_notebook: Path, tiny_capsule: dict[str, Any], base_image_default: None) -> None:
+    doctor = envcapsule("doctor", tiny_notebook, "--json")
+    assert doctor.code == 0, doctor.stdout
+    checks = {check["name"]: check for check in doctor.json()["checks"]}
+    assert checks["image"]["detail"] == f"{tiny_capsule['image']} is built"
+    assert checks["base image"]["detail"] == f"{BASE_IMAGE} is on this machine"
+
+
+def test_export_then_import_elsewhere(
+    tiny_notebook: Path, tiny_capsule: dict[str, Any], shared_cache: Path, tmp_path: Path, base_image_default: None
+) -> None:
+    archive = tmp_path / "tiny.tar"
+    exported = ok(envcapsule("export", tiny_notebook, "-o", archive, cache=shared_cache))
+    assert exported.stdout.strip() == f"Archive written: {archive} (load it elsewhere with: envcapsule import tiny.tar)"
+
+    elsewhere = tmp_path / "colleague"
+    elsewhere.mkdir()
+    imported = ok(envcapsule("import", archive, "--json", cache=shared_cache, cwd=elsewhere)).json()
+    assert imported["image"] == tiny_capsule["image"]
+    assert (elsewhere / "tiny.capsule" / "capsule.toml").is_file()
+    assert (elsewhere / "tiny.ipynb").read_bytes() == tiny_notebook.read_bytes()
+    shutil.rmtree(elsewhere)
