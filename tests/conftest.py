@@ -1,23 +1,18 @@
-"""Shared test policy: outside CI a missing dependency skips a test; under CI=true it fails."""
+"""Shared test policy (outside CI a missing dependency skips a test; under CI=true it fails) and the session fixtures
+for real components: a kernel environment with real packages, one index cache, the Docker engine with its base image."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-DEBIAN_PYTHON = Path("/usr/bin/python3")
+from tests.support import BASE_IMAGE, DEBIAN_PYTHON, IN_CI, PACKAGES, debian_venv, local_project, require, run
 
-
-def require(condition: bool, reason: str) -> None:
-    """Skip when a dependency is missing, except under CI=true, where nothing may hide."""
-    if condition:
-        return
-    if IN_CI:
-        pytest.fail(f"missing in CI: {reason}")
-    pytest.skip(reason)
+__all__ = ["DEBIAN_PYTHON", "IN_CI", "require"]  # imported from here by many tests
 
 
 @pytest.fixture(autouse=True)
@@ -32,3 +27,43 @@ def no_pip_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("PIP_"):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture(scope="session")
+def kernel_env(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A kernel environment from Debian's python3: real packages, one local-folder and one editable install."""
+    root = tmp_path_factory.mktemp("kernel")
+    python = debian_venv(root, *PACKAGES)
+    run(python, "-m", "pip", "install", "--quiet", local_project(root / "src", "localpkg"))
+    run(python, "-m", "pip", "install", "--quiet", "-e", local_project(root / "src", "editpkg"))
+    return python
+
+
+@pytest.fixture(scope="session")
+def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One envcapsule cache for the whole session, as a user's machine has."""
+    return tmp_path_factory.mktemp("envcapsule-cache")
+
+
+@pytest.fixture(scope="session")
+def docker_client() -> Iterator[Any]:
+    try:
+        from envcapsule.engine import connect
+
+        client = connect()
+    except Exception as error:  # noqa: BLE001 - any failure means no engine for these tests
+        require(False, f"a running Docker engine is needed ({error}); run scripts/docker-setup")
+        raise
+    require(_has_image(client, BASE_IMAGE), f"the offline base image {BASE_IMAGE} is needed; run scripts/docker-setup")
+    yield client
+    client.close()
+
+
+def _has_image(client: Any, name: str) -> bool:
+    import docker.errors
+
+    try:
+        client.images.get(name)
+        return True
+    except docker.errors.ImageNotFound:
+        return False

@@ -20,9 +20,6 @@ import pytest
 
 from tests.conftest import require
 
-# The kernel environment and the index cache are the integration suite's own session fixtures.
-from tests.integration.conftest import kernel_env, shared_cache  # noqa: F401
-
 REPO = Path(__file__).resolve().parents[2]
 BUILT_EXTENSION = REPO / "envcapsule" / "labextension"
 ARTIFACTS = REPO / "test-artifacts"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from envcapsule.commands import COMMANDS
-from tests.cli.conftest import TINY_NOTEBOOK, envcapsule, ok
+from tests.cli.shell import TINY_NOTEBOOK, envcapsule, ok
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.cli.conftest import envcapsule, ok
+from tests.cli.shell import envcapsule, ok
 from tests.integration.conftest import http_status
 
 pytestmark = pytest.mark.integration

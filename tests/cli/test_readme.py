@@ -14,7 +14,7 @@ import pytest
 
 from envcapsule.magic import MagicArgumentParser
 from envcapsule.magic import build_parser as magic_parser
-from tests.cli.conftest import envcapsule
+from tests.cli.shell import envcapsule
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 _COMMAND = re.compile(r"^envcapsule ([a-z]+)(.*)$")

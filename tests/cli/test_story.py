@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
-from tests.cli.conftest import BASE_IMAGE, envcapsule, ok
+from tests.cli.shell import envcapsule, ok
 from tests.integration.conftest import http_status
+from tests.support import BASE_IMAGE
 
 pytestmark = pytest.mark.integration
 

@@ -14,8 +14,6 @@ import pytest
 from pytest_jupyter.jupyter_server import *  # noqa: F403
 from tornado.httpclient import HTTPClientError, HTTPResponse
 
-# The real engine, kernel environment and index cache are the integration suite's own session fixtures.
-from tests.integration.conftest import docker_client, kernel_env, shared_cache  # noqa: F401
 from tests.server.fake_core import FakeCore
 
 ROOT = Path(__file__).resolve().parents[2]

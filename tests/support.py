@@ -1,0 +1,68 @@
+"""Helpers for tests that use real components: commands, kernel environments from Debian's python3, HTTP checks."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+DEBIAN_PYTHON = Path("/usr/bin/python3")
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip when a dependency is missing, except under CI=true, where nothing may hide."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"missing in CI: {reason}")
+    pytest.skip(reason)
+
+
+BASE_IMAGE = os.environ.get("ENVCAPSULE_TEST_BASE_IMAGE", "envcapsule-test/python:3.11.2-bookworm")
+PACKAGES = ["numpy", "pandas", "matplotlib", "requests", "attrs", "click", "pyparsing", "tabulate==0.9.0", "ipykernel"]
+
+
+def run(*args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None) -> str:
+    completed = subprocess.run([str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    assert completed.returncode == 0, f"{args} failed:\n{completed.stdout}\n{completed.stderr}"
+    return completed.stdout
+
+
+def local_project(root: Path, name: str) -> Path:
+    folder = root / name
+    (folder / name).mkdir(parents=True)
+    (folder / name / "__init__.py").write_text(f"GREETING = 'hello from {name}'\n")
+    (folder / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["flit_core>=3.9"]\nbuild-backend = "flit_core.buildapi"\n\n'
+        f'[project]\nname = "{name}"\nversion = "0.1.0"\ndescription = "fixture"\n'
+    )
+    return folder
+
+
+def http_status(url: str) -> int:
+    """The HTTP status a GET of ``url`` answers with (errors included)."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
+
+
+def installed(python: Path) -> dict[str, str]:
+    listing = json.loads(run(python, "-m", "pip", "list", "--format=json", "--disable-pip-version-check"))
+    return {item["name"].lower().replace("_", "-"): item["version"] for item in listing}
+
+
+def debian_venv(root: Path, *packages: str) -> Path:
+    """A virtual environment from Debian's python3 (the base image's interpreter) with ``packages`` from the index."""
+    require(DEBIAN_PYTHON.exists(), "Debian's /usr/bin/python3 is needed to make the kernel environment")
+    run(DEBIAN_PYTHON, "-m", "venv", root / "env")
+    python = root / "env" / "bin" / "python"
+    run(python, "-m", "pip", "install", "--quiet", *packages)
+    return python
