@@ -1,9 +1,10 @@
-"""verify on a real Docker engine: a notebook executed on the host is re-executed in its capsule's image by nbval.
+"""verify on a real Docker engine: a notebook executed on the host is re-executed in its capsule's image.
 
-The notebook is run on the host in the session's kernel environment (jupyter_client only, so
-nothing is installed into it), snapshotted, built once, and checked four ways: as saved, with
-one stored output edited, with outputs really made under another tabulate version, and with
-no outputs at all. A slow cell shows both time limits.
+The notebook is run on the host in the session's kernel environment (jupyter_client or nbclient,
+so nothing is installed into it), snapshotted, built once, and checked: as saved, with one stored
+output edited, with outputs really made under another tabulate version, with no outputs at all,
+with dates made by the run and dates in the data, with trailing semicolons, with a kernel that
+exits, and a capsule captured on another Python patch version than the image's.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import pytest
 
 from envcapsule.run import verify as verify_module
 from envcapsule.run.verify import VerifyReport, VerifyTimeout, verify
-from tests.conftest import DEBIAN_PYTHON
+from tests.conftest import DEBIAN_PYTHON, require
 from tests.integration.conftest import BASE_IMAGE, run
 
 pytestmark = pytest.mark.integration
@@ -155,6 +156,10 @@ def test_the_saved_notebook_reproduces_in_its_image(folder: Path, capsule: Path,
     assert [cell.id for cell in report.cells] == ["versions", "numbers", "table", "total", "address"]
     assert report.render_text().startswith("Reproduced 5 of 5 cells of story.ipynb in envcapsule/story:")
     assert report.to_json()["reproduced"] is True
+    assert report.exact_conditions, report.warnings
+    conditions = report.to_json()["conditions"]
+    assert (conditions["python_image"], conditions["python_captured"]) == ("3.11.2", "3.11.2")
+    assert next(cell for cell in report.cells if cell.id == "address").sanitized == {"address": 1}
 
 
 def test_an_edited_output_is_named_by_cell_with_a_diff(
@@ -209,7 +214,9 @@ def test_a_slow_cell_fails_on_its_own_limit_or_stops_the_whole_check(
 
     report = check(notebook, capsule, docker_client, timeout=3)
     nap = next(cell for cell in report.cells if cell.id == "nap")
-    assert (nap.index, nap.status, nap.message) == (3, "errored", "Timeout of 3 seconds exceeded executing cell")
+    assert (nap.index, nap.status) == (3, "errored")
+    assert nap.message is not None and nap.message.startswith("ran past the 3 s cell timeout and was stopped after 3.")
+    assert [cell.status for cell in report.cells if cell.index > 3] == ["skipped", "skipped", "skipped"]
 
     # A bound as short as one cell's limit stops the whole check while the slow cell runs.
     monkeypatch.setattr(verify_module, "run_limit", lambda cell_timeout, cells: cell_timeout)
@@ -252,3 +259,120 @@ def test_the_check_runs_as_the_notebook_user_offline_in_the_capsule_kernel(
     }
     report = check(save(folder / "inside.ipynb", notebook), capsule, docker_client)
     assert report.reproduced, report.render_text()
+
+
+def execute_like_the_author(notebook: dict[str, Any], python: Path, folder: Path) -> dict[str, Any]:
+    """Run the notebook with nbclient in a kernel of ``python``, as `jupyter nbconvert --execute` would (times recorded)."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    data = folder / f"jupyter-{python.parent.parent.name}"
+    (data / "kernels" / "author").mkdir(parents=True, exist_ok=True)
+    argv = [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    spec = {"argv": argv, "display_name": "author", "language": "python"}
+    (data / "kernels" / "author" / "kernel.json").write_text(json.dumps(spec))
+    node = nbformat.from_dict(copy.deepcopy(notebook))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("JUPYTER_PATH", str(data))  # the kernelspec is found there; nbclient owns and shuts down the kernel
+        NotebookClient(node, kernel_name="author", timeout=120, resources={"metadata": {"path": str(folder)}}).execute()
+    executed = json.loads(nbformat.writes(node))
+    executed["metadata"]["kernelspec"] = KERNELSPEC
+    return executed
+
+
+def notebook_of(*cells: tuple[str, str]) -> dict[str, Any]:
+    return {**story(), "cells": [code(cell_id, source) for cell_id, source in cells]}
+
+
+def test_dates_made_by_the_run_reproduce_and_a_changed_data_date_does_not(
+    folder: Path, kernel_env: Path, capsule: Path, docker_client: Any
+) -> None:
+    executed = execute_like_the_author(
+        notebook_of(
+            ("now", "import datetime\nprint('made at', datetime.datetime.now())"),
+            ("data", "print('first order', datetime.date(1999, 1, 1))"),
+        ),
+        kernel_env,
+        folder,
+    )
+    report = check(save(folder / "dates.ipynb", executed), capsule, docker_client)
+    assert report.reproduced, report.render_text()
+    assert next(cell for cell in report.cells if cell.id == "now").sanitized == {"timestamp": 1}
+
+    changed = copy.deepcopy(executed)
+    changed["cells"][1]["outputs"][0]["text"] = "first order 1998-12-31\n"
+    report = check(save(folder / "dates-changed.ipynb", changed), capsule, docker_client)
+    assert not report.reproduced
+    data = next(cell for cell in report.cells if cell.id == "data")
+    assert data.status == "differs" and data.diff is not None
+    assert "-first order 1998-12-31" in data.diff.splitlines() and "+first order 1999-01-01" in data.diff.splitlines()
+
+
+def test_trailing_semicolons_hide_results_in_the_image_as_they_did_for_the_author(
+    folder: Path, kernel_env: Path, capsule: Path, docker_client: Any
+) -> None:
+    executed = execute_like_the_author(
+        notebook_of(
+            ("colorbar", "import matplotlib.pyplot as plt\nplt.imshow([[1, 2], [3, 4]])\nplt.colorbar();"),
+            ("quiet", "x = 1; x;"),
+            ("loud", "x"),
+        ),
+        kernel_env,
+        folder,
+    )
+    assert [output["output_type"] for output in executed["cells"][0]["outputs"]] == ["display_data"]
+    assert executed["cells"][1]["outputs"] == []
+    report = check(save(folder / "semicolons.ipynb", executed), capsule, docker_client)
+    assert report.reproduced, report.render_text()
+    assert (report.total, report.reproduced_cells) == (3, 3)
+
+
+def test_a_kernel_that_exits_stops_the_run_at_once_naming_its_cell(folder: Path, capsule: Path, docker_client: Any) -> None:
+    notebook = notebook_of(("first", "print(1)"), ("exit", "import os\nos._exit(1)"), ("third", "print(3)"))
+    for number, cell in enumerate(notebook["cells"], start=1):
+        cell["execution_count"] = number
+        cell["outputs"] = [{"output_type": "stream", "name": "stdout", "text": f"{number}\n"}]
+    report = check(save(folder / "exits.ipynb", notebook), capsule, docker_client, timeout=600)
+    assert not report.reproduced
+    died = next(cell for cell in report.cells if cell.id == "exit")
+    assert (died.index, died.status) == (1, "errored")
+    assert died.message is not None and died.message.startswith("the kernel exited with code 1 while this cell ran")
+    assert next(cell for cell in report.cells if cell.id == "third").message == "not run: the run stopped at cell 1 (id exit)"
+    assert "cell 1 (id exit) errored" in report.message
+
+
+@pytest.fixture(scope="module")
+def newer_patch_capsule(folder: Path, shared_cache: Path, docker_client: Any) -> Iterator[tuple[Path, Path]]:
+    """A notebook captured on this interpreter's Python (another 3.11 patch than the base image's), built on the base."""
+    from envcapsule.image.build import build
+
+    base_python = Path(sys.base_prefix) / "bin" / "python3"
+    found = run(base_python, "-c", "import platform; print(platform.python_version())").strip()
+    require(found.startswith("3.11.") and found != "3.11.2", f"a Python 3.11 other than 3.11.2 is needed, not {found}")
+    root = folder / "patch"
+    run(base_python, "-m", "venv", root / "env")
+    python = root / "env" / "bin" / "python"
+    run(python, "-m", "pip", "install", "--quiet", "ipykernel")
+    executed = execute_like_the_author(notebook_of(("sum", "1 + 1")), python, root)
+    notebook = save(root / "patch.ipynb", executed)
+    env = {**os.environ, "ENVCAPSULE_CACHE_DIR": str(shared_cache)}
+    run(sys.executable, "-m", "envcapsule", "snapshot", notebook, "--python", python, "--json", env=env)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ENVCAPSULE_CACHE_DIR", str(shared_cache))
+        built = build(root / "patch.capsule", base_image=BASE_IMAGE, client=docker_client)
+    yield notebook, root / "patch.capsule"
+    docker_client.images.remove(built.image_id, force=True)
+
+
+def test_another_python_patch_version_reproduces_but_not_under_exact_conditions(
+    newer_patch_capsule: tuple[Path, Path], docker_client: Any
+) -> None:
+    notebook, capsule_dir = newer_patch_capsule
+    captured = run(sys.executable, "-c", "import platform; print(platform.python_version())").strip()
+    report = check(notebook, capsule_dir, docker_client)
+    data = report.to_json()
+    assert (data["reproduced"], data["exact_conditions"]) == (True, False)
+    assert f"The image's Python is 3.11.2, the capture's {captured} (another patch version)" in " ".join(data["warnings"])
+    assert "warning: The image's Python is 3.11.2" in report.render_text()
+    labels = docker_client.images.get(report.image).labels
+    assert labels["envcapsule.python"] == "3.11.2"
