@@ -15,6 +15,7 @@ front end live here once:
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from contextlib import contextmanager
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from envcapsule import config
-from envcapsule.capsule import MANIFEST
+from envcapsule.capsule import MANIFEST, read_capsule
 from envcapsule.errors import CapsuleError, UsageError
 from envcapsule.facts import EnvironmentFacts
 from envcapsule.paths import default_capsule_dir
@@ -128,8 +129,15 @@ def capsule_for(
 
 
 def is_local_target(target: str | Path) -> bool:
-    """Whether ``target`` names a file or folder here (a notebook or a capsule) rather than an image reference."""
-    return Path(target).expanduser().exists()
+    """Whether ``target`` names a notebook or capsule here rather than an image reference.
+
+    A missing path that is spelled as one (``./x``, ``/x``, ``~/x``, ``*.ipynb``, ``*.capsule``) is
+    local too, so that it fails as a missing notebook instead of as an unknown image.
+    """
+    text = str(target)
+    if Path(text).expanduser().exists() or isinstance(target, Path):
+        return True
+    return text.startswith(("/", "./", "../", "~")) or text.endswith((".ipynb", ".capsule", f".capsule{os.sep}"))
 
 
 # --- the workflows ------------------------------------------------------------------------------
@@ -232,18 +240,19 @@ def launch(
     from envcapsule.run.launch import launch as start
 
     base_image = config.default_base_image(base_image)
-    with _engine(client) as engine:
-        if not is_local_target(target):
-            if mount:
-                raise UsageError(
-                    f"--mount binds a notebook's folder, and {target} is an image reference with none",
-                    "launch the notebook or its capsule folder to mount it",
-                )
+    if not is_local_target(target):
+        if mount:
+            raise UsageError(
+                f"--mount binds a notebook's folder, and {target} is an image reference with none",
+                "launch the notebook or its capsule folder to mount it",
+            )
+        with _engine(client) as engine:
             return _launch_image(str(target).strip(), engine, port=port, gpus=gpus, timeout=timeout, progress=progress)
-        capsule = capsule_for(target, python=python, facts=facts, progress=progress)
+    capsule = capsule_for(
+        target, python=python, facts=facts, progress=progress
+    )  # a missing notebook fails before the engine is asked
+    with _engine(client) as engine:
         built = build(capsule, base_image=base_image, client=engine, progress=progress)
-        from envcapsule.capsule import read_capsule
-
         requested = gpu_request_for(read_capsule(capsule).manifest, engine, gpus)
         return start(
             engine,

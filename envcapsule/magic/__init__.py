@@ -83,7 +83,8 @@ class EnvcapsuleMagics(Magics):
         from envcapsule.magic import commands
 
         try:
-            notebook = _notebook(args.notebook, self.shell.user_ns if self.shell else {})
+            needs_notebook = COMMANDS[args.command].target != "ids" and args.command != "ps"
+            notebook = _notebook(args.notebook, self.shell.user_ns if self.shell else {}) if needs_notebook else None
             return commands.run(args, notebook)
         except EnvcapsuleError as error:
             raise UsageError(error.message("magic")) from None

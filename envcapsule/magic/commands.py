@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from envcapsule.magic.views import MagicResult, progress_view
 from envcapsule.progress import Progress
@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 _QUICK = frozenset({"diff", "status", "doctor", "ps", "stop"})
 
 
-def run(args: argparse.Namespace, notebook: Path) -> MagicResult:
+def run(args: argparse.Namespace, notebook: Path | None) -> MagicResult:
+    """Run one subcommand; ``notebook`` is None for those that need none (ps, stop)."""
     handler = COMMANDS[args.command]
     mode = "none" if args.command in _QUICK and args.progress == "auto" else args.progress
     progress = progress_view(mode, args.command)
@@ -161,7 +162,7 @@ def _doctor(args: argparse.Namespace, notebook: Path, progress: Progress) -> Mag
     return MagicResult("doctor", "ready" if report.ok else "not ready", lines, ok=report.ok)
 
 
-def _ps(args: argparse.Namespace, notebook: Path, progress: Progress) -> MagicResult:
+def _ps(args: argparse.Namespace, notebook: Path | None, progress: Progress) -> MagicResult:
     from envcapsule import api
 
     running = api.ps().containers
@@ -169,14 +170,14 @@ def _ps(args: argparse.Namespace, notebook: Path, progress: Progress) -> MagicRe
     return MagicResult("ps", f"{len(running)} running" if running else "nothing running", lines)
 
 
-def _stop(args: argparse.Namespace, notebook: Path, progress: Progress) -> MagicResult:
+def _stop(args: argparse.Namespace, notebook: Path | None, progress: Progress) -> MagicResult:
     from envcapsule import api
 
     stopped = api.stop(args.ids, all=args.all).containers
     return MagicResult("stop", f"stopped {len(stopped)} container(s)" if stopped else "nothing was running")
 
 
-COMMANDS: dict[str, Callable[[argparse.Namespace, Path, Progress], MagicResult]] = {
+COMMANDS: dict[str, Callable[[argparse.Namespace, Any, Progress], MagicResult]] = {
     "snapshot": _snapshot,
     "build": _build,
     "launch": _launch,

@@ -108,3 +108,10 @@ def test_a_broken_config_file_is_one_sentence_before_any_work(
     assert "unknown setting(s) colour" in failed.json()["error"]
     assert not (tmp_path / "context").exists()
     assert not notebook.with_name("study.capsule").exists()
+
+
+def test_launch_of_a_missing_notebook_is_not_taken_for_an_image(tmp_path: Path) -> None:
+    missing = tmp_path / "gone.ipynb"
+    refused = envcapsule("launch", missing, "--no-browser", "--json")
+    assert (refused.code, refused.json()["code"]) == (1, "notebook")
+    assert refused.json()["error"] == f"The notebook {missing} does not exist; check the path."

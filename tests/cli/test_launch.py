@@ -66,6 +66,6 @@ def test_launch_notebook_with_gpus_none_requests_no_device(
 
 def test_launch_image_with_mount_is_refused_in_one_sentence(tiny_capsule: dict[str, Any], shared_cache: Path) -> None:
     refused = envcapsule("launch", tiny_capsule["image"], "--mount", "--no-browser", cache=shared_cache)
-    assert refused.code == 1
+    assert refused.code == 2  # a usage error, as argparse's own are
     assert "--mount binds a notebook's folder" in refused.stderr
     assert "Traceback" not in refused.stderr
