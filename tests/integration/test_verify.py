@@ -22,8 +22,7 @@ import pytest
 
 from envcapsule.run import verify as verify_module
 from envcapsule.run.verify import VerifyReport, VerifyTimeout, verify
-from tests.conftest import DEBIAN_PYTHON, require
-from tests.integration.conftest import BASE_IMAGE, run
+from tests.support import BASE_IMAGE, DEBIAN_PYTHON, require, run
 
 pytestmark = pytest.mark.integration
 
