@@ -292,6 +292,7 @@ def verify(
     notebook: str | Path,
     *,
     sanitize: str | Path | None = None,
+    default_sanitizers: bool = True,
     timeout: float = 120.0,
     base_image: str | None = None,
     record: bool = True,
@@ -300,7 +301,8 @@ def verify(
 ) -> VerifyReport:
     """Re-execute ``notebook`` in its capsule's image (built first if needed) and compare every cell's outputs.
 
-    Whenever the check ran in an image its result is recorded in the capsule folder
+    ``sanitize`` adds nbval-format rules after the defaults; ``default_sanitizers=False`` leaves only
+    those. Whenever the check ran in an image its result is recorded in the capsule folder
     (``verify.json``), so ``status`` and the sidebar show it; ``record=False`` keeps it unrecorded.
     """
     from envcapsule.run.verify import verify as check
@@ -310,6 +312,7 @@ def verify(
     report = check(
         path,
         sanitize=Path(sanitize) if sanitize is not None else None,
+        default_sanitizers=default_sanitizers,
         timeout=timeout,
         base_image=config.default_base_image(base_image),  # read before the check starts any work
         client=client,

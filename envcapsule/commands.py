@@ -128,6 +128,13 @@ OPTIONS: dict[str, Option] = {
             metavar="FILE",
         ),
         Option(
+            "no_default_sanitizers",
+            ("--no-default-sanitizers",),
+            "compare with only the --sanitize file's rules, without the defaults (addresses, temporary paths, run times)",
+            action="store_true",
+        ),
+        Option("junit", ("--junit",), "also write the report as JUnit XML to FILE, for CI systems", metavar="FILE"),
+        Option(
             "cell_timeout",
             ("--timeout",),
             "seconds one cell may run (default 120)",
@@ -212,12 +219,15 @@ COMMANDS: dict[str, Command] = {
             "verify",
             "re-execute the notebook in its capsule's image and compare every cell's outputs",
             "Re-execute the notebook inside its capsule's image (built first if needed; no host mounts)\n"
-            "and compare each cell's outputs with the stored ones using nbval. Exits 0 only when every\n"
-            "checked cell reproduced; the result is recorded in the capsule folder (verify.json).",
-            options=("sanitize", "cell_timeout", "base_image"),
+            "and compare each cell's outputs with the stored ones using nbval's rules. The default sanitizers\n"
+            "replace only what cannot reproduce: memory addresses in reprs, temporary paths, and date-times\n"
+            "inside the run's own execution window. Exits 0 only when every checked cell reproduced; the\n"
+            "report says under what conditions it ran (exact_conditions), and is recorded in verify.json.",
+            options=("sanitize", "no_default_sanitizers", "cell_timeout", "base_image"),
+            cli_only=("junit",),
             target="notebook",
             target_help="the notebook whose stored outputs are checked",
-            examples=("envcapsule verify analysis.ipynb",),
+            examples=("envcapsule verify analysis.ipynb", "envcapsule verify analysis.ipynb --junit verify.xml --json"),
         ),
         Command(
             "status",

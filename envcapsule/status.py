@@ -174,3 +174,13 @@ def read_verify(capsule_dir: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
+
+
+def last_verify_line(record: dict[str, Any]) -> str:
+    """``All 3 checked cells … reproduced (2026-12-01T09:00:00Z; conditions not exact: Python 3.11.2 ≠ 3.11.7)``."""
+    notes = [str(record["at"])] if record.get("at") else []
+    if record.get("exact_conditions") is False:
+        warnings = [str(w) for w in record.get("warnings") or []]
+        notes.append("conditions not exact" + (f": {warnings[0]}" if warnings else ""))
+    message = str(record.get("message") or "no message")
+    return f"{message} ({'; '.join(notes)})" if notes else message

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from envcapsule.cli.parser import Arguments, build_parser
@@ -118,8 +119,18 @@ def _run_verify(args: Arguments) -> int:
 
     with task_progress(enabled=not args.json) as progress:
         report = api.verify(
-            args.notebook, sanitize=args.sanitize, timeout=args.cell_timeout, base_image=args.base_image, progress=progress
+            args.notebook,
+            sanitize=args.sanitize,
+            default_sanitizers=not args.no_default_sanitizers,
+            timeout=args.cell_timeout,
+            base_image=args.base_image,
+            progress=progress,
         )
+    if args.junit:
+        from envcapsule.atomic import atomic_writer
+
+        with atomic_writer(Path(args.junit), "w", encoding="utf-8") as stream:
+            stream.write(report.to_junit())
     if args.json:
         _print_json(report.to_json())
     else:

@@ -21,7 +21,7 @@ from envcapsule.progress import NullProgress, Progress
 from envcapsule.run.launched import Launched
 from envcapsule.share.binder_share import ShareResult
 from envcapsule.snapshot import SnapshotResult
-from envcapsule.status import CapsuleStatus
+from envcapsule.status import CapsuleStatus, last_verify_line
 
 
 def console() -> Console:
@@ -229,7 +229,6 @@ def render_status(status: CapsuleStatus) -> None:
         for container in status.containers:
             out.print(f"  running       {container.get('name')}  {container.get('url')}", soft_wrap=True)
     if status.last_verify:
-        when = status.last_verify.get("time") or status.last_verify.get("finished")
-        out.print(f"  last verify   {status.last_verify.get('message')}{f' ({when})' if when else ''}")
+        out.print(f"  last verify   {last_verify_line(status.last_verify)}")
     for warning in status.warnings:
         out.print(f"[yellow]warning:[/] {warning}")

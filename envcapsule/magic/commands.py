@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from envcapsule.magic.views import MagicResult, progress_view
 from envcapsule.progress import Progress
+from envcapsule.status import last_verify_line
 
 if TYPE_CHECKING:
     from envcapsule.facts import EnvironmentFacts
@@ -99,7 +100,12 @@ def _verify(args: argparse.Namespace, notebook: Path, progress: Progress) -> Mag
     from envcapsule import api
 
     report = api.verify(
-        notebook, sanitize=args.sanitize, timeout=args.cell_timeout, base_image=args.base_image, progress=progress
+        notebook,
+        sanitize=args.sanitize,
+        default_sanitizers=not args.no_default_sanitizers,
+        timeout=args.cell_timeout,
+        base_image=args.base_image,
+        progress=progress,
     )
     return MagicResult("verify", report.message, report.render_text().splitlines()[1:], ok=report.reproduced)
 
@@ -147,7 +153,7 @@ def _status(args: argparse.Namespace, notebook: Path, progress: Progress) -> Mag
         lines.append(f"image {status.image}: {'built' if status.image_built else 'not built'}")
         lines += [f"running: {c['name']}" for c in status.containers]
     if status.last_verify:
-        lines.append(f"last verify: {status.last_verify.get('message')}")
+        lines.append(f"last verify: {last_verify_line(status.last_verify)}")
     return MagicResult("status", status.state.replace("-", " "), lines, ok=status.state == "up-to-date")
 
 

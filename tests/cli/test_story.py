@@ -10,6 +10,7 @@ import json
 import shutil
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 
@@ -36,7 +37,7 @@ def test_status_then_build_again_is_up_to_date(
 
 
 def test_launch_ps_verify_stop(
-    tiny_notebook: Path, tiny_capsule: dict[str, Any], shared_cache: Path, base_image_default: None
+    tiny_notebook: Path, tiny_capsule: dict[str, Any], shared_cache: Path, tmp_path: Path, base_image_default: None
 ) -> None:
     launched = ok(envcapsule("launch", tiny_notebook, "--no-browser", cache=shared_cache))
     name = launched.stdout.split("Running: ", 1)[1].split(" ", 1)[0]
@@ -49,9 +50,13 @@ def test_launch_ps_verify_stop(
         assert name in listed.stdout and url in listed.stdout  # off a terminal each URL stays whole on its line
         assert all(len(line) <= 80 or "http" in line for line in listed.stdout.splitlines())
 
-        verified = envcapsule("verify", tiny_notebook, "--json", cache=shared_cache)
+        junit = tmp_path / "verify.xml"
+        verified = envcapsule("verify", tiny_notebook, "--json", "--junit", junit, cache=shared_cache)
         assert verified.code == 0, verified.stdout + verified.stderr
         assert verified.json()["reproduced"] is True
+        suite = ElementTree.parse(junit).getroot()
+        suite = suite if suite.tag == "testsuite" else suite.find("testsuite")
+        assert suite is not None and suite.get("failures") == "0" and len(suite.findall("testcase")) == 1
         # The verify's own container served no one: ps still lists only the launched one.
         assert [item["name"] for item in ok(envcapsule("ps", "--json", cache=shared_cache)).json()] == [name]
         record = json.loads((tiny_notebook.with_name("tiny.capsule") / "verify.json").read_text())
