@@ -11,8 +11,8 @@ import pytest
 from IPython.core.error import UsageError
 from IPython.testing.globalipapp import get_ipython
 
-from envcapsule.magic.views import MagicResult
 from envcapsule.magic import build_parser
+from envcapsule.magic.views import MagicResult
 
 
 @pytest.fixture(scope="module")
