@@ -17,6 +17,8 @@ user can cause or meet. Names load on first use (PEP 562), so ``%load_ext envcap
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 from envcapsule._version import __version__
@@ -175,6 +177,20 @@ __all__ = [
 ]
 
 
+class _Package(types.ModuleType):
+    """The package object: a submodule named like a workflow (``envcapsule.snapshot``) never hides the workflow.
+
+    Importing ``envcapsule.snapshot`` binds the module as an attribute of its package; here that
+    binding is skipped for workflow names, so ``envcapsule.snapshot(...)`` is always the function
+    (the module stays importable by its full name, through ``sys.modules``).
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _WORKFLOWS and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
@@ -186,6 +202,9 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted({*globals(), *__all__})
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 def load_ipython_extension(ipython: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 from collections.abc import Iterator
@@ -41,6 +42,8 @@ CUDA_CAPSULE = {
 CPU_CAPSULE = {"interpreter": {"version": "3.11.2"}}
 H100_HOST = CudaFacts(driver_version="550.54.15", gpus=(Gpu("NVIDIA H100 80GB HBM3", 81559, "9.0"),) * 2)
 NVIDIA_INFO = {"Runtimes": {"runc": {"path": "runc"}, "nvidia": {"path": "nvidia-container-runtime"}}, "DockerRootDir": "/"}
+
+DOCTOR = importlib.import_module("envcapsule.doctor")  # the module; `envcapsule.doctor` is the workflow
 
 
 class GpuEngine(FakeEngine):
@@ -289,7 +292,7 @@ class Usage(NamedTuple):
 def free_disk(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     """Free space as doctor sees it, by folder (100 GiB unless a test says otherwise)."""
     free: dict[str, int] = {}
-    monkeypatch.setattr("envcapsule.doctor.shutil.disk_usage", lambda path: Usage(0, 0, free.get(str(path), 100 * 2**30)))
+    monkeypatch.setattr(DOCTOR.shutil, "disk_usage", lambda path: Usage(0, 0, free.get(str(path), 100 * 2**30)))
     return free
 
 
@@ -351,7 +354,7 @@ def test_doctor_without_an_engine_still_checks_the_host(
     def no_engine(timeout: float = 10) -> Any:
         raise EngineError("No Docker engine was found (no /var/run/docker.sock and DOCKER_HOST is not set); install Docker.")
 
-    monkeypatch.setattr("envcapsule.doctor.connect", no_engine)
+    monkeypatch.setattr(DOCTOR, "connect", no_engine)
     capsule = make_capsule(tmp_path, index.url, {"frameworks": {"torch": {"cuda": "12.4", "installer": "pip"}}})
 
     checks = {check.name: check for check in doctor(capsule, host=H100_HOST)}

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from envcapsule.facts import Distribution, EnvironmentFacts, Interpreter, PipConfig, Platform
+from envcapsule.share import binder as binder_module
 from envcapsule.snapshot import snapshot
 from tests.fakeindex import FakeIndex
 
@@ -61,7 +62,7 @@ def _isolated_git_and_pip(monkeypatch: pytest.MonkeyPatch, no_pip_environment: N
 @pytest.fixture(autouse=True)
 def _no_server_download(monkeypatch: pytest.MonkeyPatch) -> None:
     """The server environment's lock needs the index; unit tests use a fixed one."""
-    monkeypatch.setattr("envcapsule.share.binder.server_requirements", lambda capsule, progress: SERVER_REQUIREMENTS)
+    monkeypatch.setattr(binder_module, "server_requirements", lambda capsule, progress: SERVER_REQUIREMENTS)
 
 
 @pytest.fixture(scope="session")
