@@ -18,13 +18,16 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import tomli_w
 
 from envcapsule import _toml as tomllib
 from envcapsule import grammar
 from envcapsule.errors import CapsuleError
+
+if TYPE_CHECKING:
+    from envcapsule.notebook_files.store import NotebookFile
 
 SCHEMA_VERSION = 1
 MANIFEST = "capsule.toml"
@@ -59,6 +62,19 @@ class Capsule:
     @property
     def lockfiles(self) -> list[LockfileRecord]:
         return [LockfileRecord(**record) for record in self.manifest.get("lockfiles", [])]
+
+    @property
+    def files(self) -> list[NotebookFile]:
+        """The notebook's files (``[[files]]``): relative paths, sizes and sha256s; the copies are under ``files/``."""
+        from envcapsule.notebook_files.store import NotebookFile
+
+        return [NotebookFile.from_record(r, f"files[{i}]") for i, r in enumerate(_records(self.manifest, "files"))]
+
+    @property
+    def files_hash(self) -> str | None:
+        """The identity of the notebook's files, kept apart from the capsule hash (a changed CSV is not a new environment)."""
+        value = self.manifest.get("files_hash")
+        return str(value) if value and self.manifest.get("files") else None
 
     @property
     def warnings(self) -> list[dict[str, str]]:
@@ -171,17 +187,19 @@ def _publish(staging: Path, destination: Path) -> None:
 
 
 def _carry_records(previous: Path, staged: Path) -> None:
-    """Keep the previous capsule's build, push and verify records when the new one has the same capsule hash."""
+    """Keep the previous capsule's build, push and verify records when the new one has the same capsule and files hashes."""
     if _recorded_hash(previous) is None or _recorded_hash(previous) != _recorded_hash(staged):
+        return
+    if _recorded_hash(previous, "files_hash") != _recorded_hash(staged, "files_hash"):
         return
     for name in RECORDS:
         if (previous / name).is_file() and not (staged / name).exists():
             shutil.copy2(previous / name, staged / name)
 
 
-def _recorded_hash(folder: Path) -> str | None:
+def _recorded_hash(folder: Path, key: str = "capsule_hash") -> str | None:
     try:
-        return str(tomllib.loads((folder / MANIFEST).read_text(encoding="utf-8"))["capsule_hash"])
+        return str(tomllib.loads((folder / MANIFEST).read_text(encoding="utf-8"))[key])
     except (OSError, ValueError, KeyError, UnicodeDecodeError):
         return None
 
@@ -248,6 +266,22 @@ def verify_capsule(capsule: Capsule) -> None:
             )
     if capsule_hash(capsule.manifest) != capsule.capsule_hash:
         raise CapsuleError(f"{MANIFEST} was edited by hand (the capsule hash no longer matches its content); snapshot again.")
+    _verify_files(capsule)
+
+
+def _verify_files(capsule: Capsule) -> None:
+    """The notebook's files are there with their recorded sizes; their contents are checked when a build copies them."""
+    from envcapsule.notebook_files.store import FILES_FOLDER, files_hash
+
+    files = capsule.files
+    if files and files_hash(files) != capsule.manifest.get("files_hash"):
+        raise CapsuleError(f"{MANIFEST} was edited by hand (the files hash no longer matches its [[files]]); snapshot again.")
+    for file in files:
+        path = capsule.folder / FILES_FOLDER / file.path
+        if not path.is_file() or path.stat().st_size != file.size:
+            raise CapsuleError(
+                f"{FILES_FOLDER}/{file.path} is missing from the capsule or was changed after the snapshot; snapshot again to recreate it."
+            )
 
 
 def check_values(manifest: Mapping[str, Any]) -> None:
@@ -278,6 +312,12 @@ def check_values(manifest: Mapping[str, Any]) -> None:
         grammar.relative_path("conda.lockfile", conda["lockfile"])
     _optional_words(conda, "conda", ("platform",))
     grammar.text("created", str(manifest.get("created", "")))
+    if manifest.get("files"):
+        from envcapsule.notebook_files.store import NotebookFile
+
+        for index, record in enumerate(_records(manifest, "files")):
+            NotebookFile.from_record(record, f"files[{index}]")
+        grammar.sha256("files_hash", manifest.get("files_hash"))
 
 
 def _section(manifest: Mapping[str, Any], name: str) -> Mapping[str, Any]:

@@ -53,6 +53,12 @@ class NotebookError(EnvcapsuleError):
     code = "notebook"
 
 
+class NotebookFilesError(EnvcapsuleError):
+    """A file beside the notebook cannot travel: unreadable, changing while read, or a folder that must not be swept."""
+
+    code = "notebook-files"
+
+
 class InterpreterError(EnvcapsuleError):
     """The kernel's interpreter cannot be found or cannot run the probe."""
 
@@ -190,6 +196,7 @@ __all__ = [
     "LaunchError",
     "LockError",
     "NotebookError",
+    "NotebookFilesError",
     "PythonDistError",
     "RegistryError",
     "SanitizerError",

@@ -24,6 +24,7 @@ from envcapsule.errors import EnvcapsuleError, LockError
 from envcapsule.facts import EnvironmentFacts
 from envcapsule.lock.entries import LockEntry
 from envcapsule.lock.pipconfig import lookup_config
+from envcapsule.notebook_files.capture import CapturedFiles, choose_files, kernel_rules, store_files
 from envcapsule.paths import cache_root, default_capsule_dir
 from envcapsule.progress import NullProgress, Progress
 
@@ -39,6 +40,7 @@ class SnapshotResult:
     warnings: tuple[str, ...] = field(default=())
     used: tuple[str, ...] = ()  # distributions the live kernel imported, when known
     conda_packages: int = 0  # conda records locked in conda-lock.yml (conda environments only)
+    notebook_files: CapturedFiles | None = None  # the files beside the notebook that travel with it
 
     @property
     def locked(self) -> int:
@@ -57,8 +59,22 @@ class SnapshotResult:
             "warnings": list(self.warnings),
             "used": list(self.used),
             "conda_packages": self.conda_packages,
+            "notebook_files": _files_json(self.notebook_files),
             "files": {e.name: {"version": e.version, "kind": e.kind, "url": e.url, "sha256": e.sha256} for e in self.entries},
         }
+
+
+def _files_json(captured: CapturedFiles | None) -> dict[str, Any] | None:
+    if captured is None:
+        return None
+    return {
+        "source": captured.source,
+        "count": len(captured.files),
+        "bytes": captured.total,
+        "files_hash": captured.manifest_section().get("files_hash"),
+        "paths": [f.path for f in captured.files],
+        "left_out": [{"path": item.path, "reason": item.reason} for item in captured.left_out],
+    }
 
 
 def _used(facts: EnvironmentFacts) -> set[str]:
@@ -76,10 +92,18 @@ def snapshot(
     offline: bool = False,
     include_tooling: bool = False,
     minimal: bool = False,
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    max_files_size: int | None = None,
+    kernel_files: Sequence[Path] | None = None,
     facts: EnvironmentFacts | None = None,
     progress: Progress | None = None,
 ) -> SnapshotResult:
-    """Capture the notebook's kernel environment into a capsule folder (written atomically)."""
+    """Capture the notebook's kernel environment and the files beside it into a capsule folder (written atomically).
+
+    ``kernel_files`` (from a live kernel: the local modules it imported, the files it opened)
+    replace the sweep of the notebook's folder; ``include`` and ``exclude`` adjust either.
+    """
     progress = progress or NullProgress()
     if notebook is not None:
         notebook = Path(notebook).absolute()
@@ -89,6 +113,11 @@ def snapshot(
             raise EnvcapsuleError("Without a notebook there is no default capsule folder; pass --out DIR.")
         out = default_capsule_dir(notebook)
     out = Path(out).absolute()
+    rules = kernel_rules(include, exclude, max_files_size)
+    selection = None
+    if notebook is not None:
+        progress.step("Choosing the notebook's files")
+        selection = choose_files(notebook, capsule_dir=out, rules=rules, kernel_files=kernel_files)
 
     progress.step("Finding the kernel's interpreter")
     interpreter = find_kernel_python(notebook, python)
@@ -105,14 +134,14 @@ def snapshot(
 
     with staged_capsule(out) as writer:
         entries = _lock(facts, distributions, writer.vendor_dir, interpreter, offline, progress)
-        unresolved = [e for e in entries if not e.is_locked]
-        if strict and unresolved:
-            raise LockError(
-                f"{len(unresolved)} distribution(s) could not be locked exactly (first: {unresolved[0].reason}); "
-                "fix them or run without --strict to record them as warnings."
-            )
+        captured = None
+        if notebook is not None and selection is not None:
+            progress.step(f"Hashing {len(selection.paths)} file(s) beside the notebook")
+            captured = store_files(notebook.parent, selection, writer.staging, rules)
+        if strict:
+            _refuse_strict(entries, captured)
         progress.step("Writing the capsule")
-        manifest = _write_capsule_files(writer, notebook, facts, entries, sorted(tooling))
+        manifest = _write_capsule_files(writer, notebook, facts, entries, sorted(tooling), captured)
         result = SnapshotResult(
             capsule=out,
             capsule_hash=manifest["capsule_hash"],
@@ -123,8 +152,22 @@ def snapshot(
             warnings=tuple(w["message"] for w in manifest.get("warnings", [])),
             used=tuple(sorted(_used(facts))),
             conda_packages=int((manifest.get("conda") or {}).get("packages", 0)),
+            notebook_files=captured,
         )
     return result
+
+
+def _refuse_strict(entries: Sequence[LockEntry], captured: CapturedFiles | None) -> None:
+    """--strict: everything the image would lack or hold differently, in one sentence."""
+    problems = [e.reason or e.name for e in entries if not e.is_locked]
+    problems += [e.warning or e.name for e in entries if e.is_locked and e.strict_problem]
+    problems += [item.sentence() for item in (captured.left_out if captured else ())]
+    if problems:
+        listed = " ".join(p if p.endswith(".") else p + "." for p in problems)
+        raise LockError(
+            f"{len(problems)} thing(s) could not be locked exactly or cannot travel with the notebook: {listed}",
+            "fix them, or run without --strict to record them as warnings",
+        )
 
 
 def minimal_closure(facts: EnvironmentFacts) -> set[str]:
@@ -199,6 +242,7 @@ def _write_capsule_files(
     facts: EnvironmentFacts,
     entries: Sequence[LockEntry],
     tooling: Sequence[str],
+    captured: CapturedFiles | None = None,
 ) -> dict[str, Any]:
     from envcapsule.cuda import cuda_section
     from envcapsule.lock.pylock import build_pylock, render_pylock
@@ -255,6 +299,9 @@ def _write_capsule_files(
         manifest["lockfiles"] += list(conda.lockfiles)
         manifest["conda"] = conda.section
         manifest["warnings"] += list(conda.warnings)
+    if captured is not None:
+        manifest.update(captured.manifest_section())
+        manifest["warnings"] += captured.warnings()
     manifest["capsule_hash"] = capsule_hash(manifest)
     writer.write_text(MANIFEST, render_manifest(manifest))
     return manifest

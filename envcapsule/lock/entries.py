@@ -37,6 +37,8 @@ class LockEntry:
     vendored_path: str | None = None
     reason: str | None = None
     note: str | None = None
+    # Locked, but not as a user of --strict would accept: a file copied from this machine, a source that did not build.
+    strict_problem: bool = False
 
     @property
     def name(self) -> str:
