@@ -60,7 +60,9 @@ class BuildResult:
 def image_tag(capsule: Capsule) -> str:
     stem = Path(capsule.notebooks[0]).stem if capsule.notebooks else capsule.folder.name.removesuffix(".capsule")
     repository = re.sub(r"[^a-z0-9._-]+", "-", stem.lower()).strip("-._") or "capsule"
-    return f"envcapsule/{repository}:{capsule.capsule_hash[:12]}"
+    # The environment's hash, then the notebook files' own: a changed CSV is a new image of the same environment.
+    files = f"-{capsule.files_hash[:8]}" if capsule.files_hash else ""
+    return f"envcapsule/{repository}:{capsule.capsule_hash[:12]}{files}"
 
 
 def build(
@@ -192,6 +194,7 @@ def image_spec(capsule: Capsule, base: BaseImage, plan: Any, server_sha: str) ->
         labels=labels,
         conda=bool(conda),
         standalone_python=base.standalone.key if base.standalone else None,
+        notebook_files=bool(capsule.files),
     )
 
 
@@ -249,6 +252,8 @@ def expected_labels(capsule: Capsule) -> dict[str, str]:
         "envcapsule.pylock-sha256": lockfiles.get("pylock.toml", ""),
         "envcapsule.requirements-sha256": lockfiles.get("requirements.txt", ""),
     }
+    if capsule.files_hash:
+        expected["envcapsule.files-hash"] = capsule.files_hash
     conda = capsule.manifest.get("conda") or {}
     if conda:
         expected["envcapsule.conda-lock-sha256"] = lockfiles.get(str(conda.get("lockfile")), "")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -60,6 +61,8 @@ def write_context(
     entrypoint.write_text(ENTRYPOINT_SCRIPT)
     entrypoint.chmod(0o755)
     _write_home(folder / "home", capsule, spec)
+    if spec.notebook_files:
+        _write_notebook_files(folder / "files", capsule)
     dockerfile = folder / "Dockerfile"
     dockerfile.write_text(render_dockerfile(spec), encoding="utf-8")
     return dockerfile
@@ -72,6 +75,22 @@ def _write_layer(folder: Path, files: Sequence[LockedFile], cache: WheelCache) -
         link_into(cache.path(file.sha256, file.filename), folder)
         lines.append(f"{file.name}=={file.version} --hash=sha256:{file.sha256}\n")
     (folder / "requirements.txt").write_text("".join(lines))
+
+
+def _write_notebook_files(folder: Path, capsule: Capsule) -> None:
+    """files/: the notebook's files from the host cache (a capsule's own copies are hash-checked on the way in)."""
+    from envcapsule.notebook_files.store import FILES_FOLDER, default_store
+
+    store = default_store()
+    files = capsule.files
+    for file in files:
+        store.add_checked(capsule.folder / FILES_FOLDER / file.path, file)
+    store.place(files, folder)
+    # The engine keys a COPY on names, content and modes: fixed modes keep the umask out of that key.
+    for root, _dirs, names in os.walk(folder):
+        os.chmod(root, 0o755)
+        for name in names:
+            os.chmod(os.path.join(root, name), 0o644)
 
 
 def _write_home(home: Path, capsule: Capsule, spec: ImageSpec) -> None:

@@ -9,6 +9,7 @@ Layout of the build context (made by ``envcapsule.image.context``)::
     kernelspec/     kernel.json pointing at the kernel environment
     python/         a standalone CPython, only when the base image has no Python
     entrypoint      a shell script that execs its arguments
+    files/          the notebook's files (data, local modules), copied into $HOME in a layer of their own
     home/           the notebook and its capsule, copied into $HOME
 
 Installs happen in builder stages from files the host already fetched, hash-checked and
@@ -58,6 +59,7 @@ class ImageSpec:
     labels: Mapping[str, str] = field(default_factory=dict)
     conda: bool = False  # the kernel environment is a conda environment (see render_conda_dockerfile)
     standalone_python: str | None = None  # the key of the CPython build in python/, when the base has no Python
+    notebook_files: bool = False  # files/ holds the notebook's files, for $HOME
 
     def __post_init__(self) -> None:
         if not _BUILD_ARG.fullmatch(self.base_image):
@@ -100,6 +102,7 @@ def render_dockerfile(spec: ImageSpec) -> str:
         *(kernel_copy(layer) for layer in spec.kernel_layers),
         "" if spec.kernel_layers else f"RUN python3 -m venv --without-pip {KERNEL_PREFIX}",
         kernelspec_layer(),
+        files_layer(spec),
         notebook_layer(),
         runtime_layer(),
         labels_layer(spec),
@@ -199,6 +202,13 @@ def kernelspec_layer(kernelspec: str = "kernelspec/", entrypoint: str = "entrypo
     return f"COPY {kernelspec} {SERVER_PREFIX}/share/jupyter/kernels/python3/\nCOPY {entrypoint} {ENTRYPOINT}"
 
 
+def files_layer(spec: ImageSpec, source: str = "files/") -> str:
+    """The notebook's files at their paths under $HOME, after the environments: a changed CSV rebuilds only from here."""
+    if not spec.notebook_files:
+        return ""
+    return f"# The notebook's files (data, local modules), at the paths they had beside it.\nCOPY --chown={NB_UID}:{NB_UID} {source} {HOME}/"
+
+
 def notebook_layer(source: str = "home/") -> str:
     return f"COPY --chown={NB_UID}:{NB_UID} {source} {HOME}/"
 
@@ -278,6 +288,7 @@ def render_conda_dockerfile(spec: ImageSpec) -> str:
         conda_copy(),
         *(conda_pip_copy(layer) for layer in spec.kernel_layers),
         kernelspec_layer(),
+        files_layer(spec),
         notebook_layer(),
         runtime_layer(),
         labels_layer(spec),

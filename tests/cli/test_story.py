@@ -7,7 +7,10 @@ image comes from ENVCAPSULE_BASE_IMAGE, as a site without a registry sets it onc
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -89,3 +92,22 @@ def test_export_then_import_elsewhere(
     assert (elsewhere / "tiny.capsule" / "capsule.toml").is_file()
     assert (elsewhere / "tiny.ipynb").read_bytes() == tiny_notebook.read_bytes()
     shutil.rmtree(elsewhere)
+
+
+def test_the_readme_python_example_runs(
+    tiny_notebook: Path, tiny_kernel: Path, tiny_capsule: dict[str, Any], shared_cache: Path
+) -> None:
+    """The README's "From Python" block, run as written, with this test's notebook, kernel and base image put in."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## From Python", 1)[1]
+    script = section.split("```python\n", 1)[1].split("```", 1)[0]
+    assert "envcapsule.verify(" in script
+    script = (
+        script.replace('"analysis.ipynb"', repr(str(tiny_notebook)))
+        .replace('".venv/bin/python"', repr(str(tiny_kernel)))
+        .replace('"mirror/python:3.11.2-slim-bookworm"', repr(BASE_IMAGE))
+    )
+    env = {**os.environ, "ENVCAPSULE_CACHE_DIR": str(shared_cache)}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=900, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.startswith("Reproduced 1 of 1 cells of tiny.ipynb in envcapsule/tiny:")
