@@ -152,14 +152,21 @@ def snapshot(
     offline: bool = False,
     include_tooling: bool = False,
     minimal: bool = False,
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    max_files_size: int | None = None,
+    kernel_files: Sequence[Path] | None = None,
     facts: EnvironmentFacts | None = None,
     progress: Progress | None = None,
 ) -> SnapshotResult:
-    """Capture a notebook's kernel environment into ``<notebook stem>.capsule/`` beside it (or ``out``).
+    """Capture a notebook's kernel environment and its files into ``<notebook stem>.capsule/`` beside it (or ``out``).
 
     The kernel's interpreter is ``python``, else the notebook's kernelspec's; ``facts`` (from a
-    live kernel) replaces the probe. ``strict`` fails when any distribution cannot be locked to
-    an exact file; ``offline`` uses only cached index data. The folder is written atomically.
+    live kernel) replaces the probe. ``strict`` fails when anything cannot be locked to an
+    exact file or cannot travel; ``offline`` uses only cached index data. The notebook's files
+    are the folder's (git-tracked ones in a repository) or, from a live kernel, ``kernel_files``;
+    ``include``/``exclude`` patterns (gitignore syntax) adjust them, and past ``max_files_size``
+    bytes (default 100 MB) the largest are left out. The folder is written atomically.
     """
     from envcapsule.snapshot import snapshot as take
 
@@ -171,6 +178,10 @@ def snapshot(
         offline=offline,
         include_tooling=include_tooling,
         minimal=minimal,
+        include=tuple(include),
+        exclude=tuple(exclude),
+        max_files_size=max_files_size,
+        kernel_files=kernel_files,
         facts=facts,
         progress=progress,
     )

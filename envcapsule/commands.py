@@ -32,7 +32,7 @@ class Option:
         kwargs: dict[str, Any] = {"dest": self.dest, "help": self.help}
         if self.action:
             kwargs["action"] = self.action
-        else:
+        if self.action in (None, "append"):  # these take a value
             kwargs.update(metavar=self.metavar, default=self.default)
             if self.type is not None:
                 kwargs["type"] = self.type
@@ -60,6 +60,15 @@ class Command:
     examples: tuple[str, ...] = field(default=())
 
 
+def _size(text: str) -> int:
+    from envcapsule.notebook_files.selection import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 OPTIONS: dict[str, Option] = {
     option.dest: option
     for option in (
@@ -76,6 +85,30 @@ OPTIONS: dict[str, Option] = {
             ("--include-tooling",),
             "keep the distributions installed only because envcapsule is (left out by default)",
             action="store_true",
+        ),
+        Option(
+            "include",
+            ("--include",),
+            "also carry the files beside the notebook that match PATTERN (gitignore syntax; repeatable)",
+            metavar="PATTERN",
+            action="append",
+            sidebar="the Include files setting",
+        ),
+        Option(
+            "exclude",
+            ("--exclude",),
+            "leave out the files beside the notebook that match PATTERN (gitignore syntax; repeatable; wins over --include)",
+            metavar="PATTERN",
+            action="append",
+            sidebar="the Exclude files setting",
+        ),
+        Option(
+            "max_files_size",
+            ("--max-files-size",),
+            "size budget for the notebook's files, such as 500MB (default 100MB); past it the largest are left out",
+            metavar="SIZE",
+            type=_size,
+            sidebar="the Files size budget setting",
         ),
         Option(
             "minimal",
@@ -173,8 +206,12 @@ COMMANDS: dict[str, Command] = {
             "Write <notebook stem>.capsule/ beside the notebook: capsule.toml, pylock.toml (PEP 751),\n"
             "requirements.txt with --hash on every line, the facts the probe saw, and a copy of the\n"
             "notebook. The kernel's interpreter comes from --python, else from the notebook's\n"
-            "kernelspec. The folder is written atomically: a failed snapshot leaves the previous one.",
-            options=("out", "strict", "offline", "include_tooling"),
+            "kernelspec. The folder is written atomically: a failed snapshot leaves the previous one.\n\n"
+            "The files beside the notebook travel too (copied into $HOME at the same paths): the files\n"
+            "git tracks, or the folder's files, minus hidden files, caches, virtual environments,\n"
+            "capsules and what .envcapsuleignore names; --include and --exclude adjust that, and past\n"
+            "--max-files-size the largest are left out and named.",
+            options=("out", "strict", "offline", "include_tooling", "include", "exclude", "max_files_size"),
             magic_only=("minimal",),
             target="notebook",
             target_help="the .ipynb whose kernel environment is captured",

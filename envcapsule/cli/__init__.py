@@ -56,6 +56,9 @@ def _run_snapshot(args: Arguments) -> int:
             strict=args.strict,
             offline=args.offline,
             include_tooling=args.include_tooling,
+            include=args.include or (),
+            exclude=args.exclude or (),
+            max_files_size=args.max_files_size,
             progress=progress,
         )
     if args.json:

@@ -113,6 +113,8 @@ def render_snapshot(result: SnapshotResult) -> None:
         out.print(
             f"  left out      {len(result.excluded_tooling)} installed only for envcapsule: {', '.join(result.excluded_tooling)} (--include-tooling keeps them)"
         )
+    if result.notebook_files is not None:
+        out.print(f"  files         {result.notebook_files.describe()}")
     for warning in result.warnings:
         out.print(f"[yellow]warning:[/] {warning}")
 

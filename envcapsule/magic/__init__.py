@@ -97,4 +97,7 @@ def _notebook(explicit: str | None, user_ns: dict[str, Any]) -> Path:
 
 
 def load_ipython_extension(ipython: Any) -> None:
+    from envcapsule.capture.kernel_files import install_open_audit
+
+    install_open_audit()  # from here on, the files the notebook opens are known to %envcapsule snapshot
     ipython.register_magics(EnvcapsuleMagics)

@@ -44,6 +44,7 @@ def _kernel() -> tuple[str, EnvironmentFacts]:
 
 def _snapshot(args: argparse.Namespace, notebook: Path, progress: Progress) -> MagicResult:
     from envcapsule import api
+    from envcapsule.capture.kernel_files import kernel_files
 
     python, facts = _kernel()
     result = api.snapshot(
@@ -53,11 +54,17 @@ def _snapshot(args: argparse.Namespace, notebook: Path, progress: Progress) -> M
         offline=args.offline,
         include_tooling=args.include_tooling,
         minimal=args.minimal,
+        include=args.include or (),
+        exclude=args.exclude or (),
+        max_files_size=args.max_files_size,
+        kernel_files=kernel_files(notebook.parent),
         progress=progress,
         python=python,
         facts=facts,
     )
     lines = [f"capsule hash {result.capsule_hash[:12]}", f"{result.locked} of {len(result.entries)} distributions locked"]
+    if result.notebook_files is not None:
+        lines.append(f"notebook files: {result.notebook_files.describe()}")
     if result.used:
         lines.append(f"used by the notebook: {', '.join(result.used)}")
     if result.excluded_tooling:

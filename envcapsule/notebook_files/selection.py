@@ -136,10 +136,11 @@ def _checked_size(folder: Path, path: str, real_folder: Path, left_out: list[Lef
 
 def _under(folder: Path, files: Iterable[Path]) -> list[str]:
     relative = []
+    roots = (folder, folder.resolve())
     for file in files:
-        try:
-            path = Path(file).absolute().relative_to(folder).as_posix()
-        except ValueError:
+        full = Path(file).absolute()
+        path = next((full.relative_to(root).as_posix() for root in roots if root in full.parents), None)
+        if path is None:
             continue
         if Path(file).is_file() and not is_noise(path):
             relative.append(path)

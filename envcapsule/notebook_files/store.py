@@ -101,6 +101,7 @@ class FileStore:
                 target.write(block)
             if digest.hexdigest() != sha256:
                 raise _changed(source, relative)  # the temporary copy is discarded
+        os.chmod(self.path(sha256), 0o644)  # shared by hard links into capsules and build contexts: one fixed mode
 
     def place(self, files: Sequence[NotebookFile], folder: Path) -> None:
         """Hard-link (or copy) each cached file to ``folder``/its relative path."""
