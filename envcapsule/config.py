@@ -63,7 +63,7 @@ def _read(path: Path) -> dict[str, object]:
             f"envcapsule's config file {path} cannot be read ({error})", "fix its permissions or remove it"
         ) from None
     try:
-        values = tomllib.loads(text)
+        values: dict[str, object] = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"envcapsule's config file {path} is not valid TOML ({error})", "fix the line it names") from None
     unknown = sorted(set(values) - KNOWN_KEYS)

@@ -20,8 +20,8 @@ from envcapsule.cuda import (
     is_cuda_capsule,
     registered_gpu_support,
 )
-from envcapsule.engine import EngineError, connect
-from envcapsule.errors import EnvcapsuleError
+from envcapsule.engine import connect
+from envcapsule.errors import EngineError, EnvcapsuleError
 from envcapsule.image.base import default_base_image
 from envcapsule.image.build import image_tag
 from envcapsule.paths import cache_root

@@ -47,6 +47,13 @@ class EnvcapsuleError(Exception):
         }
 
 
+class Interrupted(EnvcapsuleError):
+    """The user pressed Ctrl-C; what was being written was left as it was."""
+
+    code = "interrupted"
+    exit_code = 130
+
+
 class NotebookError(EnvcapsuleError):
     """The notebook is missing, unreadable or not a notebook."""
 
@@ -193,6 +200,7 @@ __all__ = [
     "GpuError",
     "IndexLookupError",
     "InterpreterError",
+    "Interrupted",
     "LaunchError",
     "LockError",
     "NotebookError",

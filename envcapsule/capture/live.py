@@ -18,7 +18,7 @@ def live_facts() -> EnvironmentFacts:
 
 
 def imported_top_level(modules: Iterable[str]) -> list[str]:
-    stdlib = getattr(sys, "stdlib_module_names", frozenset())
+    stdlib: frozenset[str] = getattr(sys, "stdlib_module_names", frozenset())
     names = {name.split(".", 1)[0] for name in list(modules)}
     return sorted(n for n in names if n and n not in stdlib and n not in sys.builtin_module_names)
 

@@ -9,14 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from envcapsule.cli.parser import Arguments, build_parser
+from envcapsule.errors import EnvcapsuleError
 
 __all__ = ["build_parser", "main"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from envcapsule.errors import EnvcapsuleError
-
     try:
         return int(HANDLERS[args.command](args))
     except EnvcapsuleError as error:
@@ -25,18 +24,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(args, None)
 
 
-def _fail(args: Arguments, error: Any) -> int:
-    from envcapsule.errors import EnvcapsuleError
+def _fail(args: Arguments, error: EnvcapsuleError | None) -> int:
+    from envcapsule.errors import Interrupted
 
     if error is None:
-        error = EnvcapsuleError("Interrupted; nothing was written and any previous capsule is untouched.")
-        error.exit_code = 130  # type: ignore[misc]  # an instance's exit status, not the class's
+        error = Interrupted("Interrupted; nothing was written and any previous capsule is untouched.")
     if getattr(args, "json", False):
         print(json.dumps(error.to_json("cli")))
     else:
         from envcapsule.cli.render import error_console
 
-        error_console().print(f"[bold red]error:[/] {error.message('cli')}", highlight=False, soft_wrap=True, markup=True)
+        from rich.markup import escape
+
+        error_console().print(f"[bold red]error:[/] {escape(error.message('cli'))}", highlight=False, soft_wrap=True)
     return int(error.exit_code)
 
 

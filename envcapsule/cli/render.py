@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from typing import TextIO
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.progress import Progress as RichProgress
 from rich.table import Table
 
@@ -37,7 +37,7 @@ class RichTaskProgress:
 
     def __init__(self, display: RichProgress) -> None:
         self.display = display
-        self.task: int | None = None
+        self.task: TaskID | None = None
 
     def step(self, description: str, total: int | None = None) -> None:
         if self.task is not None:

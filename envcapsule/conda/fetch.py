@@ -11,7 +11,7 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any
 from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
@@ -73,7 +73,7 @@ def fetch_conda_file(
     return dest
 
 
-def _hashing_copy(source: BinaryIO, out: BinaryIO) -> tuple[str, str]:
+def _hashing_copy(source: IO[bytes], out: IO[bytes]) -> tuple[str, str]:
     md5, sha256 = hashlib.md5(usedforsecurity=False), hashlib.sha256()
     for block in iter(lambda: source.read(1 << 20), b""):
         md5.update(block)
@@ -82,7 +82,7 @@ def _hashing_copy(source: BinaryIO, out: BinaryIO) -> tuple[str, str]:
     return md5.hexdigest(), sha256.hexdigest()
 
 
-def _copy_local(url: str, out: BinaryIO) -> tuple[str, str]:
+def _copy_local(url: str, out: IO[bytes]) -> tuple[str, str]:
     path = Path(url2pathname(unquote(urlsplit(url).path)))
     try:
         with path.open("rb") as source:
@@ -93,7 +93,7 @@ def _copy_local(url: str, out: BinaryIO) -> tuple[str, str]:
         ) from None
 
 
-def _download(client: httpx.Client, url: str, shown: str, out: BinaryIO) -> tuple[str, str]:
+def _download(client: httpx.Client, url: str, shown: str, out: IO[bytes]) -> tuple[str, str]:
     md5, sha256 = hashlib.md5(usedforsecurity=False), hashlib.sha256()
     try:
         with client.stream("GET", url) as response:

@@ -24,7 +24,7 @@ from collections.abc import Callable, Generator, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from types import TracebackType
-from typing import Any, BinaryIO
+from typing import IO, Any
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
@@ -536,7 +536,7 @@ class IndexClient:
             advice = "check pip's cert setting or SSL_CERT_FILE, or mark the host as trusted"
         raise IndexLookupError(f"Could not reach {source} ({reason}); {advice}.")
 
-    def _download(self, url: str, shown: str, out: BinaryIO) -> str:
+    def _download(self, url: str, shown: str, out: IO[bytes]) -> str:
         try:
             with self._client_for(url).stream("GET", url, follow_redirects=True) as response:
                 if not response.is_success:
@@ -550,7 +550,7 @@ class IndexClient:
             ) from error
 
     @staticmethod
-    def _copy_local(path: Path, out: BinaryIO) -> str:
+    def _copy_local(path: Path, out: IO[bytes]) -> str:
         try:
             with path.open("rb") as source:
                 return _write_chunks(iter(lambda: source.read(1 << 20), b""), out)
@@ -558,7 +558,7 @@ class IndexClient:
             raise IndexLookupError(f"Could not read {path} ({error.strerror}); check that the file still exists.") from error
 
 
-def _write_chunks(chunks: Iterable[bytes], out: BinaryIO) -> str:
+def _write_chunks(chunks: Iterable[bytes], out: IO[bytes]) -> str:
     """Write ``chunks`` to ``out``; return their sha256."""
     digest = hashlib.sha256()
     for chunk in chunks:

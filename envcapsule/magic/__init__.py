@@ -11,7 +11,7 @@ import argparse
 import shlex
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class
@@ -41,10 +41,10 @@ class _HelpShown(Exception):
 
 
 class MagicArgumentParser(argparse.ArgumentParser):
-    def error(self, message: str) -> Any:  # type: ignore[override]  # raises instead of exiting the kernel
+    def error(self, message: str) -> NoReturn:  # raises instead of exiting the kernel
         raise UsageError(f"{self.prog}: {message} (see %envcapsule --help)")
 
-    def exit(self, status: int = 0, message: str | None = None) -> Any:  # type: ignore[override]  # same reason
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:  # returns to the magic instead
         if message:
             print(message, file=sys.stderr)
         raise _HelpShown()

@@ -217,7 +217,7 @@ def _ctime_wall(text: str) -> float | None:
 
 
 def _midnight(match: re.Match[str]) -> float | None:
-    return _wall(*match.groups(), "0", "0", "0", "0")
+    return _wall(match.group(1), match.group(2), match.group(3), "0", "0", "0", "0")
 
 
 def _wall(year: str, month: str, day: str, hour: str, minute: str, second: str, micro: str) -> float | None:

@@ -438,7 +438,7 @@ def judge(
     if comparison.same:
         return verdict("reproduced", seconds=seconds, sanitized=sanitized)
     message = comparison.message
-    if sanitizers.defaults and not stored_windows and (comparison.rerun_sanitized or {}).get("timestamp"):
+    if sanitizers.defaults and not stored_windows and comparison.rerun_sanitized and comparison.rerun_sanitized.get("timestamp"):
         message = (
             f"{message}; the notebook records no execution times, so its stored date-times count as data "
             "(save it after running with JupyterLab's Record Timing on, or add a --sanitize rule)"

@@ -126,7 +126,7 @@ def compare_outputs(
     rerun_tally: Counter[str] = Counter()
     before = comparable(stored, sanitizers, stored_windows, stored_tally)
     after = comparable(rerun, sanitizers, rerun_windows, rerun_tally)
-    tallies = {"stored_sanitized": stored_tally, "rerun_sanitized": rerun_tally}
+    tallies: dict[str, Any] = {"stored_sanitized": stored_tally, "rerun_sanitized": rerun_tally}
     missing, extra = sorted(set(before) - set(after)), sorted(set(after) - set(before))
     if missing or extra:
         parts = [f"stored {', '.join(missing)} output missing from the re-run"] if missing else []

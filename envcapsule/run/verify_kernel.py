@@ -13,6 +13,8 @@ asked, each executed cell's outputs and seconds, and how the run stopped. One JS
 event goes to stdout as it happens, so the host can follow the run.
 """
 
+from __future__ import annotations
+
 import asyncio
 import inspect
 import json
@@ -22,20 +24,21 @@ import shutil
 import subprocess
 import sys
 import time
+from typing import Any
 
 EVENT = "envcapsule-verify "
 
 
-def emit(**event):
+def emit(**event: object) -> None:
     sys.stdout.write(EVENT + json.dumps(event) + "\n")
     sys.stdout.flush()
 
 
-async def maybe_await(value):
+async def maybe_await(value: Any) -> Any:
     return await value if inspect.isawaitable(value) else value
 
 
-def kernel_exit(client):
+def kernel_exit(client: Any) -> int | None:
     """The dead kernel's exit status: negative for a signal, as subprocess reports it; None if unknown."""
     process = getattr(getattr(client.km, "provisioner", None), "process", None)
     try:
@@ -44,7 +47,7 @@ def kernel_exit(client):
         return None
 
 
-def system_packages():
+def system_packages() -> list[dict[str, str]] | None:
     if shutil.which("dpkg-query") is None:
         return None
     listing = subprocess.run(
@@ -54,7 +57,7 @@ def system_packages():
     return [{"name": name, "version": version, "architecture": arch} for name, version, arch in rows]
 
 
-async def execute(plan, result):
+async def execute(plan: dict[str, Any], result: dict[str, Any]) -> None:
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
@@ -70,6 +73,7 @@ async def execute(plan, result):
         resources={"metadata": {"path": plan["cwd"]}},
     )
     async with client.async_setup_kernel():
+        assert client.kc is not None  # async_setup_kernel has started the kernel and its client
         reply = await client.async_wait_for_reply(await maybe_await(client.kc.kernel_info()))
         result["language_info"] = (reply or {}).get("content", {}).get("language_info", {})
         emit(event="kernel-ready")
@@ -98,7 +102,7 @@ async def execute(plan, result):
             emit(event="done", index=index, seconds=seconds)
 
 
-def main(plan_path, result_path):
+def main(plan_path: str, result_path: str) -> None:
     with open(plan_path, encoding="utf-8") as stream:
         plan = json.load(stream)
     result = {"started": time.time(), "machine": platform.machine(), "cells": [], "stopped": None}

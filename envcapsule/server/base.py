@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
+from tornado.http1connection import HTTP1Connection
 
 from envcapsule.engine import EngineError
 from envcapsule.errors import EnvcapsuleError
@@ -62,7 +63,7 @@ class EnvcapsuleHandler(APIHandler):
     _chunks: list[bytes]
     _received = 0
 
-    async def prepare(self) -> None:
+    async def prepare(self) -> None:  # type: ignore[override]  # Jupyter's keyword is private; this handler never redirects to a login
         await super().prepare()
         self._chunks = []
         length = self.request.headers.get("Content-Length", "0").strip()
@@ -72,7 +73,9 @@ class EnvcapsuleHandler(APIHandler):
             raise ApiError(
                 413, f"The request body is larger than {MAX_BODY_BYTES // 1024} KB; send only the fields the API describes."
             )
-        self.request.connection.set_max_body_size(MAX_BODY_BYTES)  # a chunked body without a length stops there too
+        connection = self.request.connection
+        if isinstance(connection, HTTP1Connection):
+            connection.set_max_body_size(MAX_BODY_BYTES)  # a chunked body without a length stops there too
 
     def decode_argument(self, value: bytes, name: str | None = None) -> str:
         try:
