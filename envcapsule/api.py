@@ -18,33 +18,43 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from envcapsule import config
 from envcapsule.capsule import MANIFEST, read_capsule
+from envcapsule.capture import find_kernel_python, probe_interpreter
+from envcapsule.cuda import Check, gpu_request_for
+from envcapsule.doctor import doctor as run_checks
+from envcapsule.drift import Drift
+from envcapsule.drift import diff as compare
+from envcapsule.engine import engine_client
 from envcapsule.errors import CapsuleError, UsageError
 from envcapsule.facts import EnvironmentFacts
+from envcapsule.image.build import BuildResult, write_build_context
+from envcapsule.image.build import build as build_image
 from envcapsule.paths import default_capsule_dir
 from envcapsule.progress import NullProgress, Progress
+from envcapsule.run import list_running
+from envcapsule.run import stop as stop_containers
+from envcapsule.run.launch import launch as start
+from envcapsule.run.launched import Launched
+from envcapsule.run.verify import VerifyReport
+from envcapsule.run.verify import verify as check
+from envcapsule.share import export_archive, is_digest_ref, pull_by_digest, share_binder
+from envcapsule.share import import_archive as restore
+from envcapsule.share import push as push_image
+from envcapsule.share.archive import ArchiveExport
+from envcapsule.share.archive_import import ImportResult
+from envcapsule.share.binder_share import ShareResult
+from envcapsule.snapshot import SnapshotResult, ensure_capsule
+from envcapsule.snapshot import snapshot as take
+from envcapsule.status import CapsuleStatus, capsule_status, record_verify
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from docker import DockerClient
 
-    from envcapsule.cuda import Check
-    from envcapsule.drift import Drift
-    from envcapsule.image.build import BuildResult
-    from envcapsule.run.launched import Launched
-    from envcapsule.run.verify import VerifyReport
-    from envcapsule.share.archive import ArchiveExport
-    from envcapsule.share.archive_import import ImportResult
-    from envcapsule.share.binder_share import ShareResult
-    from envcapsule.snapshot import SnapshotResult
-    from envcapsule.status import CapsuleStatus
 
 # --- results that had no type of their own ------------------------------------------------------
 
@@ -102,14 +112,6 @@ class Stopped:
 # --- helpers ----------------------------------------------------------------------------------
 
 
-@contextmanager
-def _engine(client: DockerClient | None) -> Iterator[DockerClient]:
-    from envcapsule.engine import engine_client
-
-    with engine_client(client) as lent:
-        yield lent
-
-
 def capsule_for(
     target: str | Path,
     *,
@@ -118,8 +120,6 @@ def capsule_for(
     progress: Progress | None = None,
 ) -> Path:
     """The capsule folder of ``target``: the folder itself, or the notebook's capsule (snapshotted first if it has none)."""
-    from envcapsule.snapshot import ensure_capsule
-
     path = Path(target).expanduser().absolute()
     if path.is_file() and path.suffix != ".ipynb" and path.name != MANIFEST:
         raise CapsuleError(f"{path} is neither a notebook nor a capsule folder", "pass an .ipynb file or a .capsule folder")
@@ -168,8 +168,6 @@ def snapshot(
     ``include``/``exclude`` patterns (gitignore syntax) adjust them, and past ``max_files_size``
     bytes (default 100 MB) the largest are left out. The folder is written atomically.
     """
-    from envcapsule.snapshot import snapshot as take
-
     return take(
         Path(notebook),
         python=python,
@@ -202,11 +200,9 @@ def build(
     A notebook without a capsule is snapshotted first. An image already built for this
     capsule is reused at once unless ``no_cache``.
     """
-    from envcapsule.image.build import build as build_image
-
     base_image = config.default_base_image(base_image)  # a broken config file stops here, before any work
     capsule = capsule_for(target, python=python, facts=facts, progress=progress)
-    with _engine(client) as engine:
+    with engine_client(client) as engine:
         return build_image(capsule, base_image=base_image, no_cache=no_cache, client=engine, progress=progress)
 
 
@@ -219,8 +215,6 @@ def write_context(
     progress: Progress | None = None,
 ) -> ContextResult:
     """Write the build context (Dockerfile and every locked file) of ``target`` into ``directory``, to build by hand."""
-    from envcapsule.image.build import write_build_context
-
     base_image = config.default_base_image(base_image)
     capsule = capsule_for(target, python=python, progress=progress)
     dockerfile = write_build_context(capsule, Path(directory).absolute(), base_image=base_image)
@@ -247,9 +241,6 @@ def launch(
     ``gpus`` is ``all`` (default for CUDA capsules, after host checks), ``none``, a count or
     ``device=ID,...``.
     """
-    from envcapsule.cuda import gpu_request_for
-    from envcapsule.run.launch import launch as start
-
     base_image = config.default_base_image(base_image)
     if not is_local_target(target):
         if mount:
@@ -257,12 +248,12 @@ def launch(
                 f"--mount binds a notebook's folder, and {target} is an image reference with none",
                 "launch the notebook or its capsule folder to mount it",
             )
-        with _engine(client) as engine:
+        with engine_client(client) as engine:
             return _launch_image(str(target).strip(), engine, port=port, gpus=gpus, timeout=timeout, progress=progress)
     capsule = capsule_for(
         target, python=python, facts=facts, progress=progress
     )  # a missing notebook fails before the engine is asked
-    with _engine(client) as engine:
+    with engine_client(client) as engine:
         built = build(capsule, base_image=base_image, client=engine, progress=progress)
         requested = gpu_request_for(read_capsule(capsule).manifest, engine, gpus)
         return start(
@@ -279,8 +270,6 @@ def launch(
 def _launch_image(
     image: str, client: DockerClient, *, port: int | None, gpus: str | int | None, timeout: float, progress: Progress | None
 ) -> Launched:
-    from envcapsule.run.launch import launch as start
-    from envcapsule.share import is_digest_ref, pull_by_digest
 
     if is_digest_ref(image):
         pull_by_digest(image, client, progress or NullProgress())
@@ -316,9 +305,6 @@ def verify(
     those. Whenever the check ran in an image its result is recorded in the capsule folder
     (``verify.json``), so ``status`` and the sidebar show it; ``record=False`` keeps it unrecorded.
     """
-    from envcapsule.run.verify import verify as check
-    from envcapsule.status import record_verify
-
     path = Path(notebook).expanduser().absolute()
     report = check(
         path,
@@ -340,11 +326,14 @@ def diff(
     python: str | Path | None = None,
     capsule: str | Path | None = None,
     live: EnvironmentFacts | None = None,
+    kernel_files: Sequence[Path] | None = None,
 ) -> Drift:
-    """What changed in the notebook's live kernel environment since its capsule was made."""
-    from envcapsule.drift import diff as compare
+    """What changed in the notebook's live kernel environment, and in the files beside it, since its capsule was made.
 
-    return compare(Path(notebook), python=python, capsule_dir=Path(capsule) if capsule is not None else None, live=live)
+    ``kernel_files`` (from a live kernel) are the files it uses now, for a capsule made from one.
+    """
+    capsule_dir = Path(capsule) if capsule is not None else None
+    return compare(Path(notebook), python=python, capsule_dir=capsule_dir, live=live, kernel_files=kernel_files)
 
 
 def status(
@@ -359,8 +348,6 @@ def status(
 
     ``engine=False`` answers without asking the Docker engine (image and containers unknown).
     """
-    from envcapsule.status import capsule_status
-
     return capsule_status(Path(notebook), python=python, live=live, client=client, engine=engine)
 
 
@@ -375,8 +362,6 @@ def share(
     progress: Progress | None = None,
 ) -> ShareResult:
     """Write ``binder/`` at the root of the notebook's git repository and make the commit-pinned mybinder link."""
-    from envcapsule.share import share_binder
-
     if kind != "binder":
         raise UsageError(f"share knows one kind, binder, not {kind!r}", "use push for a registry or export for a file")
     path = Path(notebook).expanduser().absolute()
@@ -393,10 +378,8 @@ def push(
     progress: Progress | None = None,
 ) -> PushResult:
     """Build if needed, push the image to ``REGISTRY/NAMESPACE`` and record its digest in the capsule folder."""
-    from envcapsule.share import push as push_image
-
     base_image = config.default_base_image(base_image)
-    with _engine(client) as engine:
+    with engine_client(client) as engine:
         capsule = capsule_for(target, progress=progress)
         build(capsule, base_image=base_image, client=engine, progress=progress)
         return PushResult(ref=push_image(capsule, registry, engine, progress), capsule=capsule)
@@ -411,10 +394,8 @@ def export(
     progress: Progress | None = None,
 ) -> ArchiveExport:
     """Build if needed, then write the image, the capsule and the notebook into one tar for an air-gapped host."""
-    from envcapsule.share import export_archive
-
     base_image = config.default_base_image(base_image)
-    with _engine(client) as engine:
+    with engine_client(client) as engine:
         capsule = capsule_for(target, progress=progress)
         build(capsule, base_image=base_image, client=engine, progress=progress)
         return export_archive(capsule, Path(output).absolute(), engine, progress)
@@ -429,9 +410,7 @@ def import_archive(
     progress: Progress | None = None,
 ) -> ImportResult:
     """Check an archive from :func:`export`, load its image and restore its capsule and notebook (here by default)."""
-    from envcapsule.share import import_archive as restore
-
-    with _engine(client) as engine:
+    with engine_client(client) as engine:
         return restore(
             Path(archive),
             engine,
@@ -443,8 +422,6 @@ def import_archive(
 
 def doctor(target: str | Path, *, client: DockerClient | None = None) -> DoctorReport:
     """Can this host build and run the capsule of ``target``? Engine, GPUs, disk and images, one check each."""
-    from envcapsule.doctor import doctor as run_checks
-
     path = Path(target).expanduser().absolute()
     folder = path if path.is_dir() else default_capsule_dir(path)
     return DoctorReport(tuple(run_checks(folder, client)))
@@ -452,27 +429,21 @@ def doctor(target: str | Path, *, client: DockerClient | None = None) -> DoctorR
 
 def ps(*, client: DockerClient | None = None) -> Running:
     """The containers :func:`launch` started that run now (a running verify's containers are not among them)."""
-    from envcapsule.run import list_running
-
-    with _engine(client) as engine:
+    with engine_client(client) as engine:
         # A verify's container publishes no port and serves no one: it is not "running" for the user.
         return Running(tuple(item for item in list_running(engine) if item.port))
 
 
 def stop(ids: Sequence[str] = (), *, all: bool = False, client: DockerClient | None = None) -> Stopped:  # noqa: A002
     """Stop and remove envcapsule's containers by id or name, or ``all`` of them; never anyone else's."""
-    from envcapsule.run import stop as stop_containers
-
     if not ids and not all:
         raise UsageError("no container was named", "give their ids (see `envcapsule ps`) or {option:all}")
-    with _engine(client) as engine:
+    with engine_client(client) as engine:
         return Stopped(tuple(stop_containers(engine, list(ids), all=all)))
 
 
 def inspect(notebook: str | Path | None = None, *, python: str | Path | None = None) -> EnvironmentFacts:
     """What the probe sees in the kernel's environment (this Python when neither is given); nothing is written."""
-    from envcapsule.capture import find_kernel_python, probe_interpreter
-
     if notebook is None and python is None:
         python = sys.executable
     return probe_interpreter(find_kernel_python(Path(notebook) if notebook is not None else None, python))
