@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from envcapsule.capsule import Capsule, read_capsule
 from envcapsule.capture.footprint import tooling_distributions
 from envcapsule.facts import CondaRecord, Distribution, EnvironmentFacts
+
+if TYPE_CHECKING:
+    from envcapsule.notebook_files.changes import FileChange
 
 ChangeKind = Literal["added", "removed", "changed"]
 
@@ -38,14 +41,16 @@ class Drift:
     interpreter: tuple[str, ...] = ()
     platform: tuple[str, ...] = ()
     conda: tuple[PackageChange, ...] = ()  # conda packages (conda-meta records) added, removed or changed
+    files: tuple[FileChange, ...] = ()  # the notebook's files added, removed or changed beside it
 
     @property
     def identical(self) -> bool:
-        return not (self.packages or self.interpreter or self.platform or self.conda)
+        return not (self.packages or self.interpreter or self.platform or self.conda or self.files)
 
     def lines(self) -> list[str]:
         conda = (f"conda package {change.describe()}" for change in self.conda)
-        return [*self.interpreter, *self.platform, *conda, *(change.describe() for change in self.packages)]
+        files = (change.describe() for change in self.files)
+        return [*self.interpreter, *self.platform, *conda, *(change.describe() for change in self.packages), *files]
 
     def summary(self) -> str:
         """``62 added, 2 changed, interpreter CPython 3.11.2 → CPython 3.11.7``: the drift in one line."""
@@ -55,6 +60,8 @@ class Drift:
         for change in (*self.packages, *self.conda):
             counts[change.kind] = counts.get(change.kind, 0) + 1
         parts = [f"{counts[kind]} {kind}" for kind in ("added", "changed", "removed") if counts.get(kind)]
+        if self.files:
+            parts.append(f"{len(self.files)} file{'' if len(self.files) == 1 else 's'} changed beside the notebook")
         return ", ".join([*parts, *self.interpreter, *self.platform])
 
     def to_json(self) -> dict[str, Any]:
@@ -66,6 +73,8 @@ class Drift:
         }
         if self.conda:
             drift["conda"] = {change.name: change.to_json() for change in self.conda}
+        if self.files:
+            drift["files"] = {change.path: change.to_json() for change in self.files}
         return drift
 
 
@@ -162,9 +171,14 @@ def _platform_changes(captured: EnvironmentFacts, live: EnvironmentFacts) -> tup
 
 
 def diff(
-    notebook: Path, *, python: str | Path | None = None, capsule_dir: Path | None = None, live: EnvironmentFacts | None = None
+    notebook: Path,
+    *,
+    python: str | Path | None = None,
+    capsule_dir: Path | None = None,
+    live: EnvironmentFacts | None = None,
+    kernel_files: Iterable[Path] | None = None,
 ) -> Drift:
-    """Compare a notebook's live kernel environment with its capsule."""
+    """Compare a notebook's live kernel environment and the files beside it with its capsule."""
     from envcapsule.capture import find_kernel_python, probe_interpreter
     from envcapsule.paths import default_capsule_dir
 
@@ -172,13 +186,20 @@ def diff(
     capsule = read_capsule(capsule_dir or default_capsule_dir(notebook))
     if live is None:
         live = probe_interpreter(find_kernel_python(notebook, python))
-    return capsule_drift(capsule, live)
+    return capsule_drift(capsule, live, folder=notebook.parent, kernel_files=kernel_files)
 
 
-def capsule_drift(capsule: Capsule, live: EnvironmentFacts) -> Drift:
-    """Compare live facts with a capsule already read."""
+def capsule_drift(
+    capsule: Capsule, live: EnvironmentFacts, *, folder: Path | None = None, kernel_files: Iterable[Path] | None = None
+) -> Drift:
+    """Compare live facts, and the files in the notebook's ``folder`` (default: the capsule's), with a capsule already read."""
+    from dataclasses import replace
+
+    from envcapsule.notebook_files.changes import file_changes
+
     captured = EnvironmentFacts.from_probe(capsule.facts())
     excluded = set(capsule.manifest.get("excluded", {}).get("tooling", []))
     # envcapsule's own footprint is never drift: it was left out at capture and is left out now.
     ignore = excluded | (tooling_distributions(live) if excluded or not captured.distribution("envcapsule") else set())
-    return compare(captured, live, ignore)
+    files = file_changes(capsule, folder or capsule.folder.parent, kernel_files)
+    return replace(compare(captured, live, ignore), files=files)

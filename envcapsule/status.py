@@ -70,7 +70,7 @@ def capsule_status(
         from envcapsule.capture import find_kernel_python, probe_interpreter
 
         live = probe_interpreter(find_kernel_python(Path(notebook).absolute(), python))
-    drift = capsule_drift(capsule, live)
+    drift = capsule_drift(capsule, live, folder=Path(notebook).absolute().parent)
     facts = capsule.facts()
     status = CapsuleStatus(
         notebook=Path(notebook).name,

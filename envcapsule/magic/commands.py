@@ -135,9 +135,10 @@ def _share(args: argparse.Namespace, notebook: Path, progress: Progress) -> Magi
 
 def _diff(args: argparse.Namespace, notebook: Path, progress: Progress) -> MagicResult:
     from envcapsule import api
+    from envcapsule.capture.kernel_files import kernel_files
     from envcapsule.capture.live import live_facts
 
-    drift = api.diff(notebook, live=live_facts())
+    drift = api.diff(notebook, live=live_facts(), kernel_files=kernel_files(notebook.parent))
     if drift.identical:
         return MagicResult("diff", "identical to the capsule")
     return MagicResult("diff", f"{len(drift.lines())} change(s) since the snapshot: {drift.summary()}", drift.lines(), ok=False)

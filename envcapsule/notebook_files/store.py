@@ -63,7 +63,7 @@ class FileStore:
         """Hash ``source`` and keep a copy in the cache; refuse it if it changes while being read."""
         try:
             before = os.stat(source)
-            digest, read = _hash(source)
+            digest, read = hash_file(source)
             after = os.stat(source)
             if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns) or read != after.st_size:
                 raise _changed(source, relative)
@@ -113,7 +113,7 @@ class FileStore:
             link_or_copy(self.path(file.sha256), target)
 
 
-def _hash(path: Path) -> tuple[str, int]:
+def hash_file(path: Path) -> tuple[str, int]:
     digest = hashlib.sha256()
     read = 0
     with path.open("rb") as stream:

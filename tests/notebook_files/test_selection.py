@@ -120,7 +120,7 @@ def test_an_unreadable_file_is_one_sentence(project: Path, monkeypatch: pytest.M
     def refuse(path: Path) -> tuple[str, int]:
         raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setattr(store, "_hash", refuse)  # chmod 0 does not stop root, who runs CI
+    monkeypatch.setattr(store, "hash_file", refuse)  # chmod 0 does not stop root, who runs CI
     with pytest.raises(NotebookFilesError, match=r"input.csv cannot be read \(Permission denied\)") as caught:
         store.FileStore(project.parent / "cache").add(project / "data" / "input.csv", "data/input.csv")
     assert "--exclude data/input.csv" in caught.value.message("cli")

@@ -26,7 +26,7 @@ def test_a_file_is_stored_once_by_its_content(tmp_path: Path) -> None:
 def test_a_file_that_changes_while_read_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     source = tmp_path / "growing.csv"
     source.write_bytes(b"1,2\n")
-    real_hash = store_module._hash
+    real_hash = store_module.hash_file
 
     def hash_then_append(path: Path) -> tuple[str, int]:
         result = real_hash(path)
@@ -34,7 +34,7 @@ def test_a_file_that_changes_while_read_is_refused(tmp_path: Path, monkeypatch: 
             stream.write(b"3,4\n")
         return result
 
-    monkeypatch.setattr(store_module, "_hash", hash_then_append)
+    monkeypatch.setattr(store_module, "hash_file", hash_then_append)
     store = FileStore(tmp_path / "cache")
     with pytest.raises(NotebookFilesError, match="changed while envcapsule was reading it") as caught:
         store.add(source, "growing.csv")
