@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from packaging.markers import InvalidMarker
 from packaging.requirements import InvalidRequirement, Requirement
@@ -12,19 +12,41 @@ from envcapsule.facts import EnvironmentFacts, normalize_name
 TOOL_NAME = "envcapsule"
 
 
+def _requirements(lines: Iterable[str]) -> Iterator[Requirement]:
+    for line in lines:
+        try:
+            yield Requirement(line)
+        except InvalidRequirement:
+            continue
+
+
+def requested_extras(facts: EnvironmentFacts) -> dict[str, set[str]]:
+    """name -> the extras some installed distribution asks of it (``jsonschema[format-nongpl]``)."""
+    extras: dict[str, set[str]] = {}
+    for dist in facts.distributions:
+        for requirement in _requirements(dist.requires_dist):
+            if requirement.extras:
+                extras.setdefault(normalize_name(requirement.name), set()).update(requirement.extras)
+    return extras
+
+
 def requirements_of(facts: EnvironmentFacts) -> dict[str, set[str]]:
-    """name -> names it requires in this environment (markers evaluated with the captured interpreter's values)."""
+    """name -> names it requires in this environment: markers evaluated with the captured interpreter's values,
+    for no extra and for each extra that another installed distribution asks of it."""
     env = facts.marker_environment()
     installed = {d.name for d in facts.distributions}
+    wanted = requested_extras(facts)
     graph: dict[str, set[str]] = {}
     for dist in facts.distributions:
         needs: set[str] = set()
-        for line in dist.requires_dist:
+        extras = ["", *sorted(wanted.get(dist.name, ()))]
+        for requirement in _requirements(dist.requires_dist):
             try:
-                requirement = Requirement(line)
-                if requirement.marker is not None and not requirement.marker.evaluate({**env, "extra": ""}):
+                if requirement.marker is not None and not any(
+                    requirement.marker.evaluate({**env, "extra": extra}) for extra in extras
+                ):
                     continue
-            except (InvalidRequirement, InvalidMarker):
+            except InvalidMarker:
                 continue
             name = normalize_name(requirement.name)
             if name in installed:

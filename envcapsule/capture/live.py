@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable
 
+from envcapsule.capture.footprint import TOOL_NAME, tooling_distributions
 from envcapsule.facts import EnvironmentFacts
 
 
@@ -32,4 +33,5 @@ def used_distributions(facts: EnvironmentFacts) -> set[str]:
     used: set[str] = set()
     for module in facts.imported_modules:
         used |= owners.get(module, set())
-    return used
+    # The magic itself runs in the kernel: envcapsule and what only it needs are tooling, never "used by the notebook".
+    return used - tooling_distributions(facts) - {TOOL_NAME}
