@@ -214,6 +214,7 @@ def _lock(
                 build_wheel=wheel_builder(interpreter),
                 cache=ResolutionCache(cache_root() / "resolved"),
                 progress=progress,
+                image_glibc=_glibc(facts),
             )
 
     entries = lock_on(config.index_urls, config.find_links, locations, distributions)
@@ -222,6 +223,15 @@ def _lock(
     for index, dists in framework_index_misses(entries, config.index_urls).items():
         found.update((e.name, e) for e in lock_on([index], [], [index], dists) if e.is_locked)
     return [found.get(entry.name, entry) for entry in entries]
+
+
+def _glibc(facts: EnvironmentFacts) -> tuple[int, int] | None:
+    """The glibc the image will have, taken as the captured one (the default base matches the captured distribution)."""
+    try:
+        major, minor = (facts.platform.libc_version or "").split(".")[:2]
+        return (int(major), int(minor)) if facts.platform.libc == "glibc" else None
+    except ValueError:
+        return None
 
 
 def framework_index_misses(entries: Sequence[LockEntry], configured: Sequence[str]) -> dict[str, list[Any]]:
@@ -261,6 +271,7 @@ def _write_capsule_files(
     if notebook is not None:
         notebooks.append({"path": notebook.name, "sha256": writer.copy_file(notebook, notebook.name)})
     vendor = [{"path": e.vendored_path, "sha256": e.sha256} for e in entries if e.vendored_path and e.sha256]
+    vendor += [{"path": e.built.path, "sha256": e.built.sha256} for e in entries if e.built]
     manifest: dict[str, Any] = {
         "schema": SCHEMA_VERSION,
         "envcapsule_version": __version__,

@@ -12,6 +12,15 @@ SourceKind = Literal["wheel", "sdist", "vcs", "vendored", "archive", "unresolved
 
 
 @dataclass(frozen=True)
+class BuiltWheel:
+    """A wheel built on this machine from the locked sdist, carried in the capsule's ``vendor/``."""
+
+    path: str  # relative to the capsule
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True)
 class LockEntry:
     """One distribution and the exact file (or commit) it is locked to.
 
@@ -39,6 +48,7 @@ class LockEntry:
     note: str | None = None
     # Locked, but not as a user of --strict would accept: a file copied from this machine, a source that did not build.
     strict_problem: bool = False
+    built: BuiltWheel | None = None  # sdist entries: the wheel built from it at the snapshot
 
     @property
     def name(self) -> str:

@@ -85,7 +85,10 @@ def _package(entry: LockEntry) -> Package:
         return Package(**common, index=index, wheels=[wheel])
     if entry.kind == "sdist":
         sdist = PackageSdist(url=url, size=entry.size, upload_time=_upload_time(entry), hashes=_hashes(entry))
-        return Package(**common, index=index, sdist=sdist)
+        # The wheel built from it on this machine travels in the capsule, so an image needs no build tools.
+        built = entry.built
+        tool = {"envcapsule": {"wheel": built.path, "sha256": built.sha256, "size": built.size}} if built else None
+        return Package(**common, index=index, sdist=sdist, tool=tool)
     if entry.kind == "vendored":
         return Package(**common, wheels=[PackageWheel(path=entry.vendored_path, size=entry.size, hashes=_hashes(entry))])
     if entry.kind == "vcs":

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import shutil
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -22,8 +24,9 @@ from packaging.utils import InvalidSdistFilename, InvalidWheelFilename, parse_sd
 from packaging.version import InvalidVersion, Version
 
 from envcapsule.atomic import atomic_writer
+from envcapsule.errors import EnvcapsuleError
 from envcapsule.facts import Distribution, tag_strings
-from envcapsule.lock.entries import LockEntry
+from envcapsule.lock.entries import BuiltWheel, LockEntry
 from envcapsule.lock.index import IndexFile
 from envcapsule.progress import NullProgress, Progress
 
@@ -53,8 +56,14 @@ def resolve_distributions(
     build_wheel: WheelBuilder,
     cache: ResolutionCache | None = None,
     progress: Progress | None = None,
+    image_glibc: tuple[int, int] | None = None,
 ) -> list[LockEntry]:
-    """One LockEntry per distribution, in the order given."""
+    """One LockEntry per distribution, in the order given.
+
+    A wheel found only in a local folder is looked up on the remote indexes by name and sha256,
+    else copied into ``vendor_dir``; an sdist is built into a wheel there, unless the index has a
+    wheel of that version that fits the image (pure, or manylinux up to ``image_glibc``).
+    """
     progress = progress or NullProgress()
     entries: dict[str, LockEntry] = {}
     from_index = [d for d in distributions if d.source_kind == "index"]
@@ -63,7 +72,7 @@ def resolve_distributions(
     misses: list[Distribution] = []
     for dist in from_index:
         hit = cache.get(locations, dist) if cache else None
-        if hit is not None:
+        if hit is not None and not _is_local(hit.url):
             entries[dist.name] = hit
         else:
             misses.append(dist)
@@ -71,12 +80,28 @@ def resolve_distributions(
     if misses:
         progress.step("Looking up files on the package indexes", total=len(misses))
         pages = client.many_project_files([d.name for d in misses], progress=progress.advance)
-        matched = [_match_index_file(dist, pages.get(dist.name, []), client, locations) for dist in misses]
+        matched = [_match_index_file(dist, pages.get(dist.name, []), client, locations, image_glibc) for dist in misses]
         matched = _fill_sizes(matched, client)
         for entry in matched:
             entries[entry.name] = entry
-            if cache and entry.kind in ("wheel", "sdist") and entry.sha256 and entry.size is not None:
+            if (
+                cache
+                and entry.kind in ("wheel", "sdist")
+                and entry.sha256
+                and entry.size is not None
+                and not _is_local(entry.url)
+            ):
                 cache.put(locations, entry)
+        for name, entry in list(entries.items()):
+            if entry.kind == "wheel" and _is_local(entry.url):
+                entries[name] = _vendor_local_wheel(entry, pages.get(name, []), vendor_dir)
+
+    sdists = [e for e in entries.values() if e.kind == "sdist" and e.built is None]
+    if sdists:
+        progress.step("Building wheels from source distributions", total=len(sdists))
+        for entry in sdists:
+            entries[entry.name] = _build_sdist(entry, client, vendor_dir, build_wheel)
+            progress.advance(entry.name)
 
     if direct:
         progress.step("Locking direct installs", total=len(direct))
@@ -87,7 +112,11 @@ def resolve_distributions(
 
 
 def _match_index_file(
-    dist: Distribution, files: Sequence[IndexFile], client: ProjectFiles, locations: Sequence[str]
+    dist: Distribution,
+    files: Sequence[IndexFile],
+    client: ProjectFiles,
+    locations: Sequence[str],
+    image_glibc: tuple[int, int] | None = None,
 ) -> LockEntry:
     if dist.name in client.unavailable:
         return LockEntry(
@@ -110,15 +139,26 @@ def _match_index_file(
                 "unresolved",
                 reason=f"{wheels[0].filename} is on {wheels[0].index}, but that index publishes no sha256 for it.",
             )
-        return _entry_from_file(dist, "wheel", hashed[0])
+        # The same file (same sha256) on a remote index beats a local folder's copy; another file of that name never does.
+        local = [f for f in hashed if _is_local(f.url)]
+        remote_twins = [f for f in hashed if not _is_local(f.url) and local and f.sha256 == local[0].sha256]
+        return _entry_from_file(dist, "wheel", (remote_twins or local or hashed)[0])
 
     sdists = [f for f in same_version if not f.filename.endswith(".whl") and f.sha256]
     if sdists and _built_locally(dist, same_version):
+        how = _how_installed(dist)
+        fitting = [f for f in same_version if f.sha256 and _fits_image(f.filename, dist, image_glibc)]
+        if fitting:
+            note = (
+                f"{dist.name}=={dist.version} was installed {how}; the capsule locks the index's wheel of the same "
+                f"version, {fitting[0].filename}, which fits the image."
+            )
+            return _entry_from_file(dist, "wheel", fitting[0], note=note)
         return _entry_from_file(
             dist,
             "sdist",
             sdists[0],
-            note=f"{dist.name}=={dist.version} was installed from a wheel built on this machine; the capsule locks its source distribution.",
+            note=f"{dist.name}=={dist.version} was installed {how}; the capsule locks its source distribution, built into a wheel in vendor/.",
         )
     shown = ", ".join(sorted(wanted)) or "no WHEEL tags"
     return LockEntry(
@@ -126,6 +166,91 @@ def _match_index_file(
         "unresolved",
         reason=f"{dist.name}=={dist.version} is on the indexes, but no file there matches its installed tags ({shown}).",
     )
+
+
+def _how_installed(dist: Distribution) -> str:
+    return "from a wheel built on this machine" if dist.wheel_tags else "without a wheel (an old-style install)"
+
+
+def _is_local(url: str | None) -> bool:
+    return bool(url) and str(url).startswith("file:")
+
+
+def _fits_image(filename: str, dist: Distribution, glibc: tuple[int, int] | None) -> bool:
+    """A published wheel the image can install in place of a local build: pure, or manylinux for its Python and glibc."""
+    if not filename.endswith(".whl"):
+        return False
+    tags = _wheel_tags(filename)
+    if any(t.endswith("-none-any") and t.startswith("py3") for t in tags):
+        return True
+    installed = [t.split("-") for t in tag_strings(dist.wheel_tags)]
+    if glibc is None or not installed:
+        return False
+    for interpreter, abi, platform in (t.split("-") for t in tags):
+        for want_interpreter, want_abi, want_platform in installed:
+            arch = want_platform.removeprefix("linux_")
+            match = re.fullmatch(r"manylinux_(\d+)_(\d+)_(.+)", _legacy_manylinux(platform))
+            if (interpreter, abi) == (want_interpreter, want_abi) and match and match.group(3) == arch:
+                if (int(match.group(1)), int(match.group(2))) <= glibc:
+                    return True
+    return False
+
+
+def _legacy_manylinux(platform: str) -> str:
+    legacy = {"manylinux1": "manylinux_2_5", "manylinux2010": "manylinux_2_12", "manylinux2014": "manylinux_2_17"}
+    for old, new in legacy.items():
+        if platform.startswith(old + "_"):
+            return new + platform[len(old) :]
+    return platform
+
+
+def _vendor_local_wheel(entry: LockEntry, files: Sequence[IndexFile], vendor_dir: Path) -> LockEntry:
+    """A wheel only a folder of this machine holds: copied into the capsule, with a warning that names its size."""
+    source = _local_path(entry.url or "")
+    filename = entry.filename or ""
+    others = sorted({f.index for f in files if not _is_local(f.url) and f.filename == filename and f.sha256 != entry.sha256})
+    differs = f"; {', '.join(others)} has a file of that name with another sha256, which was not substituted" if others else ""
+    if source is None or not source.is_file():
+        return replace(entry, kind="unresolved", reason=f"{filename} was found at {entry.url}, which cannot be read.")
+    vendor_dir.mkdir(parents=True, exist_ok=True)
+    target = vendor_dir / filename
+    shutil.copyfile(source, target)
+    if sha256_file(target) != entry.sha256:
+        target.unlink()
+        return replace(entry, kind="unresolved", reason=f"{source} no longer matches the sha256 its index listed.")
+    size = target.stat().st_size
+    note = (
+        f"{entry.name}=={entry.version}: {filename} exists only on this machine ({source.parent}), so the capsule "
+        f"carries a copy in vendor/ ({size:,} bytes){differs}."
+    )
+    return replace(
+        entry, kind="vendored", url=None, index=None, note=note, strict_problem=True, **_vendored_fields(target, vendor_dir)
+    )
+
+
+def _build_sdist(entry: LockEntry, client: ProjectFiles, vendor_dir: Path, build_wheel: WheelBuilder) -> LockEntry:
+    """Build the locked sdist into a wheel in ``vendor_dir``; a failure is a warning with the build's last error line."""
+    import tempfile
+
+    fetch = getattr(client, "fetch", None)
+    filename = entry.filename or f"{entry.name}-{entry.version}.tar.gz"
+    try:
+        with tempfile.TemporaryDirectory(prefix="envcapsule-sdist-") as scratch:
+            sdist = Path(scratch) / filename
+            if fetch is None:
+                raise RuntimeError("no index client can download it")
+            fetch(entry.url or "", sdist, entry.sha256 or "")
+            wheel = build_wheel(str(sdist), vendor_dir)
+    except (OSError, RuntimeError, EnvcapsuleError) as error:
+        last = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
+        note = (
+            f"{entry.name}=={entry.version} was installed {_how_installed(entry.distribution)}, and building a wheel from "
+            f"its source distribution {filename} on this machine failed ({last}); the image cannot hold it until a "
+            "compiler or the library it needs is installed (or a published wheel), and you snapshot again."
+        )
+        return replace(entry, note=note, strict_problem=True)
+    fields = _vendored_fields(wheel, vendor_dir)
+    return replace(entry, built=BuiltWheel(fields["vendored_path"], fields["sha256"], fields["size"]))
 
 
 def _built_locally(dist: Distribution, same_version: Sequence[IndexFile]) -> bool:
