@@ -15,10 +15,12 @@ from envcapsule.atomic import write_json
 from envcapsule.capsule import Capsule, read_capsule, require_writable
 from envcapsule.errors import BuildError, EnvcapsuleError
 from envcapsule.image.base import BaseImage, BaseImageError, check_base_image, default_base_image
-from envcapsule.image.context import kernel_layers, write_context
-from envcapsule.image.dockerfile import ImageSpec
+from envcapsule.image.context import kernel_layers, write_context, write_server_context
+from envcapsule.image.dockerfile import ImageSpec, render_server_dockerfile
 from envcapsule.image.files import install_plan
-from envcapsule.image.server_env import server_lock
+from envcapsule.image.installer import PIP_FALLBACK_NOTICE, Installer, host_installer
+from envcapsule.image.layer_locks import holding, layer_key
+from envcapsule.image.server_env import ServerLock, server_lock
 from envcapsule.image.wheelcache import WheelCache
 from envcapsule.progress import NullProgress, Progress
 
@@ -47,6 +49,9 @@ class BuildResult:
     python_build: str | None = None  # the standalone CPython added to a base image that had none
     reused: bool = False
     steps: list[BuildStep] = field(default_factory=list)
+    installer: str = "pip"  # what the builder stages were given to install with: uv, or pip alone
+    server_image_id: str = ""  # the server stage, built on its own before the capsule's build
+    server_steps: list[BuildStep] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -111,13 +116,23 @@ def _build(
         conda = prepare_conda_build(capsule, cache, root / "conda-installer", base.python_version, progress)
 
     spec = image_spec(capsule, base, plan, server.sha256)
+    installer = host_installer(capsule.manifest["platform"]["machine"])
+    notices = [] if installer.uv else [f"The build installs with pip, since {installer.reason}."]
+    server_key = layer_key(base.image_id, server.sha256, render_server_dockerfile(spec))
+    server_image_id, server_steps = "", []
+    if context_dir is None and not no_cache:
+        progress.step(f"Building the server environment, shared by capsules with the same server lock ({installer.name})")
+        with holding({server_key: True}):
+            server_image_id, server_steps = _build_server_stage(client, spec, server, cache, base, installer, progress, notices)
+    kernel_keys = {layer_key(server_key, name, *(f.sha256 for f in files)): True for name, files in kernel_layers(plan).items()}
     scratch = Path(tempfile.mkdtemp(prefix="envcapsule-context-")) if context_dir is None else context_dir
     try:
-        dockerfile = write_context(scratch, capsule, spec, plan, server, cache, conda, base.standalone)
+        dockerfile = write_context(scratch, capsule, spec, plan, server, cache, conda, base.standalone, installer)
         shutil.copyfile(dockerfile, capsule.folder / "Dockerfile")
         if context_dir is not None:
             raise _ContextWritten(tag)
-        image_id, steps = _run_build(client, scratch, tag, no_cache, progress)
+        with holding({server_key: no_cache, **kernel_keys}):  # the server stage shared, unless this build redoes it
+            image_id, steps = _run_build(client, scratch, tag, no_cache, progress, notices)
     finally:
         if context_dir is None:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -132,7 +147,10 @@ def _build(
         server_lock_sha256=server.sha256,
         python_build=base.standalone.key if base.standalone else None,
         steps=steps,
-        warnings=[*untrusted, *base.warnings, *plan.skipped],
+        installer=installer.name,
+        server_image_id=server_image_id,
+        server_steps=server_steps,
+        warnings=[*untrusted, *base.warnings, *plan.skipped, *dict.fromkeys(notices)],
     )
     _record(capsule.folder, result)
     return result
@@ -198,7 +216,33 @@ def image_spec(capsule: Capsule, base: BaseImage, plan: Any, server_sha: str) ->
     )
 
 
-def _run_build(client: Any, context: Path, tag: str, no_cache: bool, progress: Progress) -> tuple[str, list[BuildStep]]:
+def _build_server_stage(
+    client: Any,
+    spec: ImageSpec,
+    server: ServerLock,
+    cache: WheelCache,
+    base: BaseImage,
+    installer: Installer,
+    progress: Progress,
+    notices: list[str],
+) -> tuple[str, list[BuildStep]]:
+    """The server stage alone, from a context of its own, so the capsule's build finds every server layer cached.
+
+    The caller holds the server stage's layer lock (``envcapsule.image.layer_locks``): a build that
+    waited for it finds the layers the other one made.
+    """
+    scratch = Path(tempfile.mkdtemp(prefix="envcapsule-server-"))
+    try:
+        write_server_context(scratch, spec, server, cache, base.standalone, installer)
+        return _run_build(client, scratch, None, False, progress, notices)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _run_build(
+    client: Any, context: Path, tag: str | None, no_cache: bool, progress: Progress, notices: list[str]
+) -> tuple[str, list[BuildStep]]:
+    """Build ``context``; lines the install script writes for the user (the pip fallback) go to ``notices``."""
     steps: list[BuildStep] = []
     tail: list[str] = []
     image_id = ""
@@ -222,6 +266,9 @@ def _run_build(client: Any, context: Path, tag: str, no_cache: bool, progress: P
                     steps[-1].cached = True
                 elif line.startswith("Successfully built ") and not image_id:
                     image_id = line.split()[-1]
+                elif line == PIP_FALLBACK_NOTICE:
+                    notices.append("The build installed with pip, since uv cannot run on the base image.")
+                    progress.log(line)
                 else:
                     tail = [*tail[-14:], line]
                     progress.log(line)
@@ -229,7 +276,7 @@ def _run_build(client: Any, context: Path, tag: str, no_cache: bool, progress: P
         close = getattr(stream, "close", None)
         if close:
             close()  # a Ctrl-C closes the stream, and the engine stops the build
-    if not image_id:
+    if not image_id and tag is not None:
         image_id = client.images.get(tag).id
     return image_id, steps
 
@@ -281,6 +328,7 @@ def _existing(client: Any, tag: str, capsule: Capsule, base_image: str | None, u
     if record:
         record["reused"] = True
         record["steps"] = [BuildStep(**s) for s in record.get("steps", [])]
+        record["server_steps"] = [BuildStep(**s) for s in record.get("server_steps", [])]
         return BuildResult(**record)
     return BuildResult(
         image=tag,

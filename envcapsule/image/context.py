@@ -8,9 +8,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from packaging.utils import canonicalize_name
+
 from envcapsule.capsule import FACTS, MANIFEST, Capsule
-from envcapsule.image.dockerfile import ENTRYPOINT_SCRIPT, ImageSpec, kernelspec_json, render_dockerfile
+from envcapsule.image.dockerfile import ENTRYPOINT_SCRIPT, ImageSpec, kernelspec_json, render_dockerfile, render_server_dockerfile
 from envcapsule.image.files import InstallPlan, LockedFile
+from envcapsule.image.installer import Installer, write_installer
 from envcapsule.image.server_env import ServerLock
 from envcapsule.image.wheelcache import WheelCache, link_into
 
@@ -19,10 +22,13 @@ if TYPE_CHECKING:
     from envcapsule.image.python_dist import StandalonePython
 
 CAPSULE_FILES = (MANIFEST, "pylock.toml", "requirements.txt", FACTS)
+NO_UV = Installer(None, "no uv was given")
 
 
 def kernel_layers(plan: InstallPlan) -> dict[str, tuple[LockedFile, ...]]:
-    layers = {"kernel-large": plan.large, "kernel-rest": plan.rest}
+    """Layer name -> its wheels, from stable to volatile: each very large wheel alone, the other large ones, the rest."""
+    own = {f"kernel-wheel-{canonicalize_name(f.name)}": (f,) for f in plan.own_layers}
+    layers = {**own, "kernel-large": plan.large, "kernel-rest": plan.rest}
     return {name: files for name, files in layers.items() if files}
 
 
@@ -35,18 +41,14 @@ def write_context(
     cache: WheelCache,
     conda: CondaBuild | None = None,
     python: StandalonePython | None = None,
+    installer: Installer = NO_UV,
 ) -> Path:
     """Fill ``folder`` (empty or new) with everything ``docker build`` needs; returns the Dockerfile.
 
     ``conda`` adds the conda installer and the conda packages of a conda capsule; ``python``
-    the standalone CPython for a base image without one.
+    the standalone CPython for a base image without one; ``installer`` says whether uv goes in.
     """
-    folder.mkdir(parents=True, exist_ok=True)
-    if python is not None:
-        from envcapsule.image.python_dist import copy_into
-
-        copy_into(python, folder / "python")
-    _write_layer(folder / "server", server.files, cache)
+    _write_server_inputs(folder, server, cache, python, installer)
     if conda is not None:
         from envcapsule.conda.image import write_conda_context
 
@@ -68,13 +70,38 @@ def write_context(
     return dockerfile
 
 
-def _write_layer(folder: Path, files: Sequence[LockedFile], cache: WheelCache) -> None:
+def write_server_context(
+    folder: Path, spec: ImageSpec, server: ServerLock, cache: WheelCache, python: StandalonePython | None, installer: Installer
+) -> Path:
+    """The context of the server stage alone: the same inputs as in ``write_context``, so either build's layers serve the other."""
+    _write_server_inputs(folder, server, cache, python, installer)
+    dockerfile = folder / "Dockerfile"
+    dockerfile.write_text(render_server_dockerfile(spec), encoding="utf-8")
+    return dockerfile
+
+
+def _write_server_inputs(
+    folder: Path, server: ServerLock, cache: WheelCache, python: StandalonePython | None, installer: Installer
+) -> None:
     folder.mkdir(parents=True, exist_ok=True)
+    if python is not None:
+        from envcapsule.image.python_dist import copy_into
+
+        copy_into(python, folder / "python")
+    write_installer(folder / "installer", installer)
+    _write_layer(folder / "server", server.files, cache)
+
+
+def _write_layer(folder: Path, files: Sequence[LockedFile], cache: WheelCache) -> None:
+    # The engine keys a COPY on names, content and modes: fixed modes keep the umask out of that key.
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o755)
     lines = []
     for file in files:
         link_into(cache.path(file.sha256, file.filename), folder)
         lines.append(f"{file.name}=={file.version} --hash=sha256:{file.sha256}\n")
     (folder / "requirements.txt").write_text("".join(lines))
+    (folder / "requirements.txt").chmod(0o644)
 
 
 def _write_notebook_files(folder: Path, capsule: Capsule) -> None:

@@ -3,6 +3,7 @@
 Layout of the build context (made by ``envcapsule.image.context``)::
 
     Dockerfile
+    installer/      the install script and the host's uv binary, used by the builder stages only
     server/         requirements.txt + the server environment's wheels
     kernel-large/   requirements.txt + large framework wheels (torch, CUDA, ...)
     kernel-rest/    requirements.txt + every other locked wheel
@@ -13,8 +14,9 @@ Layout of the build context (made by ``envcapsule.image.context``)::
     home/           the notebook and its capsule, copied into $HOME
 
 Installs happen in builder stages from files the host already fetched, hash-checked and
-with no index; the final image copies in only the installed environments, so no wheel,
-no index URL and no credential ever lands in one of its layers. Only classic Dockerfile
+with no index (uv where it runs on the base, else pip: ``envcapsule.image.installer``); the
+final image copies in only the installed environments, so no wheel, no index URL and no
+credential ever lands in one of its layers. Only classic Dockerfile
 syntax is used, so any Docker-API engine builds it, BuildKit or not.
 
 No value from a capsule is spliced into this text unchecked (DESIGN §7): an ``ImageSpec``
@@ -31,6 +33,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from envcapsule import grammar
+from envcapsule.image.installer import INSTALLER_DIR, install_command
 
 SERVER_PREFIX = "/opt/envcapsule/server"
 KERNEL_PREFIX = "/opt/envcapsule/kernel"
@@ -134,11 +137,21 @@ def server_stage(spec: ImageSpec) -> str:
     return (
         "# The server environment: JupyterLab, Notebook, jupyterhub-singleuser and nbval, apart from the kernel.\n"
         f"FROM {spec.start} AS server\n"
+        f"COPY installer/ {INSTALLER_DIR}/\n"
         "COPY server/ /tmp/envcapsule/server/\n"
         f"RUN python3 -m venv {SERVER_PREFIX} \\\n"
-        f" && {SERVER_PREFIX}/bin/python -m pip install --no-index --no-deps --require-hashes"
-        " --disable-pip-version-check --find-links /tmp/envcapsule/server -r /tmp/envcapsule/server/requirements.txt"
+        f" && {install_command(f'{SERVER_PREFIX}/bin/python', '/tmp/envcapsule/server')}"
     )
+
+
+def render_server_dockerfile(spec: ImageSpec) -> str:
+    """Only the stages the server environment needs, the same text as in ``render_dockerfile``, so each shares the other's cache."""
+    pieces = [
+        "# The server environment of envcapsule images, shared by every capsule with the same server lock.",
+        python_stage(spec),
+        server_stage(spec),
+    ]
+    return "\n\n".join(piece for piece in pieces if piece) + "\n"
 
 
 def kernel_stage(layer: str) -> str:
@@ -148,9 +161,7 @@ def kernel_stage(layer: str) -> str:
         f"FROM server AS {layer}\n"
         f"COPY {layer}/ /tmp/envcapsule/{layer}/\n"
         f"RUN python3 -m venv --without-pip {KERNEL_PREFIX} \\\n"
-        f" && {SERVER_PREFIX}/bin/python -m pip --python {KERNEL_PREFIX}/bin/python install --no-index --no-deps"
-        f" --require-hashes --disable-pip-version-check --find-links /tmp/envcapsule/{layer}"
-        f" -r /tmp/envcapsule/{layer}/requirements.txt"
+        f" && {install_command(f'{KERNEL_PREFIX}/bin/python', f'/tmp/envcapsule/{layer}')}"
     )
 
 

@@ -57,8 +57,9 @@ def test_pip_packages_go_on_the_conda_prefix_hash_checked_without_an_index() -> 
     text = render_dockerfile(SPEC)
     installs = [line for line in text.splitlines() if " install " in line]
 
-    assert len(installs) == 3  # server, conda installer, kernel-rest
+    assert len(installs) == 2  # conda installer, kernel-rest; the server goes through the install script
     assert all("--no-index" in line and "--require-hashes" in line and "--no-deps" in line for line in installs)
+    assert "sh /tmp/envcapsule/installer/install /opt/envcapsule/server/bin/python /tmp/envcapsule/server" in text
     assert "--python /opt/envcapsule/kernel/bin/python install --root /tmp/envcapsule/kernel-rest-root" in text
     assert "FROM server AS kernel-rest\nCOPY --from=conda /opt/envcapsule/kernel /opt/envcapsule/kernel\n" in text
 

@@ -8,7 +8,8 @@ import re
 import pytest
 
 from envcapsule.image.base import default_base_image
-from envcapsule.image.dockerfile import ImageSpec, kernelspec_json, render_dockerfile
+from envcapsule.image.dockerfile import ImageSpec, kernelspec_json, render_dockerfile, render_server_dockerfile
+from envcapsule.image.installer import INSTALL_SCRIPT
 
 SPEC = ImageSpec(
     base_image="python:3.11.2-slim-bookworm",
@@ -51,9 +52,29 @@ def test_layers_go_from_stable_to_volatile() -> None:
 
 def test_installs_are_hash_checked_without_an_index() -> None:
     text = render_dockerfile(SPEC)
-    installs = [line for line in text.splitlines() if " install " in line]
-    assert len(installs) == 3
-    assert all("--no-index" in line and "--require-hashes" in line and "--no-deps" in line for line in installs)
+    installs = [line for line in text.splitlines() if "installer/install " in line]
+    assert [line.split()[-2:] for line in installs] == [
+        ["/opt/envcapsule/server/bin/python", "/tmp/envcapsule/server"],
+        ["/opt/envcapsule/kernel/bin/python", "/tmp/envcapsule/kernel-large"],
+        ["/opt/envcapsule/kernel/bin/python", "/tmp/envcapsule/kernel-rest"],
+    ]
+    commands = [line for line in INSTALL_SCRIPT.replace("\\\n", " ").splitlines() if " install --" in line]
+    assert len(commands) == 2  # uv, and pip where uv cannot run
+    assert all("--no-index" in line and "--require-hashes" in line and "--no-deps" in line for line in commands)
+
+
+def test_the_installer_reaches_builder_stages_only() -> None:
+    text = render_dockerfile(SPEC)
+    assert text.count("COPY installer/ /tmp/envcapsule/installer/") == 1
+    assert "installer" not in final_stage(text)
+
+
+def test_the_server_stage_alone_is_the_same_text_as_in_the_full_dockerfile() -> None:
+    alone = render_server_dockerfile(SPEC)
+    stage = alone[alone.index("FROM ") :]
+    assert stage.startswith("FROM python:3.11.2-slim-bookworm AS server\n")
+    assert "\n" + stage in render_dockerfile(SPEC)
+    assert "kernel" not in stage
 
 
 def test_no_wheel_ever_reaches_the_final_image() -> None:
