@@ -15,6 +15,9 @@ from envcapsule.lock.pylock import read_pylock
 LARGE_FRAMEWORKS = ("torch", "tensorflow", "jax", "jaxlib", "triton", "mxnet", "paddlepaddle", "onnxruntime-gpu")
 LARGE_PREFIXES = ("nvidia-", "cupy-", "jax-cuda", "tensorflow-")
 LARGE_BYTES = 4 * 1024 * 1024
+# Wheels this big (torch, nvidia-*) get a layer each, so a change beside them never rewrites them.
+OWN_LAYER_BYTES = 100 * 1024 * 1024
+MAX_OWN_LAYERS = 24  # the engine allows 127 layers in all
 
 
 @dataclass(frozen=True)
@@ -49,8 +52,15 @@ class InstallPlan:
     skipped: tuple[str, ...]  # one sentence per package the image cannot hold
 
     @property
+    def own_layers(self) -> tuple[LockedFile, ...]:
+        """The very large wheels, each installed in a layer of its own: CUDA libraries first, then by name."""
+        huge = [f for f in self.files if f.size is not None and f.size >= OWN_LAYER_BYTES]
+        return tuple(sorted(huge, key=lambda f: (not f.name.startswith("nvidia-"), f.name))[:MAX_OWN_LAYERS])
+
+    @property
     def large(self) -> tuple[LockedFile, ...]:
-        return tuple(f for f in self.files if f.is_large)
+        own = set(self.own_layers)
+        return tuple(f for f in self.files if f.is_large and f not in own)
 
     @property
     def rest(self) -> tuple[LockedFile, ...]:
