@@ -71,6 +71,7 @@ def install_plan(capsule: Capsule) -> InstallPlan:
     lock = read_pylock((capsule.folder / "pylock.toml").read_text(encoding="utf-8"))
     files: list[LockedFile] = []
     skipped: list[str] = []
+    blockers: list[str] = []  # every one named in one sentence, not the first alone
     for package in lock.packages:
         version = str(package.version)
         wheel = package.wheels[0] if package.wheels else None
@@ -82,14 +83,17 @@ def install_plan(capsule: Capsule) -> InstallPlan:
             filename = built["wheel"].rsplit("/", 1)[-1]
             files.append(LockedFile(package.name, version, filename, built["sha256"], built.get("size"), vendored=built["wheel"]))
         elif package.sdist is not None:
-            raise CapsuleError(
-                f"{package.name}=={version} is locked to a source distribution, which cannot be built without network "
-                "inside the image; install a published wheel of it and snapshot again."
-            )
+            blockers.append(f"{package.name}=={version}")
         else:
             skipped.append(
                 f"{package.name}=={version} is locked to a {_direct_kind(package)} source without a wheel in the capsule, so the image leaves it out."
             )
+    if blockers:
+        raise CapsuleError(
+            f"{len(blockers)} package(s) are locked to a source distribution without a wheel built from it "
+            f"({', '.join(blockers)}), and the image builds nothing without network; install a compiler or the "
+            "library their build needs, or a published wheel, and snapshot again (the snapshot builds them)."
+        )
     unresolved = (lock.tool or {}).get("envcapsule", {}).get("unresolved", [])
     skipped += [f"{u['name']}=={u['version']} was not locked at the snapshot, so the image leaves it out." for u in unresolved]
     return InstallPlan(tuple(files), tuple(skipped))
