@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from envcapsule.engine import engine_reason
 from envcapsule.errors import GpuError
 from envcapsule.facts import EnvironmentFacts
 
@@ -447,7 +448,7 @@ def gpu_trial(client: Any, image: str) -> Check:
         )
         container.start()
     except Exception as error:  # any engine failure is the trial's answer, never a crash of doctor
-        explanation = str(getattr(error, "explanation", None) or error).strip()
+        explanation = engine_reason(error, whole=True)
         if _NO_DEVICE_DRIVER in explanation:
             return NO_GPU_ENGINE
         return Check(

@@ -131,3 +131,9 @@ def engine_client(client: DockerClient | None = None) -> Iterator[DockerClient]:
         return
     with contextlib.closing(connect()) as own:
         yield own
+
+
+def engine_reason(error: BaseException, *, whole: bool = False) -> str:
+    """What the Docker engine (or the registry behind it) said: one line for a sentence, or ``whole`` to match on."""
+    text = str(getattr(error, "explanation", None) or error).strip()
+    return text if whole else (text.splitlines() or ["no reason given"])[0][:200]

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from envcapsule.engine import engine_reason
 from envcapsule.errors import BaseImageError
 from envcapsule.progress import NullProgress, Progress
 
@@ -97,10 +98,9 @@ def _local_or_pulled(client: Any, name: str) -> Any:
     try:
         return client.images.pull(name)
     except docker.errors.APIError as error:
-        reason = getattr(error, "explanation", None) or str(error)
         raise BaseImageError(
-            f"The base image {name} is not on this machine and cannot be pulled ({reason}); "
-            "pass --base-image with a local image, or load one with `docker load`."
+            f"The base image {name} is not on this machine and cannot be pulled ({engine_reason(error)})",
+            "choose a local one with {option:base_image} (or once, with ENVCAPSULE_BASE_IMAGE), or load one with `docker load`",
         ) from None
 
 

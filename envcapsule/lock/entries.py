@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal
+from urllib.parse import unquote
 
 from envcapsule.facts import Distribution
 from envcapsule.lock.redact import redact_text
@@ -62,8 +63,8 @@ class LockEntry:
     def filename(self) -> str | None:
         if self.vendored_path:
             return self.vendored_path.rsplit("/", 1)[-1]
-        if self.url:
-            return self.url.rsplit("/", 1)[-1].split("#", 1)[0]
+        if self.url:  # the file's name, not its URL spelling: torch-2.5.1%2Bcu124-… is torch-2.5.1+cu124-…
+            return unquote(self.url.rsplit("/", 1)[-1].split("#", 1)[0].split("?", 1)[0])
         return None
 
     @property

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
+from envcapsule.engine import engine_reason
 from envcapsule.run.errors import ContainerError
 from envcapsule.run.launched import MANAGED_LABEL, Launched, launched_from
 from envcapsule.run.records import read_token, recorded_ids, remove_record
@@ -68,9 +69,9 @@ def _stop_and_remove(container: Container) -> None:
     except NotFound:
         pass  # already gone: the goal is reached
     except APIError as error:
-        reason = str(error.explanation or error).strip()
         raise ContainerError(
-            f"The Docker engine could not stop container {container.name} ({reason}); try `docker rm -f {container.name}`."
+            f"The Docker engine could not stop container {container.name} ({engine_reason(error)}); "
+            f"try `docker rm -f {container.name}`."
         ) from error
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from envcapsule.cuda import gpu_refusal
+from envcapsule.engine import engine_reason
 from envcapsule.progress import NullProgress, Progress
 from envcapsule.run.errors import LaunchError
 from envcapsule.run.interrupts import interrupts_held
@@ -168,7 +169,7 @@ def image_labels(client: DockerClient, image: str) -> dict[str, str]:
         raise LaunchError(f"The image {image} is not on this machine; build it first with `envcapsule build`.") from None
     except APIError as error:
         raise LaunchError(
-            f"The Docker engine could not look up the image {image} ({_explanation(error)}); check its name."
+            f"The Docker engine could not look up the image {image} ({engine_reason(error)}); check its name."
         ) from error
     return dict(found.labels or {})
 
@@ -197,7 +198,7 @@ def _create(client: DockerClient, image: str, options: dict[str, Any]) -> Contai
     except ImageNotFound:
         raise LaunchError(f"The image {image} is not on this machine; build it first with `envcapsule build`.") from None
     except APIError as error:
-        text = _explanation(error)
+        text = engine_reason(error, whole=True)
         _raise_gpu_refusal(text, error)
         raise LaunchError(f"The Docker engine refused to create a container from {image} ({text}).") from error
 
@@ -225,7 +226,7 @@ def _put_token(container: Container, token: str) -> None:
         container.put_archive("/", token_archive(token))
     except APIError as error:
         raise LaunchError(
-            f"The Docker engine could not give container {container.name} its token file ({_explanation(error)}); "
+            f"The Docker engine could not give container {container.name} its token file ({engine_reason(error)}); "
             "check `docker info` and try again."
         ) from error
 
@@ -236,7 +237,7 @@ def _start(container: Container, port: int | None) -> None:
     try:
         container.start()
     except APIError as error:
-        text = _explanation(error)
+        text = engine_reason(error, whole=True)
         _raise_gpu_refusal(text, error)
         if "port is already allocated" in text or "address already in use" in text:
             raise LaunchError(
@@ -262,7 +263,3 @@ def _discard(client: DockerClient, container: Container | None, name: str) -> No
         target.remove(force=True, v=True)
     except (NotFound, APIError):
         pass
-
-
-def _explanation(error: Exception) -> str:
-    return str(getattr(error, "explanation", None) or error).strip()

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from envcapsule._toml import loads as toml_loads
 from envcapsule.capsule import FACTS, MANIFEST
 from envcapsule.capture import read_notebook
+from envcapsule.engine import engine_reason
 from envcapsule.errors import CapsuleError, EnvcapsuleError
 from envcapsule.image.dockerfile import HOME, KERNEL_PREFIX, NB_UID, SERVER_PREFIX
 from envcapsule.progress import NullProgress, Progress
@@ -241,9 +242,8 @@ def run_check(
     except ImageNotFound:
         raise VerifyError(f"The image {image} is not on this machine; build it first with `envcapsule build`.") from None
     except APIError as error:
-        reason = str(error.explanation or error).strip()
         raise VerifyError(
-            f"The Docker engine could not run the check in {image} ({reason}); check `docker info` and try again."
+            f"The Docker engine could not run the check in {image} ({engine_reason(error)}); check `docker info` and try again."
         ) from error
     finally:
         _discard(client, container, name)
