@@ -21,6 +21,8 @@ export interface ICapsuleStatus {
   path: string;
   state: CapsuleState;
   changes: string[];
+  /** The drift in one line: "62 added, 2 changed, interpreter CPython 3.11.2 → CPython 3.11.7". */
+  summary: string;
   capsule_hash: string | null;
   image: string | null;
   image_built: boolean | null;

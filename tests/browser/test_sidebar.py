@@ -129,6 +129,8 @@ def test_snapshot_is_up_to_date_then_a_changed_package_shows_drift(lab: LabServe
                 refresh.click()
                 page.wait_for_timeout(3000)
             expect(state).to_have_attribute("data-state", "drifted", timeout=5000)
+            expect(page.locator(f"{SIDEBAR} .jp-envcapsule-drift-summary")).to_have_text("1 changed")
+            page.locator(f"{SIDEBAR} .jp-envcapsule-drift summary").click()  # the list is folded behind its summary
             changes = page.locator(f"{SIDEBAR} .jp-envcapsule-changes li")
             expect(changes.filter(has_text="tabulate")).to_have_text(f"tabulate {ORIGINAL_TABULATE} → {OTHER_TABULATE}")
             screenshot(page, "3-drifted")

@@ -54,14 +54,16 @@ export function CapsuleSection(props: { status: ICapsuleStatus | null; loading: 
             </p>
           )}
           {status.state === 'drifted' && status.changes.length > 0 && (
-            <>
-              <p className="jp-envcapsule-muted">The kernel's environment changed since the snapshot:</p>
+            <details className="jp-envcapsule-drift">
+              <summary>
+                Changed since the snapshot: <span className="jp-envcapsule-drift-summary">{status.summary}</span>
+              </summary>
               <ul className="jp-envcapsule-changes">
                 {status.changes.map(change => (
                   <li key={change}>{change}</li>
                 ))}
               </ul>
-            </>
+            </details>
           )}
           {status.warnings.length > 0 && (
             <ul className="jp-envcapsule-warnings">
