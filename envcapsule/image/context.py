@@ -89,16 +89,22 @@ def _write_server_inputs(
 
         copy_into(python, folder / "python")
     write_installer(folder / "installer", installer)
-    _write_layer(folder / "server", server.files, cache)
+    # Copies, not links: a wheel linked into a kernel layer too would reach the engine as a tar hard link
+    # to that layer's file, whose checksum differs, and the server's COPY would then depend on the capsule.
+    _write_layer(folder / "server", server.files, cache, link=False)
 
 
-def _write_layer(folder: Path, files: Sequence[LockedFile], cache: WheelCache) -> None:
+def _write_layer(folder: Path, files: Sequence[LockedFile], cache: WheelCache, link: bool = True) -> None:
     # The engine keys a COPY on names, content and modes: fixed modes keep the umask out of that key.
     folder.mkdir(parents=True, exist_ok=True)
     folder.chmod(0o755)
     lines = []
     for file in files:
-        link_into(cache.path(file.sha256, file.filename), folder)
+        source = cache.path(file.sha256, file.filename)
+        if link:
+            link_into(source, folder)
+        else:
+            shutil.copy2(source, folder / source.name)
         lines.append(f"{file.name}=={file.version} --hash=sha256:{file.sha256}\n")
     (folder / "requirements.txt").write_text("".join(lines))
     (folder / "requirements.txt").chmod(0o644)

@@ -84,3 +84,23 @@ def test_no_host_uv_for_another_architecture() -> None:
 def test_the_host_uv_for_its_own_architecture() -> None:
     installer = host_installer(platform.machine())
     assert installer.name == "uv" and installer.uv is not None and installer.uv.is_file()
+
+
+def test_the_server_layer_shares_no_file_with_the_cache_or_other_layers(tmp_path: Path) -> None:
+    # A file linked twice into a context reaches the engine as a tar hard link, with another checksum.
+    from envcapsule.capsule import sha256_bytes
+    from envcapsule.image.context import write_server_context
+    from envcapsule.image.files import LockedFile
+    from envcapsule.image.server_env import ServerLock
+    from envcapsule.image.wheelcache import WheelCache
+    from tests.image.test_dockerfile import SPEC
+
+    wheel = tmp_path / "six-1.17.0-py2.py3-none-any.whl"
+    wheel.write_bytes(b"wheel")
+    cache = WheelCache(tmp_path / "cache")
+    cached = cache.add(wheel, sha256_bytes(b"wheel"), wheel.name)
+    locked = LockedFile("six", "1.17.0", wheel.name, sha256_bytes(b"wheel"), 5)
+    write_server_context(tmp_path / "context", SPEC, ServerLock((locked,), ""), cache, None, Installer(None, "none"))
+    copied = tmp_path / "context" / "server" / wheel.name
+    assert copied.read_bytes() == b"wheel" and copied.stat().st_nlink == 1 and cached.stat().st_nlink == 1
+    assert (tmp_path / "context" / "Dockerfile").read_text().count("FROM ") == 1
