@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -55,10 +57,11 @@ def write_context(
         write_conda_context(folder, conda, cache)
     for layer, files in kernel_layers(plan).items():
         _write_layer(folder / layer, files, cache)
-    (folder / "kernelspec").mkdir()
     python = spec.python_version
     display_name = f"Python {python} (capsule {spec.capsule_hash[:12]})"
-    (folder / "kernelspec" / "kernel.json").write_text(kernelspec_json(display_name), encoding="utf-8")
+    for kernel in kernel_names(capsule, spec.notebook):
+        (folder / "kernelspecs" / kernel).mkdir(parents=True)
+        (folder / "kernelspecs" / kernel / "kernel.json").write_text(kernelspec_json(display_name), encoding="utf-8")
     entrypoint = folder / "entrypoint"
     entrypoint.write_text(ENTRYPOINT_SCRIPT)
     entrypoint.chmod(0o755)
@@ -135,3 +138,26 @@ def _write_home(home: Path, capsule: Capsule, spec: ImageSpec) -> None:
             shutil.copyfile(capsule.folder / name, target / name)
     for notebook in capsule.notebooks:
         shutil.copyfile(capsule.folder / notebook, home / notebook)
+
+
+# Jupyter's kernel names: lower case letters, digits, dots, dashes and underscores.
+_KERNEL_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+
+
+def kernel_names(capsule: Capsule, notebook: str | None) -> list[str]:
+    """``python3``, and the kernel name the notebook asks for when it is another, so it opens without asking.
+
+    The name is data from the capsule: it becomes a folder of the build context (never Dockerfile
+    text), and only when it is a plain kernel name.
+    """
+    names = ["python3"]
+    if notebook is None:
+        return names
+    try:
+        content = json.loads((capsule.folder / notebook).read_text(encoding="utf-8"))
+        wanted = content["metadata"]["kernelspec"]["name"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return names
+    if isinstance(wanted, str) and wanted != "python3" and _KERNEL_NAME.fullmatch(wanted):
+        names.append(wanted)
+    return names

@@ -7,7 +7,7 @@ Layout of the build context (made by ``envcapsule.image.context``)::
     server/         requirements.txt + the server environment's wheels
     kernel-large/   requirements.txt + large framework wheels (torch, CUDA, ...)
     kernel-rest/    requirements.txt + every other locked wheel
-    kernelspec/     kernel.json pointing at the kernel environment
+    kernelspecs/    python3/ (and the notebook's own kernel name) with kernel.json pointing at the kernel environment
     python/         a standalone CPython, only when the base image has no Python
     entrypoint      a shell script that execs its arguments
     files/          the notebook's files (data, local modules), copied into $HOME in a layer of their own
@@ -209,8 +209,14 @@ def kernel_copy(layer: str) -> str:
     return f"COPY --from={layer} {KERNEL_PREFIX} {KERNEL_PREFIX}"
 
 
-def kernelspec_layer(kernelspec: str = "kernelspec/", entrypoint: str = "entrypoint") -> str:
-    return f"COPY {kernelspec} {SERVER_PREFIX}/share/jupyter/kernels/python3/\nCOPY {entrypoint} {ENTRYPOINT}"
+def kernelspec_layer(kernelspecs: str = "kernelspecs/", entrypoint: str = "entrypoint") -> str:
+    """python3 and the notebook's own kernel name, both starting the kernel environment (folders of the context)."""
+    return f"COPY {kernelspecs} {SERVER_PREFIX}/share/jupyter/kernels/\nCOPY {entrypoint} {ENTRYPOINT}"
+
+
+def python3_kernelspec_layer(kernel_json: str, entrypoint: str) -> str:
+    """One kernel.json as the python3 kernelspec (binder/ carries only that one)."""
+    return f"COPY {kernel_json} {SERVER_PREFIX}/share/jupyter/kernels/python3/\nCOPY {entrypoint} {ENTRYPOINT}"
 
 
 def files_layer(spec: ImageSpec, source: str = "files/") -> str:

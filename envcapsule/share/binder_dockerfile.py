@@ -54,7 +54,7 @@ def render_binder_dockerfile(spec: pieces.ImageSpec, paths: BinderPaths) -> str:
         pieces.environment_layer(staged),
         pieces.server_copy(),
         pieces.kernel_copy(KERNEL_LAYER),
-        pieces.kernelspec_layer(f"{folder}/kernel.json", f"{folder}/entrypoint"),
+        pieces.python3_kernelspec_layer(f"{folder}/kernel.json", f"{folder}/entrypoint"),
         "# The repository, as Binder users expect it: the notebook at $HOME/"
         + paths.notebook
         + ".\n"

@@ -6,7 +6,9 @@ BROWSER=true stands in for the browser `envcapsule launch` opens.
 
 from __future__ import annotations
 
+import json
 import subprocess
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +37,10 @@ def test_scripts_example_snapshots_the_example_notebook(example: str) -> None:
     count, total = locked.split()[1], locked.split()[3]
     assert count == total and int(total) > 10, locked  # every distribution of the example kernel is locked
     assert (ROOT / "notebooks" / "data-analysis.capsule" / "pylock.toml").is_file()
+    # The notebook's kernel is registered with .venv's JupyterLab, so Lab opens it in the captured environment.
+    assert (ROOT / ".venv" / "share" / "jupyter" / "kernels" / "envcapsule-example" / "kernel.json").is_file()
+    status = ok(envcapsule("status", NOTEBOOK, "--json", cwd=ROOT)).json()
+    assert (status["state"], status["changes"]) == ("up-to-date", [])
 
 
 def test_the_readme_build_and_launch_block(example: str, docker_client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -48,8 +54,13 @@ def test_the_readme_build_and_launch_block(example: str, docker_client: Any, mon
         launched = ok(envcapsule("launch", NOTEBOOK, cwd=ROOT))
         assert launched.stdout.startswith("Running: envcapsule-")
         name = launched.stdout.split()[1]
-        assert "/lab/tree/data-analysis.ipynb?token=" in launched.stdout
-        status = ok(envcapsule("status", NOTEBOOK, "--python", ".venv-example/bin/python", cwd=ROOT))
+        url = next(line.split()[-1] for line in launched.stdout.splitlines() if line.strip().startswith("open"))
+        assert "/lab/tree/data-analysis.ipynb?token=" in url
+        base, token = url.split("/lab/", 1)[0], url.split("token=", 1)[1]
+        with urllib.request.urlopen(f"{base}/api/kernelspecs?token={token}", timeout=10) as response:
+            kernels = json.load(response)["kernelspecs"]
+        assert {"python3", "envcapsule-example"} <= set(kernels)  # the notebook opens in its own kernel, without asking
+        status = ok(envcapsule("status", NOTEBOOK, cwd=ROOT))
         assert status.stdout.startswith("Up to date: data-analysis.ipynb")
         assert f"running       {name}" in status.stdout
         assert name in ok(envcapsule("ps", cwd=ROOT)).stdout
