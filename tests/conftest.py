@@ -4,13 +4,26 @@ for real components: a kernel environment with real packages, one index cache, t
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support import BASE_IMAGE, DEBIAN_PYTHON, IN_CI, PACKAGES, debian_venv, local_project, require, run
+from tests.support import (
+    BASE_IMAGE,
+    DEBIAN_PYTHON,
+    IN_CI,
+    PACKAGES,
+    REGISTRY_BINARY,
+    debian_venv,
+    free_port,
+    local_project,
+    require,
+    run,
+    wait_for,
+)
 
 __all__ = ["DEBIAN_PYTHON", "IN_CI", "require"]  # imported from here by many tests
 
@@ -67,3 +80,26 @@ def _has_image(client: Any, name: str) -> bool:
         return True
     except docker.errors.ImageNotFound:
         return False
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real image registry (Debian's docker-registry) on 127.0.0.1, which the engine pushes to without TLS."""
+    require(REGISTRY_BINARY.exists(), "Debian's docker-registry package (/usr/bin/docker-registry) is needed for the push test")
+    folder = tmp_path_factory.mktemp("registry")
+    port = free_port()
+    config = folder / "config.yml"
+    config.write_text(
+        "version: 0.1\n"
+        "log:\n  level: warn\n"
+        f"storage:\n  filesystem:\n    rootdirectory: {folder / 'data'}\n  delete:\n    enabled: true\n"
+        f"http:\n  addr: 127.0.0.1:{port}\n"
+    )
+    with (folder / "registry.log").open("w") as log:
+        process = subprocess.Popen([str(REGISTRY_BINARY), "serve", str(config)], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_for(f"http://127.0.0.1:{port}/v2/", timeout=30)
+        yield f"127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

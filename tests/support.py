@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -66,3 +68,24 @@ def debian_venv(root: Path, *packages: str) -> Path:
     python = root / "env" / "bin" / "python"
     run(python, "-m", "pip", "install", "--quiet", *packages)
     return python
+
+
+REGISTRY_BINARY = Path("/usr/bin/docker-registry")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_for(url: str, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if http_status(url) == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise AssertionError(f"{url} did not answer 200 within {timeout} s")

@@ -6,7 +6,6 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ import httpx
 import pytest
 
 from tests.conftest import require
+from tests.support import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 BUILT_EXTENSION = REPO / "envcapsule" / "labextension"
@@ -50,12 +50,6 @@ class LabServer:
         return httpx.get(
             f"{self.url}envcapsule/api/{route}", params=params, headers={"Authorization": f"token {self.token}"}, timeout=60
         )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def server_extension() -> str:

@@ -111,3 +111,26 @@ def test_the_readme_python_example_runs(
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=900, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.startswith("Reproduced 1 of 1 cells of tiny.ipynb in envcapsule/tiny:")
+
+
+def test_push_then_launch_by_digest(
+    tiny_notebook: Path,
+    tiny_capsule: dict[str, Any],
+    shared_cache: Path,
+    registry: str,
+    docker_client: Any,
+    base_image_default: None,
+) -> None:
+    pushed = ok(envcapsule("push", tiny_notebook, "--registry", f"{registry}/team", cache=shared_cache))
+    ref = pushed.stdout.split("Pushed: ", 1)[1].split()[0]
+    assert ref.startswith(f"{registry}/team/tiny@sha256:")
+    assert f"Launch it anywhere with: envcapsule launch {ref}" in pushed.stdout
+    pushes = json.loads((tiny_notebook.with_name("tiny.capsule") / "push.json").read_text())["pushes"]
+    assert [push["ref"] for push in pushes] == [ref]
+
+    launched = ok(envcapsule("launch", ref, "--no-browser", "--json", cache=shared_cache)).json()
+    try:
+        assert launched["image"] == ref
+        assert http_status(launched["url"]) == 200
+    finally:
+        ok(envcapsule("stop", launched["name"], cache=shared_cache))

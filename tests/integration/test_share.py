@@ -15,7 +15,6 @@ import os
 import re
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -30,10 +29,10 @@ import pytest
 from envcapsule.capsule import read_capsule
 from tests.conftest import require
 from tests.integration.conftest import BASE_IMAGE, http_status, installed, run
+from tests.support import REGISTRY_BINARY, free_port, wait_for
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).parents[2]
-REGISTRY_BINARY = Path("/usr/bin/docker-registry")
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "t",
     "GIT_AUTHOR_EMAIL": "t@example.org",
@@ -49,24 +48,6 @@ def envcapsule(*args: str | Path, cache: Path) -> dict[str, Any]:
 
 def git(root: Path, *args: str) -> str:
     return run("git", "-C", root, *args, env={**os.environ, **GIT_ENV}).strip()
-
-
-def wait_for(url: str, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if http_status(url) == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.3)
-    raise AssertionError(f"{url} did not answer 200 within {timeout} s")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -226,28 +207,6 @@ def test_the_link_is_pinned_to_the_commit_that_holds_binder(repository: Path, bi
 
 
 # --- registry ----------------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    require(REGISTRY_BINARY.exists(), "Debian's docker-registry package (/usr/bin/docker-registry) is needed for the push test")
-    folder = tmp_path_factory.mktemp("registry")
-    port = free_port()
-    config = folder / "config.yml"
-    config.write_text(
-        "version: 0.1\n"
-        "log:\n  level: warn\n"
-        f"storage:\n  filesystem:\n    rootdirectory: {folder / 'data'}\n  delete:\n    enabled: true\n"
-        f"http:\n  addr: 127.0.0.1:{port}\n"
-    )
-    with (folder / "registry.log").open("w") as log:
-        process = subprocess.Popen([str(REGISTRY_BINARY), "serve", str(config)], stdout=log, stderr=subprocess.STDOUT)
-    try:
-        wait_for(f"http://127.0.0.1:{port}/v2/", timeout=30)
-        yield f"127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def test_a_registry_that_cannot_be_reached_is_one_sentence(
