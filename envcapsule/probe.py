@@ -24,6 +24,11 @@ envcapsule (Python >= 3.10) also imports this module and calls ``collect()``
 in-process; ``read_pip_config(redact=False)`` gives it the credentials for
 index look-ups without ever printing them.
 
+Sections, in this order (each begins with a ``# --- name`` line): small readers · the one URL
+redaction · interpreter · platform · distributions · conda · pip configuration · environment
+variables · CUDA · the whole picture (``collect`` and ``main``).  It stays one file because it is
+copied to and run by interpreters that cannot import envcapsule.
+
 The ``abi_tag`` rule: CPython gives ``cp`` + major + minor, then ``d`` for a
 debug build and ``t`` for a free-threaded build (``cp311``, ``cp313t``); other
 implementations give ``sys.implementation.cache_tag`` without dashes
