@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from envcapsule.contract import GPU_TRIAL_LABEL
 from envcapsule.engine import engine_reason
 from envcapsule.errors import GpuError
 from envcapsule.facts import EnvironmentFacts
@@ -86,7 +87,6 @@ _INSTALL_TOOLKIT = (
 )
 # Docker's answer when it has no device driver for ``--gpus``: no nvidia runtime, CDI device or NVIDIA hook.
 _NO_DEVICE_DRIVER = "could not select device driver"
-GPU_TRIAL_LABEL = "envcapsule.gpu-trial"
 
 
 # --- the rules ---------------------------------------------------------------------------

@@ -32,9 +32,9 @@ def _fail(args: Arguments, error: EnvcapsuleError | None) -> int:
     if getattr(args, "json", False):
         print(json.dumps(error.to_json("cli")))
     else:
-        from envcapsule.cli.render import error_console
-
         from rich.markup import escape
+
+        from envcapsule.cli.render import error_console
 
         error_console().print(f"[bold red]error:[/] {escape(error.message('cli'))}", highlight=False, soft_wrap=True)
     return int(error.exit_code)

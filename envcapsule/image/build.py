@@ -13,6 +13,7 @@ from typing import Any
 from envcapsule import grammar
 from envcapsule.atomic import write_json
 from envcapsule.capsule import Capsule, read_capsule, require_writable
+from envcapsule.contract import BASE_IMAGE_LABEL
 from envcapsule.errors import BuildError, EnvcapsuleError
 from envcapsule.image.base import BaseImage, BaseImageError, check_base_image, default_base_image
 from envcapsule.image.context import kernel_layers, write_context, write_server_context
@@ -25,7 +26,6 @@ from envcapsule.image.wheelcache import WheelCache
 from envcapsule.progress import NullProgress, Progress
 
 BUILD_RECORD = "build.json"
-BASE_IMAGE_LABEL = "envcapsule.base-image"
 _STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
 
 

@@ -33,16 +33,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from envcapsule import grammar
+from envcapsule.contract import (
+    CONDA_INSTALLER_PREFIX,
+    ENTRYPOINT,
+    HOME,
+    KERNEL_PREFIX,
+    NB_UID,
+    PORT,
+    PYTHON_PREFIX,
+    SERVER_PREFIX,
+)
 from envcapsule.image.installer import INSTALLER_DIR, install_command
 
-SERVER_PREFIX = "/opt/envcapsule/server"
-KERNEL_PREFIX = "/opt/envcapsule/kernel"
-HOME = "/home/jovyan"
-NB_UID = 1000
-PORT = 8888
 KERNEL_LAYERS = ("kernel-large", "kernel-rest")
-ENTRYPOINT = "/usr/local/bin/envcapsule-entrypoint"
-PYTHON_PREFIX = "/opt/envcapsule/python"
 _LABEL_KEY = re.compile(r"[a-z0-9][a-z0-9._-]*")
 _BUILD_ARG = re.compile(r"\$\{[A-Z_][A-Z0-9_]*\}")  # a FROM that names a build argument (binder/Dockerfile)
 
@@ -286,8 +289,6 @@ def labels_layer(spec: ImageSpec) -> str:
 # environment of its own, installs the locked packages from files the host fetched (conda/pkgs/),
 # and the pip layers go on top of that prefix into a separate root each, so every stage's copy
 # holds only its own files.
-
-CONDA_INSTALLER_PREFIX = "/opt/envcapsule/conda-installer"
 
 
 def render_conda_dockerfile(spec: ImageSpec) -> str:

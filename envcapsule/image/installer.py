@@ -15,11 +15,11 @@ import platform
 from dataclasses import dataclass
 from pathlib import Path
 
+from envcapsule.contract import SERVER_PYTHON
 from envcapsule.image.wheelcache import link_or_copy
 
 INSTALLER_DIR = "/tmp/envcapsule/installer"
 PIP_FALLBACK_NOTICE = "envcapsule: installing with pip, since uv cannot run on this base image"
-SERVER_PYTHON = "/opt/envcapsule/server/bin/python"
 _MACHINES = {"amd64": "x86_64", "arm64": "aarch64"}
 
 INSTALL_SCRIPT = f"""#!/bin/sh

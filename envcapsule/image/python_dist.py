@@ -27,7 +27,6 @@ from typing import Any
 from envcapsule.errors import PythonDistError
 from envcapsule.progress import NullProgress, Progress
 
-PYTHON_PREFIX = "/opt/envcapsule/python"
 UV_TIMEOUT = 600.0
 # Docker names architectures the Go way; python-build-standalone the way `uname -m` does.
 _ARCHES = {"amd64": "x86_64", "arm64": "aarch64", "ppc64le": "powerpc64le", "s390x": "s390x", "386": "i686"}

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
+from envcapsule.contract import MANAGED_LABEL
 from envcapsule.engine import engine_reason
 from envcapsule.run.errors import ContainerError
-from envcapsule.run.launched import MANAGED_LABEL, Launched, launched_from
+from envcapsule.run.launched import Launched, launched_from
 from envcapsule.run.records import read_token, recorded_ids, remove_record
 
 if TYPE_CHECKING:

@@ -22,34 +22,31 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from envcapsule.contract import (
+    CAPSULE_HASH_LABEL,
+    HOME,
+    JOVYAN,
+    MANAGED_LABEL,
+    NB_UID,
+    NOTEBOOK_LABEL,
+    PORT_LABEL,
+    TOKEN_DIR,
+    TOKEN_FILE,
+    WORK_DIR,
+)
+from envcapsule.contract import PORT as JUPYTER_PORT
 from envcapsule.cuda import gpu_refusal
 from envcapsule.engine import engine_reason
 from envcapsule.progress import NullProgress, Progress
 from envcapsule.run.errors import LaunchError
 from envcapsule.run.interrupts import interrupts_held
-from envcapsule.run.launched import (
-    CAPSULE_HASH_LABEL,
-    HOME,
-    JUPYTER_PORT,
-    MANAGED_LABEL,
-    NOTEBOOK_LABEL,
-    PORT_LABEL,
-    WORK_DIR,
-    Launched,
-    lab_url,
-    published_port,
-)
+from envcapsule.run.launched import Launched, lab_url, published_port
 from envcapsule.run.readiness import check_running, wait_until_ready
 from envcapsule.run.records import remove_record, write_record
 
 if TYPE_CHECKING:
     from docker import DockerClient
     from docker.models.containers import Container
-
-JOVYAN = "1000:1000"
-NB_UID = 1000
-TOKEN_DIR = "/tmp/envcapsule"
-TOKEN_FILE = f"{TOKEN_DIR}/jupyter-token"
 
 
 def launch(

@@ -6,16 +6,11 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from envcapsule.contract import NOTEBOOK_LABEL, WORK_DIR
+from envcapsule.contract import PORT as JUPYTER_PORT
+
 if TYPE_CHECKING:
     from docker.models.containers import Container
-
-MANAGED_LABEL = "envcapsule.managed"
-CAPSULE_HASH_LABEL = "envcapsule.capsule-hash"
-NOTEBOOK_LABEL = "envcapsule.notebook"
-PORT_LABEL = "envcapsule.port"  # the port Jupyter listens on inside the container
-JUPYTER_PORT = 8888
-HOME = "/home/jovyan"
-WORK_DIR = f"{HOME}/work"
 
 
 @dataclass(frozen=True)

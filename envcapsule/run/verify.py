@@ -30,12 +30,11 @@ from typing import TYPE_CHECKING, Any
 from envcapsule._toml import loads as toml_loads
 from envcapsule.capsule import FACTS, MANIFEST
 from envcapsule.capture import read_notebook
+from envcapsule.contract import HOME, KERNEL_PREFIX, MANAGED_LABEL, NB_UID, SERVER_PREFIX, VERIFY_LABEL
 from envcapsule.engine import engine_reason
 from envcapsule.errors import CapsuleError, EnvcapsuleError
-from envcapsule.image.dockerfile import HOME, KERNEL_PREFIX, NB_UID, SERVER_PREFIX
 from envcapsule.progress import NullProgress, Progress
 from envcapsule.run.launch import _discard  # the same removal launch uses: by handle, else by unique name
-from envcapsule.run.launched import MANAGED_LABEL
 from envcapsule.run.sanitize import Sanitizers, Window, build_sanitizers
 from envcapsule.run.verify_compare import CodeCell, code_cells, compare_outputs, recorded_windows, text_of
 from envcapsule.run.verify_conditions import read_conditions
@@ -47,7 +46,6 @@ if TYPE_CHECKING:
 
 __all__ = ["CellResult", "VerifyError", "VerifyReport", "VerifyTimeout", "verify"]
 
-VERIFY_LABEL = "envcapsule.verify"
 VERIFY_DIR = f"{HOME}/.envcapsule-verify"
 RUNNER = f"{VERIFY_DIR}/verify_kernel.py"
 PLAN = f"{VERIFY_DIR}/plan.json"

@@ -14,10 +14,10 @@ import tarfile
 from pathlib import Path
 from typing import IO, Any
 
+from envcapsule.contract import CAPSULE_HASH_LABEL
 from envcapsule.share.archive_manifest import ArchiveManifest
 from envcapsule.share.errors import ArchiveError
 
-CAPSULE_HASH_LABEL = "envcapsule.capsule-hash"
 _NAME_ANNOTATIONS = ("io.containerd.image.name",)
 
 

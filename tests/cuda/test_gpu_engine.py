@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from envcapsule.cuda import GPU_TRIAL_LABEL, NO_GPU_ENGINE, GpuError, gpu_trial, registered_gpu_support
+from envcapsule.contract import GPU_TRIAL_LABEL, MANAGED_LABEL
+from envcapsule.cuda import NO_GPU_ENGINE, GpuError, gpu_trial, registered_gpu_support
 from envcapsule.run import launch
-from envcapsule.run.launched import MANAGED_LABEL
 from tests.conftest import require
 from tests.integration.conftest import BASE_IMAGE
 

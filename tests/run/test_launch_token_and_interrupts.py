@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from docker.errors import NotFound
 
+from envcapsule.contract import TOKEN_FILE
 from envcapsule.run import launch
-from envcapsule.run.launch import TOKEN_FILE
 from tests.run.fake_engine import IMAGE, FakeContainer, FakeContainers, FakeEngine, FakeJupyter
 
 
