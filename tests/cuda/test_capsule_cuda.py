@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import sys
+import threading
 from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -110,21 +114,32 @@ def pypi() -> Iterator[FakeIndex]:
 
 
 @pytest.fixture()
-def torch_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A local stand-in for download.pytorch.org/whl: a Simple API page for torch under cu124/."""
-    files = tmp_path / "pytorch-files"
-    files.mkdir()
-    wheel = files / TORCH_WHEEL
+def torch_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A stand-in for download.pytorch.org/whl on 127.0.0.1: a Simple API page for torch under cu124/."""
+    served = tmp_path / "served"
+    (served / "files").mkdir(parents=True)
+    wheel = served / "files" / TORCH_WHEEL
     wheel.write_bytes(b"the cu124 build")
     sha256 = hashlib.sha256(wheel.read_bytes()).hexdigest()
-    page = tmp_path / "whl" / "cu124" / "torch"
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(served)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_address[1]}/whl"
+    page = served / "whl" / "cu124" / "torch"
     page.mkdir(parents=True)
-    page.joinpath("index.html").write_text(
-        f'<html><body><a href="{wheel.as_uri()}#sha256={sha256}">{TORCH_WHEEL}</a></body></html>'
-    )
-    base = (tmp_path / "whl").as_uri()
+    link = f"http://127.0.0.1:{server.server_address[1]}/files/{quote(TORCH_WHEEL)}"
+    page.joinpath("index.html").write_text(f'<html><body><a href="{link}#sha256={sha256}">{TORCH_WHEEL}</a></body></html>')
     monkeypatch.setattr(envcapsule.cuda, "TORCH_INDEX_BASE", base)
-    return f"{base}/cu124"
+    try:
+        yield f"{base}/cu124"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
+        pass
 
 
 def torch_facts(index_url: str) -> EnvironmentFacts:
