@@ -119,7 +119,8 @@ def _build(
     installer = host_installer(capsule.manifest["platform"]["machine"])
     notices = [] if installer.uv else [f"The build installs with pip, since {installer.reason}."]
     server_key = layer_key(base.image_id, server.sha256, render_server_dockerfile(spec))
-    server_image_id, server_steps = "", []
+    server_image_id = ""
+    server_steps: list[BuildStep] = []
     if context_dir is None and not no_cache:
         progress.step(f"Building the server environment, shared by capsules with the same server lock ({installer.name})")
         with holding({server_key: True}):

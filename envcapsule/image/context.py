@@ -57,8 +57,7 @@ def write_context(
         write_conda_context(folder, conda, cache)
     for layer, files in kernel_layers(plan).items():
         _write_layer(folder / layer, files, cache)
-    python = spec.python_version
-    display_name = f"Python {python} (capsule {spec.capsule_hash[:12]})"
+    display_name = f"Python {spec.python_version} (capsule {spec.capsule_hash[:12]})"
     for kernel in kernel_names(capsule, spec.notebook):
         (folder / "kernelspecs" / kernel).mkdir(parents=True)
         (folder / "kernelspecs" / kernel / "kernel.json").write_text(kernelspec_json(display_name), encoding="utf-8")

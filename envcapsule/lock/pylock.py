@@ -100,8 +100,8 @@ def _package(entry: LockEntry) -> Package:
             subdirectory=entry.subdirectory,
         )
         # The wheel built from that commit travels in the capsule, so an image needs no clone.
-        built = {"wheel": entry.vendored_path, "sha256": entry.sha256, "size": entry.size} if entry.vendored_path else None
-        return Package(**common, vcs=vcs, tool={"envcapsule": built} if built else None)
+        from_commit = {"wheel": entry.vendored_path, "sha256": entry.sha256, "size": entry.size} if entry.vendored_path else None
+        return Package(**common, vcs=vcs, tool={"envcapsule": from_commit} if from_commit else None)
     if entry.kind == "archive":
         return Package(**common, archive=PackageArchive(url=url, hashes=_hashes(entry)))
     raise ValueError(f"cannot write {entry.kind} entries to pylock.toml")
