@@ -20,7 +20,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from envcapsule import config
 from envcapsule.capsule import MANIFEST, read_capsule
@@ -30,7 +30,7 @@ from envcapsule.doctor import doctor as run_checks
 from envcapsule.drift import Drift
 from envcapsule.drift import diff as compare
 from envcapsule.engine import engine_client
-from envcapsule.errors import CapsuleError, UsageError
+from envcapsule.errors import CapsuleError, ShareError, UsageError
 from envcapsule.facts import EnvironmentFacts
 from envcapsule.image.build import BuildResult, write_build_context
 from envcapsule.image.build import build as build_image
@@ -48,6 +48,7 @@ from envcapsule.share import push as push_image
 from envcapsule.share.archive import ArchiveExport
 from envcapsule.share.archive_import import ImportResult
 from envcapsule.share.binder_share import ShareResult
+from envcapsule.share.kubernetes import JupyterHubProfile, jupyterhub_profile, write_profile
 from envcapsule.snapshot import SnapshotResult, ensure_capsule
 from envcapsule.snapshot import snapshot as take
 from envcapsule.status import CapsuleStatus, capsule_status, record_verify
@@ -351,20 +352,62 @@ def status(
     return capsule_status(Path(notebook), python=python, live=live, client=client, engine=engine)
 
 
+@overload
+def share(
+    notebook: str | Path,
+    *,
+    kind: Literal["binder"] = "binder",
+    hub: str = ...,
+    force: bool = ...,
+    python: str | Path | None = ...,
+    facts: EnvironmentFacts | None = ...,
+    progress: Progress | None = ...,
+) -> ShareResult: ...
+
+
+@overload
+def share(
+    notebook: str | Path,
+    *,
+    kind: Literal["jupyterhub"],
+    force: bool = ...,
+    registry: str | None = ...,
+    output: str | Path | None = ...,
+) -> JupyterHubProfile: ...
+
+
 def share(
     notebook: str | Path,
     *,
     kind: str = "binder",
     hub: str = "https://mybinder.org",
     force: bool = False,
+    registry: str | None = None,
+    output: str | Path | None = None,
     python: str | Path | None = None,
     facts: EnvironmentFacts | None = None,
     progress: Progress | None = None,
-) -> ShareResult:
-    """Write ``binder/`` at the root of the notebook's git repository and make the commit-pinned mybinder link."""
-    if kind != "binder":
-        raise UsageError(f"share knows one kind, binder, not {kind!r}", "use push for a registry or export for a file")
+) -> ShareResult | JupyterHubProfile:
+    """Share the capsule of ``notebook`` as one ``kind``.
+
+    ``binder``: write ``binder/`` at the root of the notebook's git repository and make the commit-pinned mybinder link.
+    ``jupyterhub``: a KubeSpawner profile (``singleuser.profileList`` entry) for the image ``push`` recorded, pinned by
+    digest, from the push to ``registry`` where there were several; written to ``output`` as Helm values when given.
+    """
     path = Path(notebook).expanduser().absolute()
+    if kind == "jupyterhub":
+        folder = path if path.is_dir() else default_capsule_dir(path)
+        if not (folder / MANIFEST).is_file():
+            raise ShareError(
+                f"{path.name} has no capsule, so no pushed image for a profile to name",
+                f"snapshot and push it first with `envcapsule push {path.name} --registry REGISTRY/NAMESPACE`",
+            )
+        profile = jupyterhub_profile(folder, registry=registry)
+        return write_profile(profile, Path(output).absolute(), force=force) if output is not None else profile
+    if kind != "binder":
+        raise UsageError(
+            f"share knows two kinds, binder and jupyterhub, not {kind!r}", "use push for a registry or export for a file"
+        )
     capsule = capsule_for(path, python=python, facts=facts, progress=progress)
     return share_binder(path, hub=hub, force=force, capsule_dir=capsule, progress=progress)
 

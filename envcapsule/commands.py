@@ -179,17 +179,23 @@ OPTIONS: dict[str, Option] = {
         Option(
             "force",
             ("--force",),
-            "replace what envcapsule did not write (a binder/ folder, a different capsule of the same name)",
+            "replace what envcapsule did not write (a binder/ folder, a profile file, a different capsule of the same name)",
             action="store_true",
         ),
         Option(
             "registry",
             ("--registry",),
-            "where to push: REGISTRY/NAMESPACE, e.g. ghcr.io/alice or 127.0.0.1:5000/lab",
+            "the registry location REGISTRY/NAMESPACE (push: where to; share: which push), e.g. ghcr.io/alice or 127.0.0.1:5000/lab",
             metavar="REGISTRY/NAMESPACE",
             sidebar="the registry setting",
         ),
         Option("output", ("-o", "--output"), "the archive to write", metavar="FILE.tar"),
+        Option(
+            "profile_output",
+            ("-o", "--output"),
+            "with --jupyterhub, write the profile to FILE as Helm values (default: print it)",
+            metavar="FILE",
+        ),
         Option("capsule", ("--capsule",), "capsule folder (default: <notebook stem>.capsule)", metavar="DIR"),
         Option("all", ("--all",), "every envcapsule container", action="store_true"),
     )
@@ -289,20 +295,26 @@ COMMANDS: dict[str, Command] = {
         ),
         Command(
             "share",
-            "share the capsule: binder/ for mybinder.org with a commit-pinned link and badge",
+            "share the capsule: binder/ for mybinder.org, or a JupyterHub on Kubernetes profile pinned by digest",
             "Kinds of sharing:\n"
             "  --binder      write binder/ at the root of the notebook's git repository (a Dockerfile\n"
             "                that installs the exact lock with hashes, requirements.txt, runtime.txt)\n"
             "                and print the mybinder link pinned to the current commit and a badge\n"
+            "  --jupyterhub  print (or write with -o) a KubeSpawner profile for Zero to JupyterHub's\n"
+            "                singleuser.profileList: the image `envcapsule push` recorded, by digest,\n"
+            "                run with jupyterhub-singleuser as uid 1000, opening the notebook\n"
             "  registry      `envcapsule push NOTEBOOK --registry REGISTRY/NAMESPACE`\n"
             "  air-gapped    `envcapsule export NOTEBOOK -o FILE.tar`, then `envcapsule import FILE.tar`\n"
-            "Warns when changes are uncommitted or unpushed.",
+            "--binder warns when changes are uncommitted or unpushed.",
             options=("hub", "force"),
             target="notebook",
             target_help="the notebook to share (its capsule is used or made)",
             python=True,
-            cli_only=("binder",),
-            examples=("envcapsule share analysis.ipynb --binder",),
+            cli_only=("binder", "jupyterhub", "registry", "profile_output"),
+            examples=(
+                "envcapsule share analysis.ipynb --binder",
+                "envcapsule share analysis.ipynb --jupyterhub --registry ghcr.io/team -o analysis-profile.yaml",
+            ),
         ),
         Command(
             "push",
@@ -380,6 +392,12 @@ COMMANDS: dict[str, Command] = {
 _CLI_ONLY_SWITCHES: dict[str, Option] = {
     "binder": Option(
         "binder", ("--binder",), "write binder/ and print the mybinder link (see the kinds above)", action="store_true"
+    ),
+    "jupyterhub": Option(
+        "jupyterhub",
+        ("--jupyterhub",),
+        "print a KubeSpawner profile for the pushed image, pinned by digest (see the kinds above)",
+        action="store_true",
     ),
 }
 

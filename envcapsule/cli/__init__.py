@@ -170,18 +170,35 @@ def _run_share(args: Arguments) -> int:
     from envcapsule.cli.render import render_share, task_progress
     from envcapsule.errors import UsageError
 
-    if not args.binder:
+    if args.binder == args.jupyterhub:
         raise UsageError(
-            "Say which kind of sharing: --binder writes binder/ and prints a mybinder link pinned to the commit",
+            "Say which kind of sharing: --binder writes binder/ and prints a mybinder link pinned to the commit, "
+            "--jupyterhub prints a KubeSpawner profile for the pushed image",
             "for a registry use `envcapsule push NOTEBOOK --registry REGISTRY/NAMESPACE`, for a file "
             "`envcapsule export NOTEBOOK -o FILE.tar` (see `envcapsule share --help`)",
         )
+    if args.jupyterhub:
+        return _share_jupyterhub(args)
     with task_progress(enabled=not args.json) as progress:
         result = api.share(args.notebook, hub=args.hub, force=args.force, python=args.python, progress=progress)
     if args.json:
         _print_json(result.to_json())
     else:
         render_share(result)
+    return 0
+
+
+def _share_jupyterhub(args: Arguments) -> int:
+    from envcapsule import api
+
+    profile = api.share(args.notebook, kind="jupyterhub", registry=args.registry, output=args.profile_output, force=args.force)
+    if args.json:
+        _print_json(profile.to_json())
+    elif profile.written is None:
+        sys.stdout.write(profile.to_yaml())
+    else:
+        notes = "".join(f"note: {note}\n" for note in profile.notes)
+        sys.stdout.write(f"Profile written: {profile.written} (image {profile.ref})\n{notes}")
     return 0
 
 
