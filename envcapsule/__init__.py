@@ -39,6 +39,7 @@ if TYPE_CHECKING:
         launch,
         ps,
         push,
+        sbom,
         share,
         snapshot,
         status,
@@ -61,6 +62,7 @@ if TYPE_CHECKING:
         LockError,
         NotebookError,
         RegistryError,
+        SbomError,
         ShareError,
         UsageError,
         VerifyError,
@@ -69,6 +71,7 @@ if TYPE_CHECKING:
     from envcapsule.progress import Progress
     from envcapsule.run.launched import Launched
     from envcapsule.run.verify import VerifyReport
+    from envcapsule.sbom import SbomResult
     from envcapsule.share.archive import ArchiveExport
     from envcapsule.share.archive_import import ImportResult
     from envcapsule.share.binder_share import ShareResult
@@ -85,6 +88,7 @@ _WORKFLOWS = (
     "launch",
     "ps",
     "push",
+    "sbom",
     "share",
     "snapshot",
     "status",
@@ -106,6 +110,7 @@ _ERRORS = (
     "LockError",
     "NotebookError",
     "RegistryError",
+    "SbomError",
     "ShareError",
     "UsageError",
     "VerifyError",
@@ -121,6 +126,7 @@ _LAZY: dict[str, str] = {
     "ImportResult": "envcapsule.share.archive_import",
     "Launched": "envcapsule.run.launched",
     "Progress": "envcapsule.progress",
+    "SbomResult": "envcapsule.sbom",
     "ShareResult": "envcapsule.share.binder_share",
     "SnapshotResult": "envcapsule.snapshot",
     "VerifyReport": "envcapsule.run.verify",
@@ -152,6 +158,8 @@ __all__ = [
     "PushResult",
     "RegistryError",
     "Running",
+    "SbomError",
+    "SbomResult",
     "ShareError",
     "ShareResult",
     "SnapshotResult",
@@ -168,6 +176,7 @@ __all__ = [
     "launch",
     "ps",
     "push",
+    "sbom",
     "share",
     "snapshot",
     "status",

@@ -42,6 +42,7 @@ from envcapsule.run.launch import launch as start
 from envcapsule.run.launched import Launched
 from envcapsule.run.verify import VerifyReport
 from envcapsule.run.verify import verify as check
+from envcapsule.sbom import SbomResult, make_sbom
 from envcapsule.share import export_archive, is_digest_ref, pull_by_digest, share_binder
 from envcapsule.share import import_archive as restore
 from envcapsule.share import push as push_image
@@ -169,7 +170,7 @@ def snapshot(
     ``include``/``exclude`` patterns (gitignore syntax) adjust them, and past ``max_files_size``
     bytes (default 100 MB) the largest are left out. The folder is written atomically.
     """
-    return take(
+    result = take(
         Path(notebook),
         python=python,
         out=Path(out) if out is not None else None,
@@ -184,6 +185,8 @@ def snapshot(
         facts=facts,
         progress=progress,
     )
+    make_sbom(result.capsule)
+    return result
 
 
 def build(
@@ -204,7 +207,9 @@ def build(
     base_image = config.default_base_image(base_image)  # a broken config file stops here, before any work
     capsule = capsule_for(target, python=python, facts=facts, progress=progress)
     with engine_client(client) as engine:
-        return build_image(capsule, base_image=base_image, no_cache=no_cache, client=engine, progress=progress)
+        built = build_image(capsule, base_image=base_image, no_cache=no_cache, client=engine, progress=progress)
+    make_sbom(capsule)  # now with the base image's digest and the server environment the build used
+    return built
 
 
 def write_context(
@@ -231,6 +236,8 @@ def launch(
     port: int | None = None,
     mount: bool = False,
     gpus: str | int | None = None,
+    memory: str | None = None,
+    cpus: float | None = None,
     timeout: float = 60.0,
     client: DockerClient | None = None,
     progress: Progress | None = None,
@@ -240,7 +247,7 @@ def launch(
     ``target`` is a notebook or capsule (built first if needed) or an image reference (a tag,
     or ``REF@sha256:…`` pulled by digest). ``mount`` binds the notebook's folder at ``~/work``;
     ``gpus`` is ``all`` (default for CUDA capsules, after host checks), ``none``, a count or
-    ``device=ID,...``.
+    ``device=ID,...``; ``memory`` (``4g``) and ``cpus`` (``2``) limit the container.
     """
     base_image = config.default_base_image(base_image)
     if not is_local_target(target):
@@ -250,7 +257,9 @@ def launch(
                 "launch the notebook or its capsule folder to mount it",
             )
         with engine_client(client) as engine:
-            return _launch_image(str(target).strip(), engine, port=port, gpus=gpus, timeout=timeout, progress=progress)
+            return _launch_image(
+                str(target).strip(), engine, port=port, gpus=gpus, memory=memory, cpus=cpus, timeout=timeout, progress=progress
+            )
     capsule = capsule_for(
         target, python=python, facts=facts, progress=progress
     )  # a missing notebook fails before the engine is asked
@@ -263,19 +272,29 @@ def launch(
             port=port,
             mount=capsule.parent if mount else None,
             gpus=requested,
+            memory=memory,
+            cpus=cpus,
             timeout=timeout,
             progress=progress,
         )
 
 
 def _launch_image(
-    image: str, client: DockerClient, *, port: int | None, gpus: str | int | None, timeout: float, progress: Progress | None
+    image: str,
+    client: DockerClient,
+    *,
+    port: int | None,
+    gpus: str | int | None,
+    memory: str | None,
+    cpus: float | None,
+    timeout: float,
+    progress: Progress | None,
 ) -> Launched:
 
     if is_digest_ref(image):
         pull_by_digest(image, client, progress or NullProgress())
     requested = None if gpus is None or str(gpus).strip().lower() in ("none", "0") else _gpus_for_image(gpus)
-    return start(client, image, port=port, gpus=requested, timeout=timeout, progress=progress)
+    return start(client, image, port=port, gpus=requested, memory=memory, cpus=cpus, timeout=timeout, progress=progress)
 
 
 def _gpus_for_image(gpus: str | int) -> list[str]:
@@ -485,6 +504,25 @@ def stop(ids: Sequence[str] = (), *, all: bool = False, client: DockerClient | N
         return Stopped(tuple(stop_containers(engine, list(ids), all=all)))
 
 
+def sbom(
+    target: str | Path,
+    *,
+    output: str | Path | None = None,
+    format: str = "cyclonedx-json",  # noqa: A002
+    python: str | Path | None = None,
+    facts: EnvironmentFacts | None = None,
+    progress: Progress | None = None,
+) -> SbomResult:
+    """The capsule's CycloneDX 1.6 SBOM, validated, written as ``sbom.cdx.json`` in the capsule folder and to ``output``.
+
+    It lists every locked Python distribution (purl, version, sha256 of the exact file, licence),
+    conda record and system package, the base image once built, and the server environment as
+    one component of its own. A notebook without a capsule is snapshotted first.
+    """
+    capsule = capsule_for(target, python=python, facts=facts, progress=progress)
+    return make_sbom(capsule, output=Path(output).absolute() if output is not None else None, format=format)
+
+
 def inspect(notebook: str | Path | None = None, *, python: str | Path | None = None) -> EnvironmentFacts:
     """What the probe sees in the kernel's environment (this Python when neither is given); nothing is written."""
     if notebook is None and python is None:
@@ -497,6 +535,7 @@ __all__ = [
     "DoctorReport",
     "PushResult",
     "Running",
+    "SbomResult",
     "Stopped",
     "build",
     "capsule_for",
@@ -508,6 +547,7 @@ __all__ = [
     "launch",
     "ps",
     "push",
+    "sbom",
     "share",
     "snapshot",
     "status",

@@ -69,6 +69,22 @@ def _size(text: str) -> int:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def _memory(text: str) -> str:
+    if not re.fullmatch(r"[1-9][0-9]*[bkmg]?", text.strip().lower()):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size such as 4g, 512m or 1073741824")
+    return text.strip().lower()
+
+
+def _cpus(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value <= 1024:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of CPUs such as 2 or 0.5")
+    return value
+
+
 OPTIONS: dict[str, Option] = {
     option.dest: option
     for option in (
@@ -145,6 +161,22 @@ OPTIONS: dict[str, Option] = {
             metavar="all|none|N|device=ID,...",
             sidebar="Launch on CPU",
         ),
+        Option(
+            "memory",
+            ("--memory",),
+            "memory limit for the container, such as 4g or 512m (default: none)",
+            metavar="SIZE",
+            type=_memory,
+            sidebar="the Memory limit setting",
+        ),
+        Option(
+            "cpus",
+            ("--cpus",),
+            "how many CPUs the container may use, such as 2 or 0.5 (default: all)",
+            metavar="N",
+            type=_cpus,
+            sidebar="the CPUs setting",
+        ),
         Option("no_browser", ("--no-browser",), "print the URL without opening a browser", action="store_true"),
         Option(
             "launch_timeout",
@@ -195,6 +227,15 @@ OPTIONS: dict[str, Option] = {
             ("-o", "--output"),
             "with --jupyterhub, write the profile to FILE as Helm values (default: print it)",
             metavar="FILE",
+        ),
+        Option("sbom_output", ("-o", "--output"), "also write the SBOM to FILE (default: print it)", metavar="FILE"),
+        Option(
+            "sbom_format",
+            ("--format",),
+            "the SBOM's format (default cyclonedx-json: CycloneDX 1.6 JSON)",
+            metavar="FORMAT",
+            choices=("cyclonedx-json",),
+            default="cyclonedx-json",
         ),
         Option("capsule", ("--capsule",), "capsule folder (default: <notebook stem>.capsule)", metavar="DIR"),
         Option("all", ("--all",), "every envcapsule container", action="store_true"),
@@ -251,7 +292,7 @@ COMMANDS: dict[str, Command] = {
             "The port is published on 127.0.0.1 only, the token is random, and the container runs as\n"
             "uid 1000 with every capability dropped. An image reference (a tag, or REF@sha256:... from\n"
             "`envcapsule push`) is run as it is. `envcapsule stop NAME` stops it.",
-            options=("base_image", "port", "mount", "gpus", "launch_timeout"),
+            options=("base_image", "port", "mount", "gpus", "memory", "cpus", "launch_timeout"),
             target="NOTEBOOK|CAPSULE|IMAGE",
             target_help="a notebook or capsule (built first if needed), or an image reference",
             python=True,
@@ -374,6 +415,22 @@ COMMANDS: dict[str, Command] = {
             options=("all",),
             target="ids",
             target_help="container ids or names, as `envcapsule ps` shows them",
+        ),
+        Command(
+            "sbom",
+            "print or write the capsule's software bill of materials (CycloneDX 1.6 JSON)",
+            "Make the capsule's SBOM from its lockfiles and facts: every Python distribution (purl\n"
+            "pkg:pypi/..., version, sha256 of the exact file, licence from its metadata), every conda\n"
+            "record (pkg:conda/...) and system package (pkg:deb/...), the base image once built\n"
+            "(pkg:oci/...@sha256:...) and the server environment as one component of its own. It is\n"
+            "validated against the CycloneDX 1.6 schema, written as sbom.cdx.json in the capsule folder,\n"
+            "and printed, or written to FILE with -o. A notebook without a capsule is snapshotted first.",
+            options=("sbom_format",),
+            target=_NOTEBOOK_OR_CAPSULE,
+            target_help="a notebook (its capsule is used or made) or a capsule folder",
+            python=True,
+            cli_only=("sbom_output",),
+            examples=("envcapsule sbom analysis.ipynb -o analysis.cdx.json",),
         ),
         Command(
             "inspect",

@@ -187,6 +187,12 @@ class ArchiveError(EnvcapsuleError):
     code = "archive"
 
 
+class SbomError(EnvcapsuleError):
+    """A capsule's SBOM did not validate against the CycloneDX schema, so it was not written."""
+
+    code = "sbom"
+
+
 __all__ = [
     "ArchiveError",
     "BaseImageError",
@@ -208,6 +214,7 @@ __all__ = [
     "PythonDistError",
     "RegistryError",
     "SanitizerError",
+    "SbomError",
     "ShareError",
     "UsageError",
     "VerifyError",

@@ -102,6 +102,8 @@ def _run_launch(args: Arguments) -> int:
             port=args.port,
             mount=args.mount,
             gpus=args.gpus,
+            memory=args.memory,
+            cpus=args.cpus,
             timeout=args.launch_timeout,
             progress=progress,
         )
@@ -277,6 +279,26 @@ def _run_stop(args: Arguments) -> int:
     return 0
 
 
+def _run_sbom(args: Arguments) -> int:
+    from envcapsule import api
+    from envcapsule.cli.render import task_progress
+
+    with task_progress(enabled=args.sbom_output is not None and not args.json) as progress:
+        result = api.sbom(args.target, output=args.sbom_output, format=args.sbom_format, python=args.python, progress=progress)
+    if args.sbom_output is None:
+        sys.stdout.write(result.document)  # the document itself, for a pipe into a scanner
+    elif args.json:
+        _print_json(result.to_json())
+    else:
+        counts = result.counts
+        print(
+            f"SBOM written to {result.output}: {counts['pypi']} Python, {counts['conda']} conda and {counts['deb']} system "
+            f"package(s), {counts['server']} in the server environment"
+            + (", and the base image" if counts["oci"] else "; the base image is named after the first build")
+        )
+    return 0
+
+
 def _run_inspect(args: Arguments) -> int:
     from envcapsule import api
     from envcapsule.cli.render import render_facts
@@ -303,5 +325,6 @@ HANDLERS: dict[str, Callable[[Arguments], int]] = {
     "doctor": _run_doctor,
     "ps": _run_ps,
     "stop": _run_stop,
+    "sbom": _run_sbom,
     "inspect": _run_inspect,
 }

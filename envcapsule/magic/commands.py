@@ -94,6 +94,8 @@ def _launch(args: argparse.Namespace, notebook: Path, progress: Progress) -> Mag
         port=args.port,
         mount=args.mount,
         gpus=args.gpus,
+        memory=args.memory,
+        cpus=args.cpus,
         timeout=args.launch_timeout,
         progress=progress,
         python=python,
@@ -184,6 +186,19 @@ def _ps(args: argparse.Namespace, notebook: Path | None, progress: Progress) -> 
     return MagicResult("ps", f"{len(running)} running" if running else "nothing running", lines)
 
 
+def _sbom(args: argparse.Namespace, notebook: Path, progress: Progress) -> MagicResult:
+    from envcapsule import api
+
+    python, facts = _kernel()
+    result = api.sbom(notebook, format=args.sbom_format, progress=progress, python=python, facts=facts)
+    counts = result.counts
+    lines = [
+        f"{counts['pypi']} Python, {counts['conda']} conda and {counts['deb']} system package(s); "
+        f"{counts['server']} in the server environment; base image {'named' if counts['oci'] else 'named after the first build'}"
+    ]
+    return MagicResult("sbom", f"written to {result.path}" if result.path else "made (the capsule folder is read-only)", lines)
+
+
 def _stop(args: argparse.Namespace, notebook: Path | None, progress: Progress) -> MagicResult:
     from envcapsule import api
 
@@ -202,4 +217,5 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Any, Progress], MagicResult]] 
     "doctor": _doctor,
     "ps": _ps,
     "stop": _stop,
+    "sbom": _sbom,
 }

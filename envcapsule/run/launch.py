@@ -56,17 +56,22 @@ def launch(
     port: int | None = None,
     mount: Path | None = None,
     gpus: Sequence[str | int] | None = None,
+    memory: str | None = None,
+    cpus: float | None = None,
     timeout: float = 60.0,
     progress: Progress | None = None,
 ) -> Launched:
-    """Start ``image`` and return once Jupyter answers; ``gpus=[]`` or ``["all"]`` requests every GPU."""
+    """Start ``image`` and return once Jupyter answers; ``gpus=[]`` or ``["all"]`` requests every GPU.
+
+    ``memory`` (``4g``) and ``cpus`` (``2``, ``0.5``) limit the container; without them it has the host's.
+    """
     progress = progress or NullProgress()
     labels = image_labels(client, image)
     if mount is not None:
         mount = checked_mount(mount, progress)
     token = secrets.token_hex(24)
     name = container_name(labels)
-    options = run_options(labels, token, name=name, port=port, mount=mount, gpus=gpus)
+    options = run_options(labels, token, name=name, port=port, mount=mount, gpus=gpus, memory=memory, cpus=cpus)
 
     progress.step("Starting the container")
     container: Container | None = None
@@ -113,6 +118,8 @@ def run_options(
     port: int | None = None,
     mount: Path | None = None,
     gpus: Sequence[str | int] | None = None,
+    memory: str | None = None,
+    cpus: float | None = None,
 ) -> dict[str, Any]:
     """The keyword arguments for ``client.containers.create``: the launch defaults of DESIGN §4."""
     options: dict[str, Any] = {
@@ -145,6 +152,10 @@ def run_options(
         options["volumes"] = {str(mount): {"bind": WORK_DIR, "mode": "rw"}}
     if gpus is not None:
         options["device_requests"] = [gpu_request(gpus)]
+    if memory is not None:
+        options["mem_limit"] = memory
+    if cpus is not None:
+        options["nano_cpus"] = round(cpus * 1e9)
     return options
 
 
