@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, overload
 
@@ -40,6 +40,7 @@ from envcapsule.run import list_running
 from envcapsule.run import stop as stop_containers
 from envcapsule.run.launch import launch as start
 from envcapsule.run.launched import Launched
+from envcapsule.run.usage import Usage, usage_of
 from envcapsule.run.verify import VerifyReport
 from envcapsule.run.verify import verify as check
 from envcapsule.sbom import SbomResult, make_sbom
@@ -95,12 +96,17 @@ class DoctorReport:
 
 @dataclass(frozen=True)
 class Running:
-    """The containers that serve a capsule's notebook now."""
+    """The containers that serve a capsule's notebook now, with what each uses (by container id)."""
 
     containers: tuple[Launched, ...]
+    usage: Mapping[str, Usage] = field(default_factory=dict)
 
     def to_json(self) -> list[dict[str, Any]]:
-        return [item.to_json() for item in self.containers]
+        return [{**item.to_json(), "usage": _usage_json(self.usage.get(item.container))} for item in self.containers]
+
+
+def _usage_json(usage: Usage | None) -> dict[str, Any] | None:
+    return usage.to_json() if usage is not None else None
 
 
 @dataclass(frozen=True)
@@ -489,11 +495,15 @@ def doctor(target: str | Path, *, client: DockerClient | None = None) -> DoctorR
     return DoctorReport(tuple(run_checks(folder, client)))
 
 
-def ps(*, client: DockerClient | None = None) -> Running:
-    """The containers :func:`launch` started that run now (a running verify's containers are not among them)."""
+def ps(*, usage: bool = True, client: DockerClient | None = None) -> Running:
+    """The containers :func:`launch` started that run now (a running verify's containers are not among them).
+
+    With ``usage`` each one's CPU, memory and uptime are asked of the engine, all at once.
+    """
     with engine_client(client) as engine:
         # A verify's container publishes no port and serves no one: it is not "running" for the user.
-        return Running(tuple(item for item in list_running(engine) if item.port))
+        running = tuple(item for item in list_running(engine) if item.port)
+        return Running(running, usage_of(engine, [item.container for item in running]) if usage else {})
 
 
 def stop(ids: Sequence[str] = (), *, all: bool = False, client: DockerClient | None = None) -> Stopped:  # noqa: A002

@@ -263,7 +263,7 @@ def _run_ps(args: Arguments) -> int:
     if args.json:
         _print_json(running.to_json())
     else:
-        render_containers(list(running.containers))
+        render_containers(list(running.containers), running.usage)
     return 0
 
 

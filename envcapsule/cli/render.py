@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TextIO
 
@@ -19,6 +19,7 @@ from envcapsule.facts import EnvironmentFacts
 from envcapsule.image.build import BuildResult
 from envcapsule.progress import NullProgress, Progress
 from envcapsule.run.launched import Launched
+from envcapsule.run.usage import Usage, human_bytes, human_duration
 from envcapsule.share.binder_share import ShareResult
 from envcapsule.snapshot import SnapshotResult
 from envcapsule.status import CapsuleStatus, last_verify_line
@@ -158,22 +159,40 @@ def render_launch(launched: Launched) -> None:
     out.print(f"  stop with     envcapsule stop {launched.name}")
 
 
-def render_containers(running: list[Launched]) -> None:
+def render_containers(running: list[Launched], usage: Mapping[str, Usage] | None = None) -> None:
     out = console()
     if not running:
         out.print("No envcapsule containers are running.")
         return
+    usage = usage or {}
     if not out.is_terminal:
         # Off a terminal a table would fold the URLs; one block per container keeps each URL whole on its line.
         for item in running:
-            out.print(f"{item.name}  {item.image}\n  {item.url}", soft_wrap=True)
+            used = usage.get(item.container)
+            lines = [f"{item.name}  {item.image}", f"  notebook {item.notebook or '-'}"]
+            if used is not None:
+                lines.append(f"  {usage_line(used)}")
+            out.print("\n".join([*lines, f"  {item.url}"]), soft_wrap=True)
         return
     table = Table(box=None)
-    for column in ("container", "image", "url"):
+    for column in ("container", "notebook", "cpu", "memory", "up", "url"):
         table.add_column(column, overflow="fold")
     for item in running:
-        table.add_row(item.name, item.image, item.url)
+        used = usage.get(item.container)
+        cells = (
+            (f"{used.cpu_percent:.1f}%", _memory_words(used), human_duration(used.uptime_seconds)) if used else ("-", "-", "-")
+        )
+        table.add_row(item.name, item.notebook or "-", *cells, item.url)
     out.print(table)
+
+
+def usage_line(used: Usage) -> str:
+    return f"cpu {used.cpu_percent:.1f}%  memory {_memory_words(used)}  up {human_duration(used.uptime_seconds)}"
+
+
+def _memory_words(used: Usage) -> str:
+    limit = human_bytes(used.memory_limit_bytes) if used.memory_limit_bytes else "no limit"
+    return f"{human_bytes(used.memory_bytes)} / {limit}"
 
 
 def render_drift(drift: Drift) -> None:

@@ -180,9 +180,15 @@ def _doctor(args: argparse.Namespace, notebook: Path, progress: Progress) -> Mag
 
 def _ps(args: argparse.Namespace, notebook: Path | None, progress: Progress) -> MagicResult:
     from envcapsule import api
+    from envcapsule.cli.render import usage_line
 
-    running = api.ps().containers
-    lines = [f"{item.name}  {item.image}  {item.url}" for item in running]
+    found = api.ps()
+    running = found.containers
+    lines = [
+        f"{item.name}  {item.image}  {item.url}"
+        + (f"  {usage_line(found.usage[item.container])}" if item.container in found.usage else "")
+        for item in running
+    ]
     return MagicResult("ps", f"{len(running)} running" if running else "nothing running", lines)
 
 

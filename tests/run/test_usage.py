@@ -1,0 +1,45 @@
+"""Live resource use from the engine's inspect and one-shot stats answers."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from envcapsule.run.usage import human_bytes, human_duration, usage_from
+
+NOW = datetime(2026, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
+INSPECT = {
+    "State": {"Running": True, "StartedAt": "2026-01-01T11:58:30.123456789Z"},
+    "HostConfig": {"Memory": 268435456, "NanoCpus": 500000000},
+}
+STATS = {
+    "cpu_stats": {"cpu_usage": {"total_usage": 3_000_000_000}, "system_cpu_usage": 20_000_000_000, "online_cpus": 4},
+    "precpu_stats": {"cpu_usage": {"total_usage": 2_000_000_000}, "system_cpu_usage": 10_000_000_000},
+    "memory_stats": {"usage": 100 * 2**20, "limit": 268435456, "stats": {"inactive_file": 20 * 2**20}},
+}
+
+
+def test_cpu_memory_limits_and_uptime_as_docker_stats_counts_them() -> None:
+    usage = usage_from("abc", INSPECT, STATS, NOW)
+    assert usage is not None
+    assert usage.cpu_percent == 40.0  # a tenth of the host's CPU time, on four CPUs
+    assert usage.cpu_seconds == 3.0
+    assert usage.memory_bytes == 80 * 2**20  # reclaimable page cache left out
+    assert (usage.memory_limit_bytes, usage.cpus_limit) == (268435456, 0.5)
+    assert usage.started == "2026-01-01T11:58:30.123456Z"
+    assert round(usage.uptime_seconds) == 90
+
+
+def test_a_container_without_limits_and_one_that_just_stopped() -> None:
+    unlimited = usage_from("abc", {"State": {"StartedAt": "2026-01-01T11:00:00Z"}, "HostConfig": {"Memory": 0}}, STATS, NOW)
+    assert unlimited is not None and unlimited.memory_limit_bytes is None and unlimited.cpus_limit is None
+    assert usage_from("abc", INSPECT, {"memory_stats": {}, "cpu_stats": {}}, NOW) is None
+
+
+def test_sizes_and_durations_read_as_people_write_them() -> None:
+    assert (human_bytes(512), human_bytes(268435456), human_bytes(3 * 2**30)) == ("512 B", "256.0 MiB", "3.0 GiB")
+    assert (human_duration(42), human_duration(90), human_duration(7260), human_duration(90000)) == (
+        "42s",
+        "1m 30s",
+        "2h 1m",
+        "1d 1h",
+    )
