@@ -8,6 +8,7 @@ from traitlets import Float, Int
 from envcapsule.server.core import Core, LocalCore
 from envcapsule.server.handlers import routes
 from envcapsule.server.jobs import JobRegistry
+from envcapsule.server.metrics import Metrics
 
 
 class EnvcapsuleApp(ExtensionApp):
@@ -27,10 +28,12 @@ class EnvcapsuleApp(ExtensionApp):
 
     core: Core
     jobs: JobRegistry
+    metrics: Metrics
 
     def initialize_settings(self) -> None:
         self.core = LocalCore(live_cache_seconds=self.live_cache_seconds, engine_timeout=self.engine_timeout)
-        self.jobs = JobRegistry(self.job_workers, self.keep_finished_jobs, log=self.log)
+        self.metrics = Metrics(lambda: self.core.running())  # the core in place at scrape time
+        self.jobs = JobRegistry(self.job_workers, self.keep_finished_jobs, log=self.log, on_finish=self.metrics.job_finished)
 
     def initialize_handlers(self) -> None:
         self.handlers.extend(routes())

@@ -43,6 +43,8 @@ class Core(Protocol):
 
     def stop(self, containers: list[str]) -> list[str]: ...
 
+    def running(self) -> api.Running: ...
+
     def share(self, notebook: Path) -> dict[str, Any]: ...
 
     def close(self) -> None: ...
@@ -101,6 +103,14 @@ class LocalCore:
 
     def stop(self, containers: list[str]) -> list[str]:
         return list(api.stop(containers).containers)
+
+    def running(self) -> api.Running:
+        """envcapsule's running containers with what each uses now (for the metrics)."""
+        try:
+            return api.ps(client=self._engine.client())
+        except _engine_failures() as error:
+            self._engine.forget()
+            raise EngineError(f"The Docker engine failed to answer ({error}); check it with `docker info`.") from error
 
     def share(self, notebook: Path) -> dict[str, Any]:
         from envcapsule.share import ShareError, binder_link, gitrepo

@@ -108,6 +108,18 @@ class VerifyHandler(JobStartHandler):
         return lambda progress: core.verify(notebook.path, base_image, progress)
 
 
+class MetricsHandler(EnvcapsuleHandler):
+    """The Prometheus exposition; scraped with the server's token as a bearer token, like every route."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        from prometheus_client import CONTENT_TYPE_LATEST
+
+        body = await self.call(self.extension.metrics.exposition)
+        self.finish(body, set_content_type=CONTENT_TYPE_LATEST)
+
+
 class JobHandler(EnvcapsuleHandler):
     @web.authenticated
     @authorized
@@ -135,4 +147,5 @@ def routes() -> list[tuple[str, type[EnvcapsuleHandler]]]:
         (f"{API}/share", ShareHandler),
         (f"{API}/jobs/([^/]+)", JobHandler),
         (f"{API}/jobs/([^/]+)/events", JobEventsHandler),
+        ("envcapsule/metrics", MetricsHandler),
     ]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -210,7 +211,14 @@ class JobProgress:
 class JobRegistry:
     """Starts jobs in a thread pool, keeps them by id, refuses a second job on the same key."""
 
-    def __init__(self, workers: int = 4, keep_finished: int = 100, log: logging.Logger | None = None) -> None:
+    def __init__(
+        self,
+        workers: int = 4,
+        keep_finished: int = 100,
+        log: logging.Logger | None = None,
+        on_finish: Callable[[Job, float], None] | None = None,
+    ) -> None:
+        self._on_finish = on_finish  # told each job that ran, with its seconds (the metrics count them)
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="envcapsule-job")
         self._jobs: dict[str, Job] = {}
         self._keep_finished = keep_finished
@@ -251,6 +259,14 @@ class JobRegistry:
         if job.finished:  # cancelled while queued
             return
         job.started = True
+        started = time.monotonic()
+        try:
+            self._work(job, work)
+        finally:
+            if self._on_finish is not None:
+                self._on_finish(job, time.monotonic() - started)
+
+    def _work(self, job: Job, work: Work) -> None:
         try:
             result = work(JobProgress(job))
         except JobCancelled:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from envcapsule.progress import Progress
+
+if TYPE_CHECKING:
+    from envcapsule.api import Running
 
 RESULTS: dict[str, dict[str, Any]] = {
     "snapshot": {"capsule_hash": "c4p5", "distributions": 3, "locked": 3},
@@ -83,6 +86,20 @@ class FakeCore:
         if "stop" in self.failures:
             raise self.failures["stop"]
         return containers
+
+    def running(self) -> Running:
+        from envcapsule.api import Running
+        from envcapsule.run.launched import Launched
+        from envcapsule.run.usage import Usage
+
+        self.calls.append(("running", {}))
+        if "running" in self.failures:
+            raise self.failures["running"]
+        launched = Launched(
+            "c0ffee" * 8, "envcapsule-analysis-1", "envcapsule/analysis:abc", "http://127.0.0.1:9/lab", 9, "t", "analysis.ipynb"
+        )
+        usage = Usage(launched.container, 12.5, 3.25, 150 * 2**20, 2**30, 2.0, "2026-01-01T00:00:00Z", 90.0)
+        return Running((launched,), {launched.container: usage})
 
     def share(self, notebook: Path) -> dict[str, Any]:
         self.calls.append(("share", {"notebook": notebook}))

@@ -15,7 +15,10 @@ from tests.server.spec import spec
 def wired() -> set[tuple[str, str]]:
     pairs = set()
     for pattern, handler in routes():
-        path = re.sub(r"\([^)]*\)", "{id}", pattern.removeprefix(API))
+        # A route beside the API (envcapsule/metrics) is described with its own server, envcapsule/.
+        path = re.sub(
+            r"\([^)]*\)", "{id}", pattern.removeprefix(API) if pattern.startswith(API) else "/" + pattern.split("/", 1)[1]
+        )
         for method in ("get", "post", "put", "patch", "delete"):
             if getattr(handler, method) is not getattr(web.RequestHandler, method):
                 pairs.add((path, method))
