@@ -65,3 +65,35 @@ async def test_a_scrape_without_a_token_is_refused(jp_fetch: Any, fake_core: Fak
     response = await _scrape(jp_fetch, headers={"Authorization": ""})
     assert response.code == 403
     assert fake_core.calls == []
+
+
+async def test_the_dashboard_and_the_docs_use_exactly_the_exposed_names(
+    api: Api, jp_fetch: Any, fake_core: FakeCore, notebook: str
+) -> None:
+    import json
+    import re
+    from pathlib import Path
+
+    docs = Path(__file__).resolve().parents[2] / "docs"
+    job = payload(await api("verify", "POST", {"path": notebook}))["job"]
+    fake_core.release("verify")
+    for _ in range(400):
+        if payload(await api(f"jobs/{job['id']}"))["state"] == "done":
+            break
+        await asyncio.sleep(0.05)
+    body = (await _scrape(jp_fetch)).body.decode()
+    exposed = set(_samples(body.encode()))
+    # prometheus_client adds a <name>_created series beside each counter and histogram: not a metric of its own.
+    families = {family.name for family in text_string_to_metric_families(body) if not family.name.endswith("_created")}
+
+    dashboard = json.loads((docs / "grafana-envcapsule.json").read_text())
+    queried = {
+        name
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+        for name in re.findall(r"envcapsule_\w+", target["expr"])
+    }
+    assert queried and queried <= exposed, queried - exposed
+    documented = set(re.findall(r"`(envcapsule_\w+)`", (docs / "monitoring.md").read_text()))
+    # A counter's family is named without _total; the docs name it as PromQL does.
+    assert {name.removesuffix("_total") for name in documented} == families
