@@ -41,6 +41,7 @@ if TYPE_CHECKING:
         push,
         sbom,
         share,
+        share_ci,
         snapshot,
         status,
         stop,
@@ -75,6 +76,7 @@ if TYPE_CHECKING:
     from envcapsule.share.archive import ArchiveExport
     from envcapsule.share.archive_import import ImportResult
     from envcapsule.share.binder_share import ShareResult
+    from envcapsule.share.ci import CiWorkflow
     from envcapsule.snapshot import SnapshotResult
     from envcapsule.status import CapsuleStatus
 
@@ -90,6 +92,7 @@ _WORKFLOWS = (
     "push",
     "sbom",
     "share",
+    "share_ci",
     "snapshot",
     "status",
     "stop",
@@ -128,6 +131,7 @@ _LAZY: dict[str, str] = {
     "Progress": "envcapsule.progress",
     "SbomResult": "envcapsule.sbom",
     "ShareResult": "envcapsule.share.binder_share",
+    "CiWorkflow": "envcapsule.share.ci",
     "SnapshotResult": "envcapsule.snapshot",
     "VerifyReport": "envcapsule.run.verify",
 }
@@ -139,6 +143,7 @@ __all__ = [
     "BaseImageError",
     "BuildError",
     "BuildResult",
+    "CiWorkflow",
     "CapsuleError",
     "CapsuleStatus",
     "ConfigError",
@@ -178,6 +183,7 @@ __all__ = [
     "push",
     "sbom",
     "share",
+    "share_ci",
     "snapshot",
     "status",
     "stop",

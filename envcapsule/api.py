@@ -50,6 +50,7 @@ from envcapsule.share import push as push_image
 from envcapsule.share.archive import ArchiveExport
 from envcapsule.share.archive_import import ImportResult
 from envcapsule.share.binder_share import ShareResult
+from envcapsule.share.ci import CiWorkflow, write_workflow
 from envcapsule.share.kubernetes import JupyterHubProfile, jupyterhub_profile, write_profile
 from envcapsule.snapshot import SnapshotResult, ensure_capsule
 from envcapsule.snapshot import snapshot as take
@@ -437,6 +438,14 @@ def share(
     return share_binder(path, hub=hub, force=force, capsule_dir=capsule, progress=progress)
 
 
+def share_ci(notebook: str | Path, *, provider: str, force: bool = False) -> CiWorkflow:
+    """Write a CI job (``github`` or ``gitlab``) that builds the capsule's image and verifies ``notebook`` on each push.
+
+    A workflow file envcapsule did not write is replaced only with ``force`` (kept as ``.bak``).
+    """
+    return write_workflow(Path(notebook).expanduser().absolute(), provider, force=force)
+
+
 def push(
     target: str | Path,
     *,
@@ -559,6 +568,7 @@ __all__ = [
     "push",
     "sbom",
     "share",
+    "share_ci",
     "snapshot",
     "status",
     "stop",

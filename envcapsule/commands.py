@@ -237,6 +237,13 @@ OPTIONS: dict[str, Option] = {
             choices=("cyclonedx-json",),
             default="cyclonedx-json",
         ),
+        Option(
+            "ci",
+            ("--ci",),
+            "write a CI job that verifies the notebook on each push (see the kinds above)",
+            metavar="github|gitlab",
+            choices=("github", "gitlab"),
+        ),
         Option("capsule", ("--capsule",), "capsule folder (default: <notebook stem>.capsule)", metavar="DIR"),
         Option("all", ("--all",), "every envcapsule container", action="store_true"),
     )
@@ -344,6 +351,9 @@ COMMANDS: dict[str, Command] = {
             "  --jupyterhub  print (or write with -o) a KubeSpawner profile for Zero to JupyterHub's\n"
             "                singleuser.profileList: the image `envcapsule push` recorded, by digest,\n"
             "                run with jupyterhub-singleuser as uid 1000, opening the notebook\n"
+            "  --ci PROVIDER write a CI job (github: .github/workflows/envcapsule-verify.yml, gitlab:\n"
+            "                .gitlab-ci.yml) that builds the image and runs `envcapsule verify` on each\n"
+            "                push, failing when a cell no longer reproduces, with a JUnit report\n"
             "  registry      `envcapsule push NOTEBOOK --registry REGISTRY/NAMESPACE`\n"
             "  air-gapped    `envcapsule export NOTEBOOK -o FILE.tar`, then `envcapsule import FILE.tar`\n"
             "--binder warns when changes are uncommitted or unpushed.",
@@ -351,10 +361,11 @@ COMMANDS: dict[str, Command] = {
             target="notebook",
             target_help="the notebook to share (its capsule is used or made)",
             python=True,
-            cli_only=("binder", "jupyterhub", "registry", "profile_output"),
+            cli_only=("binder", "jupyterhub", "ci", "registry", "profile_output"),
             examples=(
                 "envcapsule share analysis.ipynb --binder",
                 "envcapsule share analysis.ipynb --jupyterhub --registry ghcr.io/team -o analysis-profile.yaml",
+                "envcapsule share analysis.ipynb --ci github",
             ),
         ),
         Command(

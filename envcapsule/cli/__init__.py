@@ -172,21 +172,39 @@ def _run_share(args: Arguments) -> int:
     from envcapsule.cli.render import render_share, task_progress
     from envcapsule.errors import UsageError
 
-    if args.binder == args.jupyterhub:
+    if sum(bool(kind) for kind in (args.binder, args.jupyterhub, args.ci)) != 1:
         raise UsageError(
             "Say which kind of sharing: --binder writes binder/ and prints a mybinder link pinned to the commit, "
-            "--jupyterhub prints a KubeSpawner profile for the pushed image",
+            "--jupyterhub prints a KubeSpawner profile for the pushed image, --ci github|gitlab writes a CI job that verifies it",
             "for a registry use `envcapsule push NOTEBOOK --registry REGISTRY/NAMESPACE`, for a file "
             "`envcapsule export NOTEBOOK -o FILE.tar` (see `envcapsule share --help`)",
         )
     if args.jupyterhub:
         return _share_jupyterhub(args)
+    if args.ci:
+        return _share_ci(args)
     with task_progress(enabled=not args.json) as progress:
         result = api.share(args.notebook, hub=args.hub, force=args.force, python=args.python, progress=progress)
     if args.json:
         _print_json(result.to_json())
     else:
         render_share(result)
+    return 0
+
+
+def _share_ci(args: Arguments) -> int:
+    from envcapsule import api
+
+    workflow = api.share_ci(args.notebook, provider=args.ci, force=args.force)
+    if args.json:
+        _print_json(workflow.to_json())
+        return 0
+    done = "Written" if workflow.changed else "Up to date"
+    print(
+        f"{done}: {workflow.path} (builds the image and verifies {workflow.notebook} on each push; commit it with the capsule folder)"
+    )
+    if workflow.backup:
+        print(f"The file that was there is kept as {workflow.backup}")
     return 0
 
 
