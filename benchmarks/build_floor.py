@@ -64,7 +64,7 @@ def fresh_fixtures(python: Path, tag: str) -> None:
             '[build-system]\nrequires = ["flit_core>=3.9"]\nbuild-backend = "flit_core.buildapi"\n'
             f'[project]\nname = "{name}"\nversion = "1.0.{tag}"\ndescription = "benchmark fixture"\n'
         )
-        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-build-isolation", str(folder)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", str(folder)], check=True)
 
 
 def locked_wheels(capsule: Path, into: Path) -> Path:
