@@ -190,7 +190,10 @@ def _channel_name(channel: str | None) -> str | None:
     if not channel:
         return None
     parts = urlsplit(channel)
-    return parts.path.strip("/") if parts.scheme else channel
+    path = parts.path.strip("/") if parts.scheme else channel
+    segments = path.split("/")
+    # A private channel's URL carries its token as /t/<token>/: the channel is what follows it.
+    return "/".join(segments[2:]) if len(segments) > 2 and segments[0] == "t" else path
 
 
 def system_packages(capsule: Capsule) -> list[Package]:
@@ -356,7 +359,9 @@ def _component(package: Package, environment: str, kind: Any = None) -> Componen
 
     algorithms = {"sha256": HashAlgorithm.SHA_256, "md5": HashAlgorithm.MD5}
     references = []
-    if package.url and urlsplit(package.url).scheme in ("http", "https"):
+    if (
+        package.url and urlsplit(package.url).scheme in ("http", "https") and "${" not in package.url
+    ):  # never a credential reference
         references.append(ExternalReference(type=ExternalReferenceType.DISTRIBUTION, url=XsUri(package.url)))
     return Component(
         name=package.name,
