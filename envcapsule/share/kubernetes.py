@@ -177,9 +177,9 @@ def render_yaml(value: Any, indent: int = 0) -> str:
         lines = []
         for key, item in value.items():
             if _is_block(item):
-                lines.append(f"{pad}{json.dumps(str(key))}:\n{render_yaml(item, indent + 2)}")
+                lines.append(f"{pad}{_key(key)}:\n{render_yaml(item, indent + 2)}")
             else:
-                lines.append(f"{pad}{json.dumps(str(key))}: {json.dumps(item)}\n")
+                lines.append(f"{pad}{_key(key)}: {json.dumps(item)}\n")
         return "".join(lines)
     if isinstance(value, list):
         lines = []
@@ -191,6 +191,16 @@ def render_yaml(value: Any, indent: int = 0) -> str:
                 lines.append(f"{pad}- {json.dumps(item)}\n")
         return "".join(lines)
     return f"{pad}{json.dumps(value)}\n"
+
+
+def _key(key: object) -> str:
+    """A plain key where YAML reads it back as the same string, JSON-quoted otherwise."""
+    text = str(key)
+    return text if _PLAIN_KEY.fullmatch(text) and text.lower() not in _YAML_WORDS else json.dumps(text)
+
+
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_YAML_WORDS = {"true", "false", "yes", "no", "on", "off", "null", "y", "n"}
 
 
 def _is_block(value: Any) -> bool:
@@ -222,4 +232,4 @@ def _min_driver(capsule: Capsule) -> str | None:
 
 def _short(ref: str) -> str:
     repository, digest = ref.split("@", 1)
-    return f"{repository}@{digest[:19]}…"
+    return f"{repository}@{digest[:19]}..."

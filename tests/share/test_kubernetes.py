@@ -137,8 +137,15 @@ def test_the_output_file_is_rewritten_only_when_envcapsule_wrote_it(project: Pat
 
 
 def test_every_string_is_quoted_so_yaml_reads_back_the_same_values() -> None:
-    values = {"a": ["x", 1, True], "b: c": {"d": 'quote " and # hash', "e": "line\nbreak", "f": "ünï", "g": {}}, "h": []}
+    values = {
+        "a": ["x", 1, True],
+        "b: c": {"d": 'quote " and # hash', "e": "line\nbreak", "f": "ünï", "g": {}},
+        "h": [],
+        "on": "off",
+        "null": None,
+    }
     assert yaml.safe_load(render_yaml(values)) == values
+    assert "\nh: []\n" in render_yaml(values)  # keys that read back as themselves stay plain
 
 
 def test_the_command_prints_the_profile_and_refuses_two_kinds(
