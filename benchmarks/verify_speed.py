@@ -44,8 +44,8 @@ def main() -> int:
 
     from envcapsule.engine import connect
     from envcapsule.image.build import build
-    from envcapsule.run.verify import verify
     from envcapsule.snapshot import default_capsule_dir
+    from envcapsule.verify.check import verify
 
     python = WORK / "env-image" / "bin" / "python"
     if not python.exists():

@@ -71,7 +71,6 @@ if TYPE_CHECKING:
     from envcapsule.image.build import BuildResult
     from envcapsule.progress import Progress
     from envcapsule.run.launched import Launched
-    from envcapsule.run.verify import VerifyReport
     from envcapsule.sbom import SbomResult
     from envcapsule.share.archive import ArchiveExport
     from envcapsule.share.archive_import import ImportResult
@@ -79,6 +78,7 @@ if TYPE_CHECKING:
     from envcapsule.share.ci import CiWorkflow
     from envcapsule.snapshot import SnapshotResult
     from envcapsule.status import CapsuleStatus
+    from envcapsule.verify.report import VerifyReport
 
 _WORKFLOWS = (
     "build",
@@ -133,7 +133,7 @@ _LAZY: dict[str, str] = {
     "ShareResult": "envcapsule.share.binder_share",
     "CiWorkflow": "envcapsule.share.ci",
     "SnapshotResult": "envcapsule.snapshot",
-    "VerifyReport": "envcapsule.run.verify",
+    "VerifyReport": "envcapsule.verify.report",
 }
 
 __all__ = [

@@ -41,8 +41,6 @@ from envcapsule.run import stop as stop_containers
 from envcapsule.run.launch import launch as start
 from envcapsule.run.launched import Launched
 from envcapsule.run.usage import Usage, usage_of
-from envcapsule.run.verify import VerifyReport
-from envcapsule.run.verify import verify as check
 from envcapsule.sbom import SbomResult, make_sbom
 from envcapsule.share import export_archive, is_digest_ref, pull_by_digest, share_binder
 from envcapsule.share import import_archive as restore
@@ -55,6 +53,8 @@ from envcapsule.share.kubernetes import JupyterHubProfile, jupyterhub_profile, w
 from envcapsule.snapshot import SnapshotResult, ensure_capsule
 from envcapsule.snapshot import snapshot as take
 from envcapsule.status import CapsuleStatus, capsule_status, record_verify
+from envcapsule.verify.check import VerifyReport
+from envcapsule.verify.check import verify as check
 
 if TYPE_CHECKING:
     from docker import DockerClient

@@ -148,7 +148,7 @@ def test_no_package_file_or_installer_is_left_in_the_image(built: dict[str, Any]
 def test_verify_reproduces_the_notebook_in_the_conda_kernel(
     built: dict[str, Any], notebook: Path, shared_cache: Path, docker_client: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from envcapsule.run.verify import verify
+    from envcapsule.verify.check import verify
 
     monkeypatch.setenv("ENVCAPSULE_CACHE_DIR", str(shared_cache))
     report = verify(notebook, base_image=BASE_IMAGE, client=docker_client)

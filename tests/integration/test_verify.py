@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from envcapsule.run import verify as verify_module
-from envcapsule.run.verify import VerifyReport, VerifyTimeout, verify
+from envcapsule.verify.check import VerifyReport, VerifyTimeout, verify
 from tests.support import BASE_IMAGE, DEBIAN_PYTHON, require, run
 
 pytestmark = pytest.mark.integration

@@ -206,4 +206,3 @@ class FakeEngine:
         container = FakeContainer(engine=self, id=container_id, name=name, attrs=attrs)
         self.containers_by_id[container_id] = container
         return container
-

@@ -2,13 +2,13 @@
 
 The notebook checked is the user's current file: its stored outputs are the reference. The
 check runs in a throwaway container with no network, no capabilities and no host mounts; the
-notebook, the runner (``verify_kernel.py``) and its plan go in with ``put_archive``, the
+notebook, the runner (``runner.py``) and its plan go in with ``put_archive``, the
 runner's result comes out with ``get_archive`` once it exits (so no log driver can cut it),
 and the container is removed whatever happens: an error, the total timeout, Ctrl-C.
 
 The runner executes cells through nbclient as Jupyter does, and stops at once when the kernel
 dies or a cell runs past its timeout. Comparing and sanitizing happen here, on the host,
-because the default sanitizers need each side's execution window (run/sanitize.py). Cells are
+because the default sanitizers need each side's execution window (sanitize.py). Cells are
 reported by their position in the notebook's ``cells`` list (what nbformat and JupyterLab
 count, from 0) and their ``id``.
 """
@@ -35,10 +35,10 @@ from envcapsule.engine import engine_reason
 from envcapsule.errors import CapsuleError, EnvcapsuleError
 from envcapsule.progress import NullProgress, Progress
 from envcapsule.run.launch import _discard  # the same removal launch uses: by handle, else by unique name
-from envcapsule.run.sanitize import Sanitizers, Window, build_sanitizers
-from envcapsule.run.verify_compare import CodeCell, code_cells, compare_outputs, recorded_windows, text_of
-from envcapsule.run.verify_conditions import read_conditions
-from envcapsule.run.verify_report import CellResult, VerifyReport, cell_label, make_report, no_outputs_report
+from envcapsule.verify.compare import CodeCell, code_cells, compare_outputs, recorded_windows, text_of
+from envcapsule.verify.conditions import read_conditions
+from envcapsule.verify.report import CellResult, VerifyReport, cell_label, make_report, no_outputs_report
+from envcapsule.verify.sanitize import Sanitizers, Window, build_sanitizers
 
 if TYPE_CHECKING:
     from docker import DockerClient
@@ -47,14 +47,14 @@ if TYPE_CHECKING:
 __all__ = ["CellResult", "VerifyError", "VerifyReport", "VerifyTimeout", "verify"]
 
 VERIFY_DIR = f"{HOME}/.envcapsule-verify"
-RUNNER = f"{VERIFY_DIR}/verify_kernel.py"
+RUNNER = f"{VERIFY_DIR}/runner.py"
 PLAN = f"{VERIFY_DIR}/plan.json"
 RESULT = f"{VERIFY_DIR}/result.json"
 KERNEL_NAME = "python3"  # the image's one kernelspec, which runs the capsule's kernel environment
 STARTUP_ALLOWANCE = 60.0  # container start + kernel start (the runner's own kernel start-up limit is 60 s)
 POLL_INTERVAL = 0.25
 LOG_LINES = 15
-EVENT = "envcapsule-verify "  # the runner's event lines (verify_kernel.EVENT)
+EVENT = "envcapsule-verify "  # the runner's event lines (runner.EVENT)
 _NO_RUNNER = ("No module named 'nbclient'", "No module named 'nbformat'", "No module named nbclient")
 
 
@@ -150,7 +150,7 @@ def _check(
     wants_system = bool((manifest.get("system") or {}).get("packages"))
     files = {
         f"{VERIFY_DIR}/": b"",
-        RUNNER: resources.files("envcapsule.run").joinpath("verify_kernel.py").read_bytes(),
+        RUNNER: resources.files("envcapsule.verify").joinpath("runner.py").read_bytes(),
         PLAN: json.dumps(run_plan(notebook.name, cells, timeout, wants_system)).encode(),
         f"{HOME}/{notebook.name}": json.dumps(content, ensure_ascii=False).encode(),
     }

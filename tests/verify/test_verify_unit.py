@@ -1,6 +1,6 @@
 """verify without Docker: cell verdicts from the runner's result, conditions, the report's forms, the container's life.
 
-The runner's results here have the shape verify_kernel.py writes (tests/run/test_verify_kernel.py
+The runner's results here have the shape runner.py writes (tests/verify/test_verify_kernel.py
 runs it on a real kernel); the engine is a fake that hands them back.
 """
 
@@ -19,9 +19,8 @@ import pytest
 
 from envcapsule.errors import CapsuleError, NotebookError
 from envcapsule.progress import NullProgress
-from envcapsule.run import verify as verify_module
-from envcapsule.run.sanitize import SanitizerError, build_sanitizers
-from envcapsule.run.verify import (
+from envcapsule.verify import check as verify_module
+from envcapsule.verify.check import (
     PLAN,
     RESULT,
     RUNNER,
@@ -34,9 +33,10 @@ from envcapsule.run.verify import (
     tar_of,
     verify,
 )
-from envcapsule.run.verify_compare import code_cells
-from envcapsule.run.verify_conditions import read_conditions
-from envcapsule.run.verify_report import make_report
+from envcapsule.verify.compare import code_cells
+from envcapsule.verify.conditions import read_conditions
+from envcapsule.verify.report import make_report
+from envcapsule.verify.sanitize import SanitizerError, build_sanitizers
 
 IMAGE = "envcapsule/story:0123456789ab"
 NOW = time.time()

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from envcapsule.run.sanitize import Sanitizers, Window
+from envcapsule.verify.sanitize import Sanitizers, Window
 
 _SKIP_COMMENTS = {"NBVAL_SKIP"}
 _IGNORE_COMMENTS = {"NBVAL_IGNORE_OUTPUT", "PYTEST_VALIDATE_IGNORE_OUTPUT"}

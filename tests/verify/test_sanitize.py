@@ -14,7 +14,7 @@ import matplotlib
 import pandas as pd
 import pytest
 
-from envcapsule.run.sanitize import SanitizerError, Window, build_sanitizers, describe, parse_sanitizers, read_sanitizers
+from envcapsule.verify.sanitize import SanitizerError, Window, build_sanitizers, describe, parse_sanitizers, read_sanitizers
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402

@@ -1,7 +1,7 @@
 """The verify report: each cell's verdict, the run's conditions, and the text, JSON and JUnit forms of both.
 
 ``reproduced`` is true when every compared cell's outputs matched: it is a verdict on outputs.
-``exact_conditions`` is true when the run also matched the capture's conditions (run/verify_conditions.py).
+``exact_conditions`` is true when the run also matched the capture's conditions (conditions.py).
 Skipped and ignored cells are counted and named, never folded into "reproduced".
 """
 
@@ -16,8 +16,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
-from envcapsule.run.sanitize import describe
-from envcapsule.run.verify_conditions import Conditions
+from envcapsule.verify.conditions import Conditions
+from envcapsule.verify.sanitize import describe
 
 CellStatus = Literal["reproduced", "differs", "errored", "skipped", "ignored"]
 ReportStatus = Literal["reproduced", "not-reproduced", "no-outputs"]

@@ -17,7 +17,7 @@ from typing import Any
 import nbformat
 from nbclient import NotebookClient
 
-from envcapsule.run import verify_kernel
+from envcapsule.verify import runner as verify_kernel
 
 COLORBAR = "import matplotlib.pyplot as plt\nplt.imshow([[1, 2], [3, 4]])\nplt.colorbar();"  # a Data Science Handbook cell
 
