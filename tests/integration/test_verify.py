@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from envcapsule.run import verify as verify_module
+from envcapsule.verify import check as verify_module
 from envcapsule.verify.check import VerifyReport, VerifyTimeout, verify
 from tests.support import BASE_IMAGE, DEBIAN_PYTHON, require, run
 
