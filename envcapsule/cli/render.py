@@ -179,15 +179,17 @@ def render_containers(running: list[Launched], usage: Mapping[str, Usage] | None
         table.add_column(column, overflow="fold")
     for item in running:
         used = usage.get(item.container)
-        cells = (
-            (f"{used.cpu_percent:.1f}%", _memory_words(used), human_duration(used.uptime_seconds)) if used else ("-", "-", "-")
-        )
+        cells = (_cpu_words(used), _memory_words(used), human_duration(used.uptime_seconds)) if used else ("-", "-", "-")
         table.add_row(item.name, item.notebook or "-", *cells, item.url)
     out.print(table)
 
 
 def usage_line(used: Usage) -> str:
-    return f"cpu {used.cpu_percent:.1f}%  memory {_memory_words(used)}  up {human_duration(used.uptime_seconds)}"
+    return f"cpu {_cpu_words(used)}  memory {_memory_words(used)}  up {human_duration(used.uptime_seconds)}"
+
+
+def _cpu_words(used: Usage) -> str:
+    return f"{used.cpu_percent:.1f}%" if used.cpu_percent is not None else "-"
 
 
 def _memory_words(used: Usage) -> str:

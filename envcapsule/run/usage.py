@@ -1,8 +1,9 @@
 """What envcapsule's running containers use now: CPU, memory against its limit, uptime.
 
 One ``stats(stream=False)`` per container, all at once on a few threads, since the engine takes
-about a second per call to sample CPU twice. A container that exits between the listing and
-its stats call is left out, not an error.
+about a second per call to sample CPU twice for a percentage; without the percentage (the
+metrics, where Prometheus takes the rate of the CPU seconds) one sample answers at once. A
+container that exits between the listing and its stats call is left out, not an error.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ MAX_THREADS = 8
 @dataclass(frozen=True)
 class Usage:
     container: str
-    cpu_percent: float  # of one CPU: 200.0 is two CPUs busy, as `docker stats` shows it
+    cpu_percent: float | None  # of one CPU: 200.0 is two CPUs busy, as `docker stats` shows it; None when not sampled
     cpu_seconds: float  # CPU time used since the start
     memory_bytes: int  # in use, page cache that can be reclaimed left out (as `docker stats` counts it)
     memory_limit_bytes: int | None  # the --memory limit, None when the container has none
@@ -34,30 +35,36 @@ class Usage:
         return asdict(self)
 
 
-def usage_of(client: DockerClient, containers: Sequence[str], now: datetime | None = None) -> dict[str, Usage]:
-    """The usage of each container id that still runs, by id."""
+def usage_of(
+    client: DockerClient, containers: Sequence[str], now: datetime | None = None, *, cpu_percent: bool = True
+) -> dict[str, Usage]:
+    """The usage of each container id that still runs, by id; ``cpu_percent=False`` skips the second CPU sample."""
     if not containers:
         return {}
     moment = now or datetime.now(timezone.utc)
     with ThreadPoolExecutor(max_workers=min(MAX_THREADS, len(containers))) as pool:
-        found = pool.map(lambda container: _usage(client, container, moment), containers)
+        found = pool.map(lambda container: _usage(client, container, moment, cpu_percent), containers)
         return {usage.container: usage for usage in found if usage is not None}
 
 
-def _usage(client: DockerClient, container: str, now: datetime) -> Usage | None:
+def _usage(client: DockerClient, container: str, now: datetime, cpu_percent: bool) -> Usage | None:
     from docker.errors import APIError, NotFound
 
     try:
         inspect = client.api.inspect_container(container)
         if not inspect.get("State", {}).get("Running"):
             return None
-        stats = client.api.stats(container, stream=False)
+        stats = (
+            client.api.stats(container, stream=False) if cpu_percent else client.api.stats(container, stream=False, one_shot=True)
+        )
     except (NotFound, APIError):
         return None  # it exited or was removed meanwhile
-    return usage_from(container, inspect, stats, now)
+    return usage_from(container, inspect, stats, now, cpu_percent=cpu_percent)
 
 
-def usage_from(container: str, inspect: Mapping[str, Any], stats: Mapping[str, Any], now: datetime) -> Usage | None:
+def usage_from(
+    container: str, inspect: Mapping[str, Any], stats: Mapping[str, Any], now: datetime, *, cpu_percent: bool = True
+) -> Usage | None:
     """A Usage from the engine's inspect and one-shot stats answers; None for a container that stopped meanwhile."""
     memory = stats.get("memory_stats") or {}
     if "usage" not in memory:
@@ -68,7 +75,7 @@ def usage_from(container: str, inspect: Mapping[str, Any], stats: Mapping[str, A
     total = int((cpu.get("cpu_usage") or {}).get("total_usage", 0))
     return Usage(
         container=container,
-        cpu_percent=round(_cpu_percent(cpu, previous), 2),
+        cpu_percent=round(_cpu_percent(cpu, previous), 2) if cpu_percent else None,
         cpu_seconds=total / 1e9,
         memory_bytes=_memory_in_use(memory),
         memory_limit_bytes=int(host["Memory"]) if host.get("Memory") else None,

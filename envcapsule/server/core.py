@@ -107,7 +107,7 @@ class LocalCore:
     def running(self) -> api.Running:
         """envcapsule's running containers with what each uses now (for the metrics)."""
         try:
-            return api.ps(client=self._engine.client())
+            return api.ps(cpu_percent=False, client=self._engine.client())  # Prometheus takes the rate of the CPU seconds
         except _engine_failures() as error:
             self._engine.forget()
             raise EngineError(f"The Docker engine failed to answer ({error}); check it with `docker info`.") from error

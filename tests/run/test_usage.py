@@ -43,3 +43,8 @@ def test_sizes_and_durations_read_as_people_write_them() -> None:
         "2h 1m",
         "1d 1h",
     )
+
+
+def test_one_sample_gives_no_cpu_percentage_but_the_same_cpu_seconds() -> None:
+    usage = usage_from("abc", INSPECT, STATS, NOW, cpu_percent=False)
+    assert usage is not None and usage.cpu_percent is None and usage.cpu_seconds == 3.0
