@@ -257,6 +257,7 @@ def launch(
     ``device=ID,...``; ``memory`` (``4g``) and ``cpus`` (``2``) limit the container.
     """
     base_image = config.default_base_image(base_image)
+    memory, cpus = _limits(memory, cpus)  # refused before any work
     if not is_local_target(target):
         if mount:
             raise UsageError(
@@ -284,6 +285,15 @@ def launch(
             timeout=timeout,
             progress=progress,
         )
+
+
+def _limits(memory: str | None, cpus: float | None) -> tuple[str | None, float | None]:
+    from envcapsule.commands import cpus_limit, memory_limit
+
+    try:
+        return (memory_limit(memory) if memory is not None else None, cpus_limit(cpus) if cpus is not None else None)
+    except ValueError as error:
+        raise UsageError(str(error), "give the memory as {option:memory} and the CPUs as {option:cpus}") from None
 
 
 def _launch_image(

@@ -69,20 +69,36 @@ def _size(text: str) -> int:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def memory_limit(text: str) -> str:
+    """A container memory limit as the engine takes it (``4g``, ``512m``, bytes); ValueError with the sentence otherwise."""
+    if not re.fullmatch(r"[1-9][0-9]*[bkmg]?", str(text).strip().lower()):
+        raise ValueError(f"{text!r} is not a memory size such as 4g, 512m or 1073741824")
+    return str(text).strip().lower()
+
+
+def cpus_limit(text: str | float) -> float:
+    """A number of CPUs above 0 (``2``, ``0.5``); ValueError with the sentence otherwise."""
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        value = 0.0
+    if isinstance(text, bool) or not 0 < value <= 1024:
+        raise ValueError(f"{text!r} is not a number of CPUs such as 2 or 0.5")
+    return value
+
+
 def _memory(text: str) -> str:
-    if not re.fullmatch(r"[1-9][0-9]*[bkmg]?", text.strip().lower()):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a size such as 4g, 512m or 1073741824")
-    return text.strip().lower()
+    try:
+        return memory_limit(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _cpus(text: str) -> float:
     try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not 0 < value <= 1024:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of CPUs such as 2 or 0.5")
-    return value
+        return cpus_limit(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 OPTIONS: dict[str, Option] = {

@@ -36,7 +36,14 @@ class Core(Protocol):
     def build(self, notebook: Path, python: str | None, base_image: str | None, progress: Progress) -> dict[str, Any]: ...
 
     def launch(
-        self, notebook: Path, python: str | None, base_image: str | None, gpus: str | None, progress: Progress
+        self,
+        notebook: Path,
+        python: str | None,
+        base_image: str | None,
+        gpus: str | None,
+        progress: Progress,
+        memory: str | None = None,
+        cpus: float | None = None,
     ) -> dict[str, Any]: ...
 
     def verify(self, notebook: Path, base_image: str | None, progress: Progress) -> dict[str, Any]: ...
@@ -94,9 +101,19 @@ class LocalCore:
         return api.build(notebook, python=python, base_image=base_image, progress=progress).to_json()
 
     def launch(
-        self, notebook: Path, python: str | None, base_image: str | None, gpus: str | None, progress: Progress
+        self,
+        notebook: Path,
+        python: str | None,
+        base_image: str | None,
+        gpus: str | None,
+        progress: Progress,
+        memory: str | None = None,
+        cpus: float | None = None,
     ) -> dict[str, Any]:
-        return api.launch(notebook, python=python, base_image=base_image, gpus=gpus, progress=progress).to_json()
+        launched = api.launch(
+            notebook, python=python, base_image=base_image, gpus=gpus, memory=memory, cpus=cpus, progress=progress
+        )
+        return launched.to_json()
 
     def verify(self, notebook: Path, base_image: str | None, progress: Progress) -> dict[str, Any]:
         return api.verify(notebook, base_image=base_image, progress=progress).to_json()

@@ -96,7 +96,11 @@ class LaunchHandler(JobStartHandler):
         core = self.core
         base_image = self.optional_text(body, "base_image")
         gpus = self.optional_text(body, "gpus", expected=GPUS_EXPECTED)
-        return lambda progress: core.launch(notebook.path, python, base_image, gpus, progress)
+        memory = self.optional_text(body, "memory", expected='a memory size such as "4g" or "512m"')
+        cpus = body.get("cpus")
+        if cpus is not None and (isinstance(cpus, bool) or not isinstance(cpus, int | float)):
+            raise ApiError(400, "The field 'cpus' must be a number of CPUs such as 2 or 0.5 when given.")
+        return lambda progress: core.launch(notebook.path, python, base_image, gpus, progress, memory, cpus)
 
 
 class VerifyHandler(JobStartHandler):

@@ -74,9 +74,24 @@ class FakeCore:
         return self._job("build", progress, notebook=notebook, python=python, base_image=base_image)
 
     def launch(
-        self, notebook: Path, python: str | None, base_image: str | None, gpus: str | None, progress: Progress
+        self,
+        notebook: Path,
+        python: str | None,
+        base_image: str | None,
+        gpus: str | None,
+        progress: Progress,
+        memory: str | None = None,
+        cpus: float | None = None,
     ) -> dict[str, Any]:
-        return self._job("launch", progress, notebook=notebook, python=python, base_image=base_image, gpus=gpus)
+        arguments = {
+            "notebook": notebook,
+            "python": python,
+            "base_image": base_image,
+            "gpus": gpus,
+            "memory": memory,
+            "cpus": cpus,
+        }
+        return self._job("launch", progress, **arguments)
 
     def verify(self, notebook: Path, base_image: str | None, progress: Progress) -> dict[str, Any]:
         return self._job("verify", progress, notebook=notebook, base_image=base_image)

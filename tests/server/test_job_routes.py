@@ -76,10 +76,24 @@ async def test_launch_hands_the_gpus_it_is_asked_for_to_the_core(
     assert (await ended(api, job["id"]))["state"] == "done"
     job = await start(api, "launch", {"path": notebook})
     await ended(api, job["id"])
-    assert fake_core.calls == [
-        ("launch", {"notebook": jp_root_dir.resolve() / notebook, "python": sys.executable, "base_image": None, "gpus": gpus})
-        for gpus in ("none", None)
-    ]
+    where = {"notebook": jp_root_dir.resolve() / notebook, "python": sys.executable, "base_image": None}
+    assert fake_core.calls == [("launch", {**where, "gpus": gpus, "memory": None, "cpus": None}) for gpus in ("none", None)]
+
+
+async def test_launch_hands_the_limits_it_is_asked_for_to_the_core(api: Api, fake_core: FakeCore, notebook: str) -> None:
+    job = await start(api, "launch", {"path": notebook, "memory": "4g", "cpus": 1.5})
+    fake_core.release("launch")
+    await ended(api, job["id"])
+    assert [(arguments["memory"], arguments["cpus"]) for _, arguments in fake_core.calls] == [("4g", 1.5)]
+
+
+@pytest.mark.parametrize(("field", "value"), [("memory", 4), ("memory", ""), ("cpus", "2"), ("cpus", True)])
+async def test_launch_refuses_limits_of_the_wrong_type(
+    api: Api, fake_core: FakeCore, notebook: str, field: str, value: Any
+) -> None:
+    response = await api("launch", "POST", {"path": notebook, field: value})
+    assert response.code == 400 and f"The field {field!r} must be" in payload(response)["error"]
+    assert fake_core.calls == []
 
 
 @pytest.mark.parametrize("gpus", [0, 2, True, ["all"], {"count": 1}, ""])
