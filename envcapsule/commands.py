@@ -214,7 +214,12 @@ OPTIONS: dict[str, Option] = {
             "compare with only the --sanitize file's rules, without the defaults (addresses, temporary paths, run times)",
             action="store_true",
         ),
-        Option("junit", ("--junit",), "also write the report as JUnit XML to FILE, for CI systems", metavar="FILE"),
+        Option(
+            "junit",
+            ("--junit", "--junit-xml"),
+            "also write the report as JUnit XML to FILE (one test case per cell), for CI systems",
+            metavar="FILE",
+        ),
         Option(
             "cell_timeout",
             ("--timeout",),

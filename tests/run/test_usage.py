@@ -48,3 +48,33 @@ def test_sizes_and_durations_read_as_people_write_them() -> None:
 def test_one_sample_gives_no_cpu_percentage_but_the_same_cpu_seconds() -> None:
     usage = usage_from("abc", INSPECT, STATS, NOW, cpu_percent=False)
     assert usage is not None and usage.cpu_percent is None and usage.cpu_seconds == 3.0
+
+
+class _Engine:
+    """Answers inspect and stats for "alive"; "gone" exited and was removed between the listing and the stats call."""
+
+    def __init__(self) -> None:
+        self.api = self
+        self.stats_calls: list[tuple[str, dict[str, object]]] = []
+
+    def inspect_container(self, container: str) -> dict[str, object]:
+        from docker.errors import NotFound
+
+        if container == "gone":
+            raise NotFound("No such container: gone")
+        return INSPECT
+
+    def stats(self, container: str, **options: object) -> dict[str, object]:
+        self.stats_calls.append((container, options))
+        return STATS
+
+
+def test_a_container_that_exits_meanwhile_is_left_out_and_each_is_asked_once() -> None:
+    from envcapsule.run.usage import usage_of
+
+    engine = _Engine()
+    found = usage_of(engine, ["alive", "gone"], NOW)  # type: ignore[arg-type]
+    assert list(found) == ["alive"]
+    assert engine.stats_calls == [("alive", {"stream": False})]
+    usage_of(engine, ["alive"], NOW, cpu_percent=False)  # type: ignore[arg-type]
+    assert engine.stats_calls[-1] == ("alive", {"stream": False, "one_shot": True})
