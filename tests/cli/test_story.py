@@ -54,7 +54,7 @@ def test_launch_ps_verify_stop(
         assert all(len(line) <= 80 or "http" in line for line in listed.stdout.splitlines())
 
         junit = tmp_path / "verify.xml"
-        verified = envcapsule("verify", tiny_notebook, "--json", "--junit", junit, cache=shared_cache)
+        verified = envcapsule("verify", tiny_notebook, "--json", "--junit-xml", junit, cache=shared_cache)
         assert verified.code == 0, verified.stdout + verified.stderr
         assert verified.json()["reproduced"] is True
         suite = ElementTree.parse(junit).getroot()
