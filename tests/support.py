@@ -10,6 +10,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -89,3 +90,33 @@ def wait_for(url: str, timeout: float = 90) -> None:
             pass
         time.sleep(0.3)
     raise AssertionError(f"{url} did not answer 200 within {timeout} s")
+
+
+def executed_cell(index: int, source: str, output: str) -> dict[str, Any]:
+    return {
+        "cell_type": "code",
+        "execution_count": index,
+        "id": f"c{index}",
+        "metadata": {},
+        "outputs": [
+            {"data": {"text/plain": [output]}, "execution_count": index, "metadata": {}, "output_type": "execute_result"}
+        ],
+        "source": [source],
+    }
+
+
+def files_project(folder: Path) -> Path:
+    """A notebook that imports helpers.py beside it and reads data/input.csv, with a log its .envcapsuleignore leaves out."""
+    notebook = folder / "analysis.ipynb"
+    cells = [
+        executed_cell(1, "import helpers\nhelpers.double(21)", "42"),
+        executed_cell(2, "open('data/input.csv').read().splitlines()[1]", "'1,2'"),
+    ]
+    kernelspec = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    notebook.write_text(json.dumps({"cells": cells, "metadata": {"kernelspec": kernelspec}, "nbformat": 4, "nbformat_minor": 5}))
+    (folder / "helpers.py").write_text("def double(x):\n    return 2 * x\n")
+    (folder / "data").mkdir()
+    (folder / "data" / "input.csv").write_text("a,b\n1,2\n")
+    (folder / "scratch.log").write_text("not needed\n")
+    (folder / ".envcapsuleignore").write_text("*.log\n")
+    return notebook

@@ -32,4 +32,11 @@ def tiny_capsule(tiny_notebook: Path, tiny_kernel: Path, shared_cache: Path, doc
     ok(envcapsule("snapshot", tiny_notebook, "--python", tiny_kernel, "--json", cache=shared_cache))
     built = ok(envcapsule("build", tiny_notebook, "--base-image", BASE_IMAGE, "--json", cache=shared_cache)).json()
     yield built
-    docker_client.images.remove(built["image_id"], force=True)
+    import docker.errors
+
+    for container in docker_client.containers.list(all=True, filters={"ancestor": built["image_id"]}):
+        container.remove(force=True)  # a test that failed before its own stop
+    try:
+        docker_client.images.remove(built["image_id"], force=True)
+    except docker.errors.ImageNotFound:
+        pass  # a test removed it already (push and pull by digest, an import that replaced it)

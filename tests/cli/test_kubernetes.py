@@ -55,14 +55,17 @@ TRANSLATED = {
 
 
 @pytest.fixture(scope="module")
-def profile(tiny_notebook: Path, tiny_capsule: dict[str, Any], shared_cache: Path, registry: str) -> dict[str, Any]:
+def profile(
+    tiny_notebook: Path, tiny_capsule: dict[str, Any], shared_cache: Path, registry: str, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Any]:
     """`envcapsule push` to the test registry, then `envcapsule share --jupyterhub -o FILE` as typed; the file's entry."""
     pushed = ok(
         envcapsule(
             "push", tiny_notebook, "--registry", f"{registry}/k8s", "--base-image", BASE_IMAGE, "--json", cache=shared_cache
         )
     ).json()
-    output = tiny_notebook.with_name("tiny-profile.yaml")
+    # Written outside the notebook's folder: a file beside the notebook is one of its files (and drift).
+    output = tmp_path_factory.mktemp("helm") / "tiny-profile.yaml"
     shared = ok(envcapsule("share", tiny_notebook, "--jupyterhub", "--registry", f"{registry}/k8s", "-o", output))
     assert shared.stdout == f"Profile written: {output} (image {pushed['ref']})\n"
     values = yaml.safe_load(output.read_text())

@@ -2,45 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.cli.shell import envcapsule, ok
-from tests.support import BASE_IMAGE, debian_venv
+from tests.support import BASE_IMAGE, debian_venv, files_project
 
 pytestmark = pytest.mark.integration
-
-
-def cell(index: int, source: str, output: str) -> dict[str, Any]:
-    return {
-        "cell_type": "code",
-        "execution_count": index,
-        "id": f"c{index}",
-        "metadata": {},
-        "outputs": [
-            {"data": {"text/plain": [output]}, "execution_count": index, "metadata": {}, "output_type": "execute_result"}
-        ],
-        "source": [source],
-    }
-
-
-def project(folder: Path) -> Path:
-    notebook = folder / "analysis.ipynb"
-    cells = [
-        cell(1, "import helpers\nhelpers.double(21)", "42"),
-        cell(2, "open('data/input.csv').read().splitlines()[1]", "'1,2'"),
-    ]
-    kernelspec = {"display_name": "Python 3", "language": "python", "name": "python3"}
-    notebook.write_text(json.dumps({"cells": cells, "metadata": {"kernelspec": kernelspec}, "nbformat": 4, "nbformat_minor": 5}))
-    (folder / "helpers.py").write_text("def double(x):\n    return 2 * x\n")
-    (folder / "data").mkdir()
-    (folder / "data" / "input.csv").write_text("a,b\n1,2\n")
-    (folder / "scratch.log").write_text("not needed\n")
-    (folder / ".envcapsuleignore").write_text("*.log\n")
-    return notebook
 
 
 def test_the_notebooks_files_travel_and_a_changed_csv_rebuilds_only_the_files_layer(
@@ -48,7 +18,7 @@ def test_the_notebooks_files_travel_and_a_changed_csv_rebuilds_only_the_files_la
 ) -> None:
     python = debian_venv(tmp_path / "kernel", "ipykernel")
     (tmp_path / "project").mkdir()
-    notebook = project(tmp_path / "project")
+    notebook = files_project(tmp_path / "project")
     images = []
     try:
         snapped = ok(envcapsule("snapshot", notebook, "--python", python, "--json", cache=shared_cache)).json()

@@ -28,4 +28,5 @@ def test_launch_passes_the_request_s_choices_to_the_api(monkeypatch: pytest.Monk
     result = LocalCore().launch(notebook, "/usr/bin/python3", None, "none", progress)
 
     assert result == {"url": "http://127.0.0.1:49153/lab?token=t0k3n"}
-    assert calls == [(notebook, {"python": "/usr/bin/python3", "base_image": None, "gpus": "none", "progress": progress})]
+    expected = {"python": "/usr/bin/python3", "base_image": None, "gpus": "none", "memory": None, "cpus": None}
+    assert calls == [(notebook, {**expected, "progress": progress})]
