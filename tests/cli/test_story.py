@@ -126,7 +126,7 @@ def test_push_then_launch_by_digest(
     assert ref.startswith(f"{registry}/team/tiny@sha256:")
     assert f"Launch it anywhere with: envcapsule launch {ref}" in pushed.stdout
     pushes = json.loads((tiny_notebook.with_name("tiny.capsule") / "push.json").read_text())["pushes"]
-    assert [push["ref"] for push in pushes] == [ref]
+    assert ref in [push["ref"] for push in pushes]  # one record per registry location pushed to
 
     launched = ok(envcapsule("launch", ref, "--no-browser", "--json", cache=shared_cache)).json()
     try:
