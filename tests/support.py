@@ -120,3 +120,12 @@ def files_project(folder: Path) -> Path:
     (folder / "scratch.log").write_text("not needed\n")
     (folder / ".envcapsuleignore").write_text("*.log\n")
     return notebook
+
+
+def kernelspec(root: Path, name: str, python: Path | str) -> Path:
+    """A kernelspec ``name`` under ``root`` that starts ``python``; returns ``root``, for JUPYTER_PATH."""
+    folder = root / "kernels" / name
+    folder.mkdir(parents=True)
+    argv = [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    (folder / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": name, "language": "python"}))
+    return root

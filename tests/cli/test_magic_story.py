@@ -7,7 +7,6 @@ and the default base image comes from ENVCAPSULE_BASE_IMAGE in the kernel's envi
 
 from __future__ import annotations
 
-import json
 import shutil
 import sys
 from pathlib import Path
@@ -18,18 +17,9 @@ import pytest
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
 
-from tests.support import BASE_IMAGE, run
+from tests.support import BASE_IMAGE, kernelspec, run
 
 pytestmark = pytest.mark.integration
-
-
-def _kernelspec(root: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    folder = root / "kernels" / "envcapsule-magic"
-    folder.mkdir(parents=True)
-    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
-    (folder / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "magic", "language": "python"}))
-    monkeypatch.setenv("JUPYTER_PATH", str(root))
-    return "envcapsule-magic"
 
 
 def _text(cell: Any) -> str:
@@ -49,7 +39,8 @@ def test_every_subcommand_in_a_live_kernel(
 ) -> None:
     monkeypatch.setenv("ENVCAPSULE_BASE_IMAGE", BASE_IMAGE)
     monkeypatch.setenv("ENVCAPSULE_CACHE_DIR", str(shared_cache))
-    kernel = _kernelspec(tmp_path / "jupyter", monkeypatch)
+    kernel = "envcapsule-magic"
+    monkeypatch.setenv("JUPYTER_PATH", str(kernelspec(tmp_path / "jupyter", kernel, sys.executable)))
 
     repository = tmp_path / "study"
     repository.mkdir()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -12,21 +11,14 @@ from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
 
 from envcapsule import _toml as tomllib
+from tests.support import kernelspec
 
 pytestmark = pytest.mark.integration
 
 
-def kernelspec_for_this_python(root: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    folder = root / "kernels" / "envcapsule-test"
-    folder.mkdir(parents=True)
-    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
-    (folder / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "test", "language": "python"}))
-    monkeypatch.setenv("JUPYTER_PATH", str(root))
-    return "envcapsule-test"
-
-
 def test_snapshot_from_a_live_kernel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    kernel = kernelspec_for_this_python(tmp_path / "jupyter", monkeypatch)
+    kernel = "envcapsule-test"
+    monkeypatch.setenv("JUPYTER_PATH", str(kernelspec(tmp_path / "jupyter", kernel, sys.executable)))
     path = tmp_path / "live.ipynb"
     notebook = new_notebook(metadata={"kernelspec": {"name": kernel, "display_name": "test", "language": "python"}})
     notebook.cells = [

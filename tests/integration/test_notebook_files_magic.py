@@ -7,7 +7,6 @@ envcapsule and what only it needs are left out of the capsule as tooling.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
 
 from envcapsule import _toml as tomllib
-from tests.support import BASE_IMAGE, debian_venv, files_project, run
+from tests.support import BASE_IMAGE, debian_venv, files_project, kernelspec, run
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,11 +26,7 @@ def test_the_magic_carries_what_the_kernel_imported_and_read(
 ) -> None:
     python = debian_venv(tmp_path / "kernel", "ipykernel")
     run(python, "-m", "pip", "install", "--quiet", ROOT)
-    spec = tmp_path / "jupyter" / "kernels" / "files-kernel"
-    spec.mkdir(parents=True)
-    argv = [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"]
-    (spec / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "files", "language": "python"}))
-    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    monkeypatch.setenv("JUPYTER_PATH", str(kernelspec(tmp_path / "jupyter", "files-kernel", python)))
     monkeypatch.setenv("ENVCAPSULE_CACHE_DIR", str(shared_cache))
     monkeypatch.setenv("ENVCAPSULE_BASE_IMAGE", BASE_IMAGE)
 
