@@ -41,6 +41,8 @@ class Completed:
 def envcapsule(*args: str | Path, cache: Path | None = None, cwd: Path | None = None, timeout: float = 900) -> Completed:
     """Run the installed `envcapsule` script exactly as typed at a shell, with no terminal attached."""
     env = dict(os.environ)
+    # A user's shell has no PYTHONPATH of this test process (pytest-jupyter sets it to pytest's own sys.path).
+    env.pop("PYTHONPATH", None)
     if cache is not None:
         env["ENVCAPSULE_CACHE_DIR"] = str(cache)
     done = subprocess.run(
