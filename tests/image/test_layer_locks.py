@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 import tempfile
@@ -10,8 +11,10 @@ from pathlib import Path
 import pytest
 
 from envcapsule.image.layer_locks import holding, layer_key, locks_folder
+from tests.conftest import require
 
-pytest.importorskip("fcntl")
+# Layer locks use flock: POSIX only. Outside CI a platform without it skips; under CI=true it fails.
+require(importlib.util.find_spec("fcntl") is not None, "layer locks need fcntl (a POSIX system)")
 
 
 @pytest.fixture(autouse=True)
