@@ -166,6 +166,8 @@ def snapshot(
     max_files_size: int | None = None,
     kernel_files: Sequence[Path] | None = None,
     facts: EnvironmentFacts | None = None,
+    facts_file: str | Path | None = None,
+    platforms: str | Sequence[str] | None = None,
     progress: Progress | None = None,
 ) -> SnapshotResult:
     """Capture a notebook's kernel environment and its files into ``<notebook stem>.capsule/`` beside it (or ``out``).
@@ -176,6 +178,10 @@ def snapshot(
     are the folder's (git-tracked ones in a repository) or, from a live kernel, ``kernel_files``;
     ``include``/``exclude`` patterns (gitignore syntax) adjust them, and past ``max_files_size``
     bytes (default 100 MB) the largest are left out. The folder is written atomically.
+
+    ``facts_file`` (``envcapsule inspect --json`` on another machine) is locked instead of an
+    interpreter here; ``platforms`` (``linux/amd64``, ``linux/arm64``, or both, the default) are
+    the platforms the image is built for, each with its own files in pylock.toml.
     """
     result = take(
         Path(notebook),
@@ -190,6 +196,8 @@ def snapshot(
         max_files_size=max_files_size,
         kernel_files=kernel_files,
         facts=facts,
+        facts_file=facts_file,
+        platforms=platforms,
         progress=progress,
     )
     make_sbom(result.capsule)
@@ -203,18 +211,23 @@ def build(
     facts: EnvironmentFacts | None = None,
     base_image: str | None = None,
     no_cache: bool = False,
+    platform: str | None = None,
     client: DockerClient | None = None,
     progress: Progress | None = None,
 ) -> BuildResult:
     """Build the capsule of ``target`` (a notebook or a capsule folder) into ``envcapsule/<stem>:<hash[:12]>``.
 
     A notebook without a capsule is snapshotted first. An image already built for this
-    capsule is reused at once unless ``no_cache``.
+    capsule is reused at once unless ``no_cache``. ``platform`` (``linux/amd64`` or
+    ``linux/arm64``) defaults to the engine's own when the capsule targets it; another
+    architecture builds under emulation (QEMU), and its tag ends in ``-<arch>``.
     """
     base_image = config.default_base_image(base_image)  # a broken config file stops here, before any work
     capsule = capsule_for(target, python=python, facts=facts, progress=progress)
     with engine_client(client) as engine:
-        built = build_image(capsule, base_image=base_image, no_cache=no_cache, client=engine, progress=progress)
+        built = build_image(
+            capsule, base_image=base_image, no_cache=no_cache, platform=platform, client=engine, progress=progress
+        )
     make_sbom(capsule)  # now with the base image's digest and the server environment the build used
     return built
 

@@ -298,8 +298,11 @@ def check_values(manifest: Mapping[str, Any]) -> None:
     _optional_words(interpreter, "interpreter", ("implementation", "abi_tag", "environment_kind"))
     platform_keys = ("os", "machine", "distro_id", "distro_version", "distro_codename", "libc", "libc_version")
     _optional_words(_section(manifest, "platform"), "platform", platform_keys)
-    for index, platform in enumerate(_section(manifest, "target").get("platforms") or []):
-        grammar.matching(f"target.platforms[{index}]", platform, grammar.PLATFORM, "a platform such as linux/amd64")
+    target = _section(manifest, "target")
+    for key in ("platforms", "unlocked"):
+        for index, platform in enumerate(target.get(key) or []):
+            grammar.matching(f"target.{key}[{index}]", platform, grammar.PLATFORM, "a platform such as linux/amd64")
+    _optional_words(target, "target", ("glibc",))
     for key, value in _section(manifest, "environment").items():
         grammar.env_name(f"environment key {key!r}", key)
         grammar.text(f"environment.{key}", value)

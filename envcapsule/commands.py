@@ -155,6 +155,26 @@ OPTIONS: dict[str, Option] = {
             metavar="IMAGE",
             sidebar="the base image setting",
         ),
+        Option(
+            "facts",
+            ("--facts",),
+            "lock the facts `envcapsule inspect --json` wrote on another machine, instead of probing an interpreter here",
+            metavar="FILE",
+        ),
+        Option(
+            "platforms",
+            ("--platform",),
+            "the Linux platforms the image is built for, comma-separated (default linux/amd64,linux/arm64)",
+            metavar="PLATFORM[,PLATFORM]",
+            sidebar="the Platforms setting",
+        ),
+        Option(
+            "platform",
+            ("--platform",),
+            "build for linux/amd64 or linux/arm64 (default: the engine's own, when the capsule targets it)",
+            metavar="PLATFORM",
+            sidebar="the Platform setting",
+        ),
         Option("no_cache", ("--no-cache",), "rebuild every layer, even if the image exists", action="store_true"),
         Option(
             "context",
@@ -286,12 +306,16 @@ COMMANDS: dict[str, Command] = {
             "git tracks, or the folder's files, minus hidden files, caches, virtual environments,\n"
             "capsules and what .envcapsuleignore names; --include and --exclude adjust that, and past\n"
             "--max-files-size the largest are left out and named.",
-            options=("out", "strict", "offline", "include_tooling", "include", "exclude", "max_files_size"),
+            options=("out", "strict", "offline", "include_tooling", "include", "exclude", "max_files_size", "platforms"),
             magic_only=("minimal",),
+            cli_only=("facts",),
             target="notebook",
             target_help="the .ipynb whose kernel environment is captured",
             python=True,
-            examples=("envcapsule snapshot analysis.ipynb --python .venv/bin/python",),
+            examples=(
+                "envcapsule snapshot analysis.ipynb --python .venv/bin/python",
+                "envcapsule snapshot analysis.ipynb --facts facts.json --platform linux/amd64",
+            ),
         ),
         Command(
             "build",
@@ -305,12 +329,16 @@ COMMANDS: dict[str, Command] = {
             "Where no registry can be reached, make a base image locally (for example with\n"
             "debootstrap and `docker import`) and name it once: ENVCAPSULE_BASE_IMAGE=NAME, or\n"
             'base_image = "NAME" in ~/.config/envcapsule/config.toml.',
-            options=("base_image", "no_cache"),
+            options=("base_image", "no_cache", "platform"),
             target=_NOTEBOOK_OR_CAPSULE,
             target_help="a notebook (its capsule is used or made) or a capsule folder",
             python=True,
             cli_only=("context",),
-            examples=("envcapsule build analysis.ipynb", "envcapsule build analysis.capsule --base-image mirror/python:3.11"),
+            examples=(
+                "envcapsule build analysis.ipynb",
+                "envcapsule build analysis.capsule --base-image mirror/python:3.11",
+                "envcapsule build analysis.capsule --platform linux/arm64",
+            ),
         ),
         Command(
             "launch",
@@ -467,7 +495,10 @@ COMMANDS: dict[str, Command] = {
         Command(
             "inspect",
             "print what the probe sees in an environment, writing nothing",
-            "Run the probe under the kernel's interpreter and print its facts; nothing is written.",
+            "Run the probe under the kernel's interpreter and print its facts; nothing is written.\n"
+            "With --json the facts are a file another machine can lock: `envcapsule inspect --json > facts.json`\n"
+            "here, then `envcapsule snapshot NOTEBOOK --facts facts.json` there (the file is hashed, so an\n"
+            "edited one is refused).",
             target="notebook",
             target_help="a notebook whose kernel is inspected (default: this Python)",
             target_optional=True,

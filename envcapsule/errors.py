@@ -90,6 +90,12 @@ class CondaFetchError(EnvcapsuleError):
     code = "conda-fetch"
 
 
+class FactsError(EnvcapsuleError):
+    """A facts file (``envcapsule inspect --json``) is unreadable, from a newer envcapsule, or was edited by hand."""
+
+    code = "facts"
+
+
 class CapsuleError(EnvcapsuleError):
     """A capsule folder is missing, damaged, edited by hand or cannot be written."""
 

@@ -24,6 +24,7 @@ from envcapsule.errors import EnvcapsuleError, LockError
 from envcapsule.facts import EnvironmentFacts
 from envcapsule.lock.entries import LockEntry
 from envcapsule.lock.pipconfig import lookup_config
+from envcapsule.lock.targets import TargetLock
 from envcapsule.notebook_files.capture import CapturedFiles, choose_files, kernel_rules, store_files
 from envcapsule.paths import cache_root, default_capsule_dir
 from envcapsule.progress import NullProgress, Progress
@@ -41,6 +42,7 @@ class SnapshotResult:
     used: tuple[str, ...] = ()  # distributions the live kernel imported, when known
     conda_packages: int = 0  # conda records locked in conda-lock.yml (conda environments only)
     notebook_files: CapturedFiles | None = None  # the files beside the notebook that travel with it
+    targets: tuple[TargetLock, ...] = ()  # what each target platform installs, and how it differs from the capture
 
     @property
     def locked(self) -> int:
@@ -60,6 +62,7 @@ class SnapshotResult:
             "used": list(self.used),
             "conda_packages": self.conda_packages,
             "notebook_files": _files_json(self.notebook_files),
+            "targets": [t.to_json() for t in self.targets],
             "files": {e.name: {"version": e.version, "kind": e.kind, "url": e.url, "sha256": e.sha256} for e in self.entries},
         }
 
@@ -97,13 +100,24 @@ def snapshot(
     max_files_size: int | None = None,
     kernel_files: Sequence[Path] | None = None,
     facts: EnvironmentFacts | None = None,
+    facts_file: Path | str | None = None,
+    platforms: Sequence[str] | str | None = None,
     progress: Progress | None = None,
 ) -> SnapshotResult:
     """Capture the notebook's kernel environment and the files beside it into a capsule folder (written atomically).
 
     ``kernel_files`` (from a live kernel: the local modules it imported, the files it opened)
     replace the sweep of the notebook's folder; ``include`` and ``exclude`` adjust either.
+    ``facts_file`` (``envcapsule inspect --json`` on another machine) replaces the probe and the
+    interpreter; ``platforms`` are the Linux platforms the image is built for (default both).
     """
+    from envcapsule.platforms import DEFAULT_TARGETS, parse_platforms
+
+    targets = parse_platforms(platforms if platforms is not None else DEFAULT_TARGETS)
+    if facts_file is not None:
+        from envcapsule.factsfile import read_facts_file
+
+        facts = read_facts_file(facts_file)
     progress = progress or NullProgress()
     if notebook is not None:
         notebook = Path(notebook).absolute()
@@ -119,8 +133,11 @@ def snapshot(
         progress.step("Choosing the notebook's files")
         selection = choose_files(notebook, capsule_dir=out, rules=rules, kernel_files=kernel_files)
 
-    progress.step("Finding the kernel's interpreter")
-    interpreter = find_kernel_python(notebook, python)
+    if facts_file is not None and facts is not None:
+        interpreter = Path(facts.interpreter.executable)  # on the machine the facts describe: nothing here runs it
+    else:
+        progress.step("Finding the kernel's interpreter")
+        interpreter = find_kernel_python(notebook, python)
     if facts is None:
         progress.step(f"Probing {interpreter}")
         facts = probe_interpreter(interpreter)
@@ -133,15 +150,16 @@ def snapshot(
         distributions = [d for d in distributions if d.name in keep]
 
     with staged_capsule(out) as writer:
-        entries = _lock(facts, distributions, writer.vendor_dir, interpreter, offline, progress)
+        entries = _lock(facts, distributions, writer.vendor_dir, interpreter if facts_file is None else None, offline, progress)
+        target_locks = _lock_targets(facts, entries, targets, offline, progress)
         captured = None
         if notebook is not None and selection is not None:
             progress.step(f"Hashing {len(selection.paths)} file(s) beside the notebook")
             captured = store_files(notebook.parent, selection, writer.staging, rules)
         if strict:
-            _refuse_strict(entries, captured)
+            _refuse_strict(entries, captured, target_locks)
         progress.step("Writing the capsule")
-        manifest = _write_capsule_files(writer, notebook, facts, entries, sorted(tooling), captured)
+        manifest = _write_capsule_files(writer, notebook, facts, entries, sorted(tooling), captured, target_locks)
         result = SnapshotResult(
             capsule=out,
             capsule_hash=manifest["capsule_hash"],
@@ -153,13 +171,15 @@ def snapshot(
             used=tuple(sorted(_used(facts))),
             conda_packages=int((manifest.get("conda") or {}).get("packages", 0)),
             notebook_files=captured,
+            targets=tuple(target_locks),
         )
     return result
 
 
-def _refuse_strict(entries: Sequence[LockEntry], captured: CapturedFiles | None) -> None:
+def _refuse_strict(entries: Sequence[LockEntry], captured: CapturedFiles | None, targets: Sequence[TargetLock] = ()) -> None:
     """--strict: everything the image would lack or hold differently, in one sentence."""
     problems = [e.reason or e.name for e in entries if not e.is_locked]
+    problems += [p for target in targets for p in target.strict_problems]
     problems += [e.warning or e.name for e in entries if e.is_locked and e.strict_problem]
     problems += [item.sentence() for item in (captured.left_out if captured else ())]
     if problems:
@@ -184,7 +204,7 @@ def _lock(
     facts: EnvironmentFacts,
     distributions: Sequence[Any],
     vendor_dir: Path,
-    interpreter: Path,
+    interpreter: Path | None,
     offline: bool,
     progress: Progress,
 ) -> list[LockEntry]:
@@ -211,7 +231,7 @@ def _lock(
                 client,
                 locations=where,
                 vendor_dir=vendor_dir,
-                build_wheel=wheel_builder(interpreter),
+                build_wheel=wheel_builder(interpreter) if interpreter is not None else _elsewhere,
                 cache=ResolutionCache(cache_root() / "resolved"),
                 progress=progress,
                 image_glibc=_glibc(facts),
@@ -223,6 +243,35 @@ def _lock(
     for index, dists in framework_index_misses(entries, config.index_urls).items():
         found.update((e.name, e) for e in lock_on([index], [], [index], dists) if e.is_locked)
     return [found.get(entry.name, entry) for entry in entries]
+
+
+def _elsewhere(spec: str, folder: Path) -> Path:
+    """The wheel builder of a snapshot from a facts file: the interpreter is on the machine the facts describe."""
+    raise RuntimeError("the facts came from another machine, so only that machine can build it; snapshot there")
+
+
+def _lock_targets(
+    facts: EnvironmentFacts, entries: Sequence[LockEntry], platforms: Sequence[str], offline: bool, progress: Progress
+) -> list[TargetLock]:
+    """Each target platform's files, from the same indexes as the capture's (look-ups cached on disk)."""
+    from envcapsule.lock.index import IndexClient
+    from envcapsule.lock.targets import lock_targets
+    from envcapsule.platforms import Target, target_glibc
+
+    config = lookup_config(facts.pip_config)
+    glibc = target_glibc({"os": facts.platform.os, "libc": facts.platform.libc, "libc_version": facts.platform.libc_version})
+    targets = [Target(p, facts.interpreter.version, facts.interpreter.implementation, glibc) for p in platforms]
+    with IndexClient(
+        config.index_urls,
+        config.find_links,
+        cache_dir=cache_root() / "index",
+        cert=config.cert,
+        trusted_hosts=config.trusted_hosts,
+        offline=offline,
+    ) as client:
+        return lock_targets(
+            facts, entries, targets, lookup=client.many_project_files, config=config, offline=offline, progress=progress
+        )
 
 
 def _glibc(facts: EnvironmentFacts) -> tuple[int, int] | None:
@@ -253,13 +302,14 @@ def _write_capsule_files(
     entries: Sequence[LockEntry],
     tooling: Sequence[str],
     captured: CapturedFiles | None = None,
+    targets: Sequence[TargetLock] = (),
 ) -> dict[str, Any]:
     from envcapsule.cuda import cuda_section
     from envcapsule.lock.pylock import build_pylock, render_pylock
     from envcapsule.lock.requirements import render_requirements
 
     source = notebook.name if notebook else str(facts.interpreter.executable)
-    pylock_sha = writer.write_text("pylock.toml", render_pylock(build_pylock(facts, entries)))
+    pylock_sha = writer.write_text("pylock.toml", render_pylock(build_pylock(facts, entries, targets=targets)))
     header = (
         f"Locked by envcapsule {__version__} from the kernel environment of {source}.\n"
         "Install from this folder: pip install --no-deps --require-hashes -r requirements.txt"
@@ -292,7 +342,7 @@ def _write_capsule_files(
             "libc": facts.platform.libc,
             "libc_version": facts.platform.libc_version,
         },
-        "target": {"platforms": [f"{facts.platform.os}/{_docker_arch(facts.platform.machine)}"]},
+        "target": _target_section(targets),
         "cuda": cuda_section(facts) or None,
         "lockfiles": [
             {"path": "pylock.toml", "format": "pylock", "sha256": pylock_sha},
@@ -303,6 +353,7 @@ def _write_capsule_files(
         "excluded": {"tooling": list(tooling)},
         "warnings": [{"package": e.name, "message": e.warning} for e in entries if e.warning],
     }
+    manifest["warnings"] += [{"platform": t.platform, "message": w} for t in targets for w in t.warnings()]
     if facts.is_conda:
         from envcapsule.conda.capsule_files import write_conda_files
 
@@ -318,8 +369,15 @@ def _write_capsule_files(
     return manifest
 
 
-def _docker_arch(machine: str) -> str:
-    return {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(machine.lower(), machine.lower())
+def _target_section(targets: Sequence[TargetLock]) -> dict[str, Any]:
+    """``[target]``: the platforms the image is built for, the glibc their wheels were chosen for, and those that failed."""
+    section: dict[str, Any] = {"platforms": [t.platform for t in targets]}
+    if targets:
+        section["glibc"] = ".".join(map(str, targets[0].target.glibc))
+    failed = [t.platform for t in targets if t.error]
+    if failed:
+        section["unlocked"] = failed
+    return section
 
 
 def ensure_capsule(

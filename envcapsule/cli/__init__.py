@@ -59,6 +59,8 @@ def _run_snapshot(args: Arguments) -> int:
             include=args.include or (),
             exclude=args.exclude or (),
             max_files_size=args.max_files_size,
+            facts_file=args.facts,
+            platforms=args.platforms,
             progress=progress,
         )
     if args.json:
@@ -82,7 +84,14 @@ def _run_build(args: Arguments) -> int:
             else:
                 print(f"Build context written to {written.context}; build it with: docker build {written.context}")
             return 0
-        result = api.build(args.target, python=args.python, base_image=args.base_image, no_cache=args.no_cache, progress=progress)
+        result = api.build(
+            args.target,
+            python=args.python,
+            base_image=args.base_image,
+            no_cache=args.no_cache,
+            platform=args.platform,
+            progress=progress,
+        )
     if args.json:
         _print_json(result.to_json())
     else:
@@ -323,7 +332,9 @@ def _run_inspect(args: Arguments) -> int:
 
     facts = api.inspect(args.notebook, python=args.python)
     if args.json:
-        _print_json(facts.to_dict())
+        from envcapsule.factsfile import facts_document
+
+        _print_json(facts_document(facts))
     else:
         render_facts(facts)
     return 0

@@ -55,14 +55,22 @@ def default_base_image(manifest: Mapping[str, Any]) -> str:
     return f"python:{version}-slim-{codename or DEFAULT_CODENAME}"
 
 
-def check_base_image(client: Any, name: str, python_version: str, progress: Progress | None = None) -> BaseImage:
+def check_base_image(
+    client: Any, name: str, python_version: str, progress: Progress | None = None, platform: str = "linux/amd64"
+) -> BaseImage:
     """The base image, pulled if needed, with its interpreter checked: another minor is an error, another patch a warning.
 
     A base without ``python3`` (the ``nvidia/cuda`` runtime images, for one) gets a
     standalone CPython of the captured version, fetched on the host into the cache.
     """
-    image = _local_or_pulled(client, name)
-    found = _python_in(client, name)
+    image = _local_or_pulled(client, name, platform)
+    arch = platform.split("/")[1]
+    if (image.attrs.get("Architecture") or "amd64") != arch:
+        raise BaseImageError(
+            f"The base image {name} is for {image.attrs.get('Architecture') or 'amd64'}, and this build is for {platform}",
+            f"pass {{option:base_image}} with a {platform} image (made with `docker import --platform {platform}`, or pulled for it)",
+        )
+    found = _python_in(client, name, platform)
     standalone = None
     warnings: list[str] = []
     if found is None:
@@ -88,7 +96,7 @@ def _standalone_python(version: str, docker_arch: str, progress: Progress | None
     return fetch_standalone_python(version, docker_arch, cache_root() / "pythons", progress)
 
 
-def _local_or_pulled(client: Any, name: str) -> Any:
+def _local_or_pulled(client: Any, name: str, platform: str = "linux/amd64") -> Any:
     import docker.errors
 
     try:
@@ -96,7 +104,7 @@ def _local_or_pulled(client: Any, name: str) -> Any:
     except docker.errors.ImageNotFound:
         pass
     try:
-        return client.images.pull(name)
+        return client.images.pull(name, platform=platform)
     except docker.errors.APIError as error:
         raise BaseImageError(
             f"The base image {name} is not on this machine and cannot be pulled ({engine_reason(error)})",
@@ -104,14 +112,16 @@ def _local_or_pulled(client: Any, name: str) -> Any:
         ) from None
 
 
-def _python_in(client: Any, name: str) -> str | None:
+def _python_in(client: Any, name: str, platform: str = "linux/amd64") -> str | None:
     """The version of the base image's ``python3``; None when it has none; an error when it has a broken one."""
     import docker.errors
     import requests
 
     container = None
     try:
-        container = client.containers.create(name, ["python3", "-c", _PROBE], entrypoint=[], network_disabled=True)
+        container = client.containers.create(
+            name, ["python3", "-c", _PROBE], entrypoint=[], network_disabled=True, platform=platform
+        )
         try:
             container.start()
         except docker.errors.APIError as error:

@@ -13,16 +13,17 @@ from typing import Any
 from envcapsule import grammar
 from envcapsule.atomic import write_json
 from envcapsule.capsule import Capsule, read_capsule, require_writable
-from envcapsule.contract import BASE_IMAGE_LABEL
+from envcapsule.contract import BASE_IMAGE_LABEL, PLATFORM_LABEL
 from envcapsule.errors import BuildError, EnvcapsuleError
 from envcapsule.image.base import BaseImage, BaseImageError, check_base_image, default_base_image
 from envcapsule.image.context import kernel_layers, write_context, write_server_context
 from envcapsule.image.dockerfile import ImageSpec, render_server_dockerfile
-from envcapsule.image.files import install_plan
+from envcapsule.image.files import build_target, install_plan
 from envcapsule.image.installer import PIP_FALLBACK_NOTICE, Installer, host_installer
 from envcapsule.image.layer_locks import holding, layer_key
 from envcapsule.image.server_env import ServerLock, server_lock
 from envcapsule.image.wheelcache import WheelCache
+from envcapsule.platforms import platform_of
 from envcapsule.progress import NullProgress, Progress
 
 BUILD_RECORD = "build.json"
@@ -53,6 +54,8 @@ class BuildResult:
     server_image_id: str = ""  # the server stage, built on its own before the capsule's build
     server_steps: list[BuildStep] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    platform: str = "linux/amd64"  # what the image runs on (its OCI platform)
+    emulated: bool = False  # built under emulation on an engine of another architecture
 
     @property
     def cached_steps(self) -> list[int]:
@@ -62,12 +65,13 @@ class BuildResult:
         return asdict(self)
 
 
-def image_tag(capsule: Capsule) -> str:
+def image_tag(capsule: Capsule, platform: str = "linux/amd64") -> str:
     stem = Path(capsule.notebooks[0]).stem if capsule.notebooks else capsule.folder.name.removesuffix(".capsule")
     repository = re.sub(r"[^a-z0-9._-]+", "-", stem.lower()).strip("-._") or "capsule"
     # The environment's hash, then the notebook files' own: a changed CSV is a new image of the same environment.
     files = f"-{capsule.files_hash[:8]}" if capsule.files_hash else ""
-    return f"envcapsule/{repository}:{capsule.capsule_hash[:12]}{files}"
+    arch = "" if platform == "linux/amd64" else "-" + platform.split("/")[1]
+    return f"envcapsule/{repository}:{capsule.capsule_hash[:12]}{files}{arch}"
 
 
 def build(
@@ -78,34 +82,51 @@ def build(
     client: Any = None,
     progress: Progress | None = None,
     context_dir: Path | None = None,
+    platform: str | None = None,
 ) -> BuildResult:
-    """Build (or find) the capsule's image; record the result in the capsule folder."""
+    """Build (or find) the capsule's image for ``platform`` (default: the engine's, when targeted); record the result."""
     from envcapsule.engine import engine_client
 
     capsule = read_capsule(capsule_dir)  # refuses hand-edited lockfiles
     with engine_client(client) as engine:
-        return _build(capsule, engine, base_image, no_cache, progress or NullProgress(), context_dir)
+        return _build(capsule, engine, base_image, no_cache, progress or NullProgress(), context_dir, platform)
 
 
 def _build(
-    capsule: Capsule, client: Any, base_image: str | None, no_cache: bool, progress: Progress, context_dir: Path | None
+    capsule: Capsule,
+    client: Any,
+    base_image: str | None,
+    no_cache: bool,
+    progress: Progress,
+    context_dir: Path | None,
+    platform: str | None = None,
 ) -> BuildResult:
-    tag = image_tag(capsule)
+    from envcapsule.image.emulation import build_platform, check_emulation
+
+    native = engine_platform(client)
+    platform = build_platform(capsule, platform, native)
+    target = build_target(capsule, platform)
+    tag = image_tag(capsule, platform)
     base_name = chosen_base_image(capsule, base_image)
     untrusted: list[str] = []
     if not no_cache and context_dir is None:
-        existing = _existing(client, tag, capsule, base_image, untrusted)
+        existing = _existing(client, tag, capsule, base_image, untrusted, platform)
         if existing is not None:
             return existing
 
     require_writable(capsule.folder, "a build writes its Dockerfile and build.json")
     interpreter = capsule.manifest["interpreter"]
+    emulated = platform != native
+    if emulated:
+        progress.step(f"Building for {platform} under emulation (QEMU) on this {native} engine: slow, but the real thing")
     progress.step(f"Checking the base image {base_name}")
-    base = check_base_image(client, base_name, interpreter["version"], progress)
-    plan = install_plan(capsule)
+    base = check_emulation(
+        lambda: check_base_image(client, base_name, interpreter["version"], progress, platform), native, platform
+    )
+    plan = install_plan(capsule, platform)
     root = _cache_root()
     cache = WheelCache(root / "wheels")
-    server = server_lock(interpreter["version"], capsule.manifest["platform"]["machine"], cache, root / "server-env", progress)
+    server = server_lock(interpreter["version"], target.machine, cache, root / "server-env", progress)
     if not all(cache.has(f) for f in plan.files):
         with _fetcher(capsule) as fetcher:
             cache.ensure(capsule, plan.files, fetcher, progress)
@@ -115,8 +136,8 @@ def _build(
 
         conda = prepare_conda_build(capsule, cache, root / "conda-installer", base.python_version, progress)
 
-    spec = image_spec(capsule, base, plan, server.sha256)
-    installer = host_installer(capsule.manifest["platform"]["machine"])
+    spec = image_spec(capsule, base, plan, server.sha256, platform)
+    installer = host_installer(target.machine)
     notices = [] if installer.uv else [f"The build installs with pip, since {installer.reason}."]
     server_key = layer_key(base.image_id, server.sha256, render_server_dockerfile(spec))
     server_image_id = ""
@@ -124,7 +145,9 @@ def _build(
     if context_dir is None and not no_cache:
         progress.step(f"Building the server environment, shared by capsules with the same server lock ({installer.name})")
         with holding({server_key: True}):
-            server_image_id, server_steps = _build_server_stage(client, spec, server, cache, base, installer, progress, notices)
+            server_image_id, server_steps = _build_server_stage(
+                client, spec, server, cache, base, installer, progress, notices, platform
+            )
     kernel_keys = {layer_key(server_key, name, *(f.sha256 for f in files)): True for name, files in kernel_layers(plan).items()}
     scratch = Path(tempfile.mkdtemp(prefix="envcapsule-context-")) if context_dir is None else context_dir
     try:
@@ -133,7 +156,7 @@ def _build(
         if context_dir is not None:
             raise _ContextWritten(tag)
         with holding({server_key: no_cache, **kernel_keys}):  # the server stage shared, unless this build redoes it
-            image_id, steps = _run_build(client, scratch, tag, no_cache, progress, notices)
+            image_id, steps = _run_build(client, scratch, tag, no_cache, progress, notices, platform)
     finally:
         if context_dir is None:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -152,6 +175,8 @@ def _build(
         server_image_id=server_image_id,
         server_steps=server_steps,
         warnings=[*untrusted, *base.warnings, *plan.skipped, *dict.fromkeys(notices)],
+        platform=platform,
+        emulated=emulated,
     )
     _record(capsule.folder, result)
     return result
@@ -182,7 +207,7 @@ def chosen_base_image(capsule: Capsule, base_image: str | None) -> str:
     return name
 
 
-def image_spec(capsule: Capsule, base: BaseImage, plan: Any, server_sha: str) -> ImageSpec:
+def image_spec(capsule: Capsule, base: BaseImage, plan: Any, server_sha: str, platform: str = "linux/amd64") -> ImageSpec:
     python = capsule.manifest["interpreter"]["version"]
     labels = {
         **expected_labels(capsule),
@@ -191,6 +216,7 @@ def image_spec(capsule: Capsule, base: BaseImage, plan: Any, server_sha: str) ->
         "envcapsule.python": base.python_version or python,  # the image's Python; the capture's is in the capsule
         "envcapsule.server-lock-sha256": server_sha,
         BASE_IMAGE_LABEL: base.name,
+        PLATFORM_LABEL: platform,
     }
     if base.standalone is not None:
         labels["envcapsule.python-build"] = base.standalone.key
@@ -226,6 +252,7 @@ def _build_server_stage(
     installer: Installer,
     progress: Progress,
     notices: list[str],
+    platform: str = "linux/amd64",
 ) -> tuple[str, list[BuildStep]]:
     """The server stage alone, from a context of its own, so the capsule's build finds every server layer cached.
 
@@ -235,19 +262,27 @@ def _build_server_stage(
     scratch = Path(tempfile.mkdtemp(prefix="envcapsule-server-"))
     try:
         write_server_context(scratch, spec, server, cache, base.standalone, installer)
-        return _run_build(client, scratch, None, False, progress, notices)
+        return _run_build(client, scratch, None, False, progress, notices, platform)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _run_build(
-    client: Any, context: Path, tag: str | None, no_cache: bool, progress: Progress, notices: list[str]
+    client: Any,
+    context: Path,
+    tag: str | None,
+    no_cache: bool,
+    progress: Progress,
+    notices: list[str],
+    platform: str = "linux/amd64",
 ) -> tuple[str, list[BuildStep]]:
     """Build ``context``; lines the install script writes for the user (the pip fallback) go to ``notices``."""
     steps: list[BuildStep] = []
     tail: list[str] = []
     image_id = ""
-    stream = client.api.build(path=str(context), tag=tag, rm=True, forcerm=True, nocache=no_cache, pull=False, decode=True)
+    stream = client.api.build(
+        path=str(context), tag=tag, rm=True, forcerm=True, nocache=no_cache, pull=False, decode=True, platform=platform
+    )
     try:
         for chunk in stream:
             if "error" in chunk:
@@ -308,7 +343,9 @@ def expected_labels(capsule: Capsule) -> dict[str, str]:
     return expected
 
 
-def _existing(client: Any, tag: str, capsule: Capsule, base_image: str | None, untrusted: list[str]) -> BuildResult | None:
+def _existing(
+    client: Any, tag: str, capsule: Capsule, base_image: str | None, untrusted: list[str], platform: str = "linux/amd64"
+) -> BuildResult | None:
     """The image under ``tag`` when its labels show it is this capsule's (and built on ``base_image``, when one is named)."""
     import docker.errors
 
@@ -317,11 +354,11 @@ def _existing(client: Any, tag: str, capsule: Capsule, base_image: str | None, u
     except docker.errors.ImageNotFound:
         return None
     labels = image.labels or {}
-    if any(labels.get(key) != value for key, value in expected_labels(capsule).items()):
+    if any(labels.get(key) != value for key, value in expected_labels(capsule).items()) or image_platform(image) != platform:
         untrusted.append(f"The image tagged {tag} did not carry this capsule's hash and lockfile hashes, so it was built again.")
         return None
     record = _read_record(capsule.folder)
-    if record and record.get("image_id") != image.id:
+    if record and (record.get("image_id") != image.id or record.get("platform", "linux/amd64") != platform):
         record = None
     built_on = labels.get(BASE_IMAGE_LABEL) or (record or {}).get("base_image")
     if base_image is not None and built_on != base_image:
@@ -341,7 +378,24 @@ def _existing(client: Any, tag: str, capsule: Capsule, base_image: str | None, u
         python_in_base=labels.get("envcapsule.python", ""),
         server_lock_sha256=labels.get("envcapsule.server-lock-sha256", ""),
         reused=True,
+        platform=platform,
     )
+
+
+def image_platform(image: Any) -> str:
+    """The platform an image runs on, from its label (envcapsule images) or its config's OS and architecture."""
+    attrs = image.attrs or {}
+    labelled = (image.labels or {}).get(PLATFORM_LABEL)
+    return str(labelled or f"{attrs.get('Os') or 'linux'}/{attrs.get('Architecture') or 'amd64'}")
+
+
+def engine_platform(client: Any) -> str:
+    """The platform the engine runs natively: ``linux/amd64`` on most hosts."""
+    try:
+        version = client.version()
+    except Exception:  # noqa: BLE001 - an engine that cannot say is taken as the common case
+        return "linux/amd64"
+    return platform_of(str(version.get("Os") or "linux"), str(version.get("Arch") or "amd64"))
 
 
 def _fetcher(capsule: Capsule) -> Any:

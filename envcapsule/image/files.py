@@ -9,6 +9,7 @@ from envcapsule import grammar
 from envcapsule.capsule import Capsule
 from envcapsule.errors import CapsuleError
 from envcapsule.lock.pylock import read_pylock
+from envcapsule.platforms import Target, best_wheel, glibc_of, platform_of, target_glibc
 
 # Frameworks and big wheels (numpy, pandas, ...) change rarely: a layer of their own keeps a
 # one-package change elsewhere from reinstalling them.
@@ -67,21 +68,61 @@ class InstallPlan:
         return tuple(f for f in self.files if not f.is_large)
 
 
-def install_plan(capsule: Capsule) -> InstallPlan:
+def build_target(capsule: Capsule, platform: str | None) -> Target:
+    """The platform an image of this capsule is built for, with the capture's interpreter and the glibc its files fit."""
+    manifest = capsule.manifest
+    interpreter = manifest["interpreter"]
+    section = manifest.get("target") or {}
+    glibc = glibc_of(section.get("glibc")) or target_glibc(manifest.get("platform") or {})
+    return Target(
+        platform or capture_platform(capsule), interpreter["version"], interpreter.get("implementation", "cpython"), glibc
+    )
+
+
+def capture_platform(capsule: Capsule) -> str:
+    platform = capsule.manifest.get("platform") or {}
+    return platform_of(str(platform.get("os", "linux")), str(platform.get("machine", "x86_64")))
+
+
+def install_plan(capsule: Capsule, platform: str | None = None) -> InstallPlan:
+    """The files an image for ``platform`` installs: the captured ones on the capture's own platform, else each target's.
+
+    A package whose marker excludes the platform (``appnope`` on Linux) is left out and named.
+    """
     lock = read_pylock((capsule.folder / "pylock.toml").read_text(encoding="utf-8"))
+    target = build_target(capsule, platform)
+    exact = target.platform == capture_platform(capsule) and (capsule.manifest.get("platform") or {}).get("os") == "linux"
+    environment = target.marker_environment()
     files: list[LockedFile] = []
     skipped: list[str] = []
+    left_out: list[str] = []
+    no_file: list[str] = []
     blockers: list[str] = []  # every one named in one sentence, not the first alone
     for package in lock.packages:
         version = str(package.version)
-        wheel = package.wheels[0] if package.wheels else None
-        if wheel is not None:
-            sha = (wheel.hashes or {}).get("sha256", "")
-            files.append(LockedFile(package.name, version, wheel.filename, sha, wheel.size, url=wheel.url, vendored=wheel.path))
-        elif (package.tool or {}).get("envcapsule", {}).get("wheel"):
-            built = package.tool["envcapsule"]  # type: ignore[index]
+        if package.marker is not None and not package.marker.evaluate({**environment, "extra": ""}):
+            left_out.append(package.name)
+            continue
+        built = (package.tool or {}).get("envcapsule", {})
+        built_file = None
+        if built.get("wheel"):
             filename = built["wheel"].rsplit("/", 1)[-1]
-            files.append(LockedFile(package.name, version, filename, built["sha256"], built.get("size"), vendored=built["wheel"]))
+            built_file = LockedFile(package.name, version, filename, built["sha256"], built.get("size"), vendored=built["wheel"])
+        candidates = [
+            LockedFile(package.name, version, w.filename, (w.hashes or {}).get("sha256", ""), w.size, url=w.url, vendored=w.path)
+            for w in package.wheels or ()
+        ]
+        if exact:
+            chosen = candidates[0] if candidates and package.sdist is None else built_file
+        else:
+            candidates += [built_file] if built_file is not None else []
+            best = best_wheel(target, [c.filename for c in candidates])
+            chosen = next((c for c in candidates if c.filename == best), None)
+            if chosen is None and (candidates or package.sdist is not None):
+                no_file.append(f"{package.name}=={version}")
+                continue
+        if chosen is not None:
+            files.append(chosen)
         elif package.sdist is not None:
             blockers.append(f"{package.name}=={version}")
         else:
@@ -96,6 +137,10 @@ def install_plan(capsule: Capsule) -> InstallPlan:
         )
     unresolved = (lock.tool or {}).get("envcapsule", {}).get("unresolved", [])
     skipped += [f"{u['name']}=={u['version']} was not locked at the snapshot, so the image leaves it out." for u in unresolved]
+    if no_file:
+        skipped.append(f"The lock has no wheel for {target.platform} of {', '.join(no_file)}, so that image leaves them out.")
+    if left_out:
+        skipped.append(f"Left out of the {target.platform} image, as their markers say: {', '.join(sorted(left_out))}.")
     return InstallPlan(tuple(files), tuple(skipped))
 
 

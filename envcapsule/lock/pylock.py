@@ -25,20 +25,34 @@ from envcapsule.errors import CapsuleError
 from envcapsule.facts import EnvironmentFacts
 from envcapsule.lock.entries import LockEntry
 from envcapsule.lock.redact import redact_text, redact_url
+from envcapsule.lock.targets import TargetFile, TargetLock
 
 
-def build_pylock(facts: EnvironmentFacts, entries: Sequence[LockEntry], tool: dict[str, Any] | None = None) -> Pylock:
-    """The lock of every locked entry; unresolved entries are listed under ``[tool.envcapsule]``."""
-    packages = [_package(entry) for entry in entries if entry.is_locked]
+def build_pylock(
+    facts: EnvironmentFacts,
+    entries: Sequence[LockEntry],
+    tool: dict[str, Any] | None = None,
+    targets: Sequence[TargetLock] = (),
+) -> Pylock:
+    """The lock of every locked entry; unresolved entries are listed under ``[tool.envcapsule]``.
+
+    Each package holds its captured file and, after it, each target's file of the same version;
+    a package that some target leaves out, or that only targets need, carries a ``marker`` naming
+    the environments it is installed in.
+    """
+    resolved = [t for t in targets if not t.exact and t.error is None]
+    packages = [_package(entry, resolved, facts) for entry in entries if entry.is_locked]
+    packages += _added_packages(resolved)
     unresolved = [
         {"name": e.name, "version": e.version, "reason": redact_text(e.reason or "")} for e in entries if not e.is_locked
     ]
     envcapsule_tool: dict[str, Any] = dict(tool or {})
     if unresolved:
         envcapsule_tool["unresolved"] = unresolved
+    environments = list(dict.fromkeys([_environment_marker(facts), *(t.target.marker() for t in resolved)]))
     lock = Pylock(
         lock_version=Version("1.0"),
-        environments=[Marker(_environment_marker(facts))],
+        environments=[Marker(m) for m in environments],
         requires_python=SpecifierSet(f"=={facts.interpreter.minor_version}.*"),
         created_by="envcapsule",
         packages=packages,
@@ -49,6 +63,67 @@ def build_pylock(facts: EnvironmentFacts, entries: Sequence[LockEntry], tool: di
     except PylockValidationError as error:  # a bug in envcapsule, never the user's input
         raise CapsuleError(f"envcapsule produced an invalid pylock.toml ({error}); please report this.") from None
     return lock
+
+
+def _target_wheels(entry: LockEntry, targets: Sequence[TargetLock]) -> list[PackageWheel]:
+    """Each target's own wheel of the entry's version, once per file, after the captured one."""
+    seen = {entry.sha256}
+    wheels = []
+    for target in targets:
+        file = target.files.get(entry.name)
+        if file is not None and file.sha256 not in seen:
+            seen.add(file.sha256)
+            wheels.append(_wheel(file))
+    return wheels
+
+
+def _wheel(file: TargetFile) -> PackageWheel:
+    upload = None
+    if file.upload_time:
+        try:
+            upload = datetime.fromisoformat(file.upload_time.replace("Z", "+00:00"))
+        except ValueError:
+            upload = None
+    return PackageWheel(
+        url=redact_url(file.url) if file.url else None, size=file.size, upload_time=upload, hashes={"sha256": file.sha256}
+    )
+
+
+def _presence_marker(facts: EnvironmentFacts, name: str, targets: Sequence[TargetLock]) -> Marker | None:
+    """None when every environment installs ``name``; else the marker of those that do (the capture's and the targets')."""
+    if not any(name in t.dropped for t in targets):
+        return None
+    keeping = [_environment_marker(facts), *(t.target.marker() for t in targets if name not in t.dropped)]
+    return Marker(" or ".join(f"({m})" for m in dict.fromkeys(keeping)))
+
+
+def _added_packages(targets: Sequence[TargetLock]) -> list[Package]:
+    """The distributions only targets need: one package per name and version, its marker naming those targets."""
+    grouped: dict[tuple[str, str], list[TargetLock]] = {}
+    for target in targets:
+        for name in target.added:
+            grouped.setdefault((name, target.files[name].version), []).append(target)
+    packages = []
+    for (name, version), where in sorted(grouped.items()):
+        wheels: list[PackageWheel] = []
+        seen: set[str] = set()
+        for target in where:
+            file = target.files[name]
+            if file.sha256 not in seen:
+                seen.add(file.sha256)
+                wheels.append(_wheel(file))
+        marker = Marker(" or ".join(f"({t.target.marker()})" for t in where))
+        index = where[0].files[name].index
+        packages.append(
+            Package(
+                name=canonicalize_name(name),
+                version=Version(version),
+                marker=marker,
+                index=redact_url(index) if index else None,
+                wheels=wheels,
+            )
+        )
+    return packages
 
 
 def render_pylock(lock: Pylock) -> str:
@@ -76,21 +151,25 @@ def _upload_time(entry: LockEntry) -> datetime | None:
         return None
 
 
-def _package(entry: LockEntry) -> Package:
+def _package(entry: LockEntry, targets: Sequence[TargetLock] = (), facts: EnvironmentFacts | None = None) -> Package:
     common: dict[str, Any] = {"name": canonicalize_name(entry.name), "version": Version(entry.version)}
+    if facts is not None:
+        common["marker"] = _presence_marker(facts, entry.name, targets)
     url = redact_url(entry.url, keep_user="git" if entry.kind == "vcs" else None) if entry.url else None
     index = redact_url(entry.index) if entry.index else None
+    extra = _target_wheels(entry, targets)
     if entry.kind == "wheel":
         wheel = PackageWheel(url=url, size=entry.size, upload_time=_upload_time(entry), hashes=_hashes(entry))
-        return Package(**common, index=index, wheels=[wheel])
+        return Package(**common, index=index, wheels=[wheel, *extra])
     if entry.kind == "sdist":
         sdist = PackageSdist(url=url, size=entry.size, upload_time=_upload_time(entry), hashes=_hashes(entry))
         # The wheel built from it on this machine travels in the capsule, so an image needs no build tools.
         built = entry.built
         tool = {"envcapsule": {"wheel": built.path, "sha256": built.sha256, "size": built.size}} if built else None
-        return Package(**common, index=index, sdist=sdist, tool=tool)
+        return Package(**common, index=index, sdist=sdist, wheels=extra or None, tool=tool)
     if entry.kind == "vendored":
-        return Package(**common, wheels=[PackageWheel(path=entry.vendored_path, size=entry.size, hashes=_hashes(entry))])
+        vendored = PackageWheel(path=entry.vendored_path, size=entry.size, hashes=_hashes(entry))
+        return Package(**common, wheels=[vendored, *extra])
     if entry.kind == "vcs":
         vcs = PackageVcs(
             type=entry.vcs or "git",

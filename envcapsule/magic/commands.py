@@ -58,6 +58,7 @@ def _snapshot(args: argparse.Namespace, notebook: Path, progress: Progress) -> M
         exclude=args.exclude or (),
         max_files_size=args.max_files_size,
         kernel_files=kernel_files(notebook.parent),
+        platforms=args.platforms,
         progress=progress,
         python=python,
         facts=facts,
@@ -77,7 +78,15 @@ def _build(args: argparse.Namespace, notebook: Path, progress: Progress) -> Magi
     from envcapsule import api
 
     python, facts = _kernel()
-    built = api.build(notebook, base_image=args.base_image, no_cache=args.no_cache, progress=progress, python=python, facts=facts)
+    built = api.build(
+        notebook,
+        base_image=args.base_image,
+        no_cache=args.no_cache,
+        platform=args.platform,
+        progress=progress,
+        python=python,
+        facts=facts,
+    )
     verdict = "image up to date" if built.reused else "image built"
     return MagicResult("build", verdict, [built.image, *(f"warning: {w}" for w in built.warnings)])
 
