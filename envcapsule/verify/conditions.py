@@ -96,7 +96,7 @@ def read_conditions(
     image_os = str(attrs.get("Os") or "linux").lower()
     warnings = [
         *_python_warnings(interpreter.get("version"), python_image),
-        *_platform_warnings(captured_arch, image_arch, engine_arch),
+        *_platform_warnings(captured_arch, image_arch, engine_arch, captured_os),
         *_base_warnings(manifest.get("base_image") or {}, base_image, base_digest),
         *_system_warnings((manifest.get("system") or {}).get("packages") or [], system_packages),
     ]
@@ -126,10 +126,10 @@ def _python_warnings(captured: str | None, found: str | None) -> list[str]:
     return []
 
 
-def _platform_warnings(captured: str | None, image: str | None, engine: str | None) -> list[str]:
+def _platform_warnings(captured: str | None, image: str | None, engine: str | None, captured_os: str = "linux") -> list[str]:
     warnings = []
-    if captured and image and captured != image:
-        warnings.append(f"The image is linux/{image}, but the notebook was captured on linux/{captured}.")
+    if captured and image and (captured != image or captured_os != "linux"):
+        warnings.append(f"The image is linux/{image}, but the notebook was captured on {captured_os}/{captured}.")
     if image and engine and image != engine:
         warnings.append(f"The image is linux/{image} and ran emulated on a linux/{engine} engine.")
     return warnings
