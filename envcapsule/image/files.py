@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,12 +72,11 @@ class InstallPlan:
 def build_target(capsule: Capsule, platform: str | None) -> Target:
     """The platform an image of this capsule is built for, with the capture's interpreter and the glibc its files fit."""
     manifest = capsule.manifest
-    interpreter = manifest["interpreter"]
+    interpreter = manifest.get("interpreter") or {}
     section = manifest.get("target") or {}
     glibc = glibc_of(section.get("glibc")) or target_glibc(manifest.get("platform") or {})
-    return Target(
-        platform or capture_platform(capsule), interpreter["version"], interpreter.get("implementation", "cpython"), glibc
-    )
+    version = str(interpreter.get("version") or "{}.{}".format(*sys.version_info[:2]))
+    return Target(platform or capture_platform(capsule), version, str(interpreter.get("implementation") or "cpython"), glibc)
 
 
 def capture_platform(capsule: Capsule) -> str:
@@ -91,7 +91,8 @@ def install_plan(capsule: Capsule, platform: str | None = None) -> InstallPlan:
     """
     lock = read_pylock((capsule.folder / "pylock.toml").read_text(encoding="utf-8"))
     target = build_target(capsule, platform)
-    exact = target.platform == capture_platform(capsule) and (capsule.manifest.get("platform") or {}).get("os") == "linux"
+    captured_os = (capsule.manifest.get("platform") or {}).get("os", "linux")
+    exact = platform is None or (target.platform == capture_platform(capsule) and captured_os == "linux")
     environment = target.marker_environment()
     files: list[LockedFile] = []
     skipped: list[str] = []
