@@ -23,7 +23,8 @@ pytestmark = pytest.mark.integration
 
 ARM64_BASE_IMAGE = os.environ.get("ENVCAPSULE_TEST_BASE_IMAGE_ARM64", "envcapsule-test/python:3.11.2-bookworm-arm64")
 # The notebook's own stack, at versions with wheels for all four platforms and Python 3.11.
-STACK = ("numpy==2.2.6", "pandas==2.2.3", "matplotlib==3.10.3", "ipykernel==6.29.5")
+# jupyter-core 5.7 is the last to require pywin32 on Windows.
+STACK = ("numpy==2.2.6", "pandas==2.2.3", "matplotlib==3.10.3", "ipykernel==6.29.5", "jupyter-core==5.7.2")
 LIST_DISTRIBUTIONS = (
     "import importlib.metadata as m, json; print(json.dumps([d.metadata['Name'].lower() for d in m.distributions()]))"
 )
