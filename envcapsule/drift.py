@@ -42,6 +42,8 @@ class Drift:
     platform: tuple[str, ...] = ()
     conda: tuple[PackageChange, ...] = ()  # conda packages (conda-meta records) added, removed or changed
     files: tuple[FileChange, ...] = ()  # the notebook's files added, removed or changed beside it
+    notes: tuple[str, ...] = ()  # how the comparison was made, when that is not file by file (another platform)
+    compared: Literal["files", "versions"] = "files"
 
     @property
     def identical(self) -> bool:
@@ -50,7 +52,8 @@ class Drift:
     def lines(self) -> list[str]:
         conda = (f"conda package {change.describe()}" for change in self.conda)
         files = (change.describe() for change in self.files)
-        return [*self.interpreter, *self.platform, *conda, *(change.describe() for change in self.packages), *files]
+        changes = [*self.interpreter, *self.platform, *conda, *(change.describe() for change in self.packages), *files]
+        return [*self.notes, *changes]
 
     def summary(self) -> str:
         """``62 added, 2 changed, interpreter CPython 3.11.2 → CPython 3.11.7``: the drift in one line."""
@@ -70,6 +73,8 @@ class Drift:
             "packages": {change.name: change.to_json() for change in self.packages},
             "interpreter": list(self.interpreter),
             "platform": list(self.platform),
+            "compared": self.compared,
+            "notes": list(self.notes),
         }
         if self.conda:
             drift["conda"] = {change.name: change.to_json() for change in self.conda}
@@ -84,20 +89,78 @@ def compare(captured: EnvironmentFacts, live: EnvironmentFacts, ignore: Iterable
     In a conda environment the conda packages are compared as conda records, and the
     distributions they own are left to that comparison.
     """
+    from envcapsule.platforms import platform_of
+
     skipped = set(ignore)
     before = {d.name: d for d in captured.distributions if d.name not in skipped and not d.conda}
     after = {d.name: d for d in live.distributions if d.name not in skipped and not d.conda}
+    here = platform_of(captured.platform.os, captured.platform.machine)
+    there = platform_of(live.platform.os, live.platform.machine)
+    if here != there:
+        # Another platform installs other files of the same versions, and its markers select other packages.
+        only_before = _platform_only(captured, live, set(before) - set(after))
+        only_after = _platform_only(live, captured, set(after) - set(before))
+        notes = [
+            f"The capsule was captured on {here} and this environment is {there}, so versions are compared, not files.",
+            *(f"{name} is only on {here}, as its markers say." for name in sorted(only_before)),
+            *(f"{name} is only on {there}, as its markers say." for name in sorted(only_after)),
+        ]
+        before = {n: d for n, d in before.items() if n not in only_before}
+        after = {n: d for n, d in after.items() if n not in only_after}
+        changes = _package_changes(before, after, versions_only=True)
+        return Drift(tuple(changes), _interpreter_changes(captured, live), notes=tuple(notes), compared="versions")
+    conda = _conda_changes(captured.conda_records, live.conda_records)
+    return Drift(
+        tuple(_package_changes(before, after)), _interpreter_changes(captured, live), _platform_changes(captured, live), conda
+    )
+
+
+def _platform_only(side: EnvironmentFacts, other: EnvironmentFacts, names: set[str]) -> set[str]:
+    """Those of ``names`` that ``side`` requires only behind a marker that ``other``'s platform does not meet."""
+    from packaging.markers import InvalidMarker
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    from envcapsule.facts import normalize_name
+
+    env_here, env_there = {**side.marker_environment(), "extra": ""}, {**other.marker_environment(), "extra": ""}
+    unmet: set[str] = set()
+    met: set[str] = set()
+    for dist in side.distributions:
+        for line in dist.requires_dist:
+            try:
+                requirement = Requirement(line)
+            except InvalidRequirement:
+                continue
+            name = normalize_name(requirement.name)
+            if name not in names:
+                continue
+            try:
+                marker = requirement.marker
+                if marker is not None and marker.evaluate(env_here) and not marker.evaluate(env_there):
+                    unmet.add(name)
+                elif marker is None or marker.evaluate(env_there):
+                    met.add(name)
+            except InvalidMarker:
+                continue
+    return unmet - met
+
+
+def _package_changes(
+    before: dict[str, Distribution], after: dict[str, Distribution], versions_only: bool = False
+) -> list[PackageChange]:
     changes = []
     for name in sorted(before.keys() | after.keys()):
         old, new = before.get(name), after.get(name)
-        if old is None and new is not None:
+        if versions_only and old is not None and new is not None:
+            if old.version != new.version:
+                changes.append(PackageChange(name, "changed", old=old.version, new=new.version))
+        elif old is None and new is not None:
             changes.append(PackageChange(name, "added", new=new.version))
         elif new is None and old is not None:
             changes.append(PackageChange(name, "removed", old=old.version))
         elif old is not None and new is not None and _fingerprint(old) != _fingerprint(new):
             changes.append(PackageChange(name, "changed", old=_label(old, new), new=_label(new, old)))
-    conda = _conda_changes(captured.conda_records, live.conda_records)
-    return Drift(tuple(changes), _interpreter_changes(captured, live), _platform_changes(captured, live), conda)
+    return changes
 
 
 def _conda_changes(captured: Iterable[CondaRecord], live: Iterable[CondaRecord]) -> tuple[PackageChange, ...]:

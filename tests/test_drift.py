@@ -53,3 +53,39 @@ def test_interpreter_and_platform_changes() -> None:
 def test_ignored_names_are_not_drift() -> None:
     live = with_dists(*BASE.distributions, Distribution("envcapsule", "0.1.0"))
     assert compare(BASE, live, ignore={"envcapsule"}).identical
+
+
+def test_a_capsule_from_another_platform_is_compared_by_version_and_says_so() -> None:
+    from envcapsule.drift import compare
+    from envcapsule.facts import Distribution, EnvironmentFacts, Interpreter, Platform
+
+    interpreter = Interpreter("cpython", "3.11.2", "cp311", "/env/bin/python", "/env", "/usr", "venv")
+    ipykernel = Distribution("ipykernel", "6.29.5", requires_dist=("appnope; platform_system == 'Darwin'",))
+    mac = EnvironmentFacts(
+        interpreter=interpreter,
+        platform=Platform(os="darwin", system="Darwin", machine="arm64"),
+        distributions=(
+            ipykernel,
+            Distribution("appnope", "0.1.4", wheel_tags=("py3-none-any",)),
+            Distribution("numpy", "2.2.6", wheel_tags=("cp311-cp311-macosx_11_0_arm64",)),
+            Distribution("pandas", "2.2.3", wheel_tags=("cp311-cp311-macosx_11_0_arm64",)),
+        ),
+    )
+    linux = EnvironmentFacts(
+        interpreter=interpreter,
+        platform=Platform(os="linux", system="Linux", machine="x86_64"),
+        distributions=(
+            ipykernel,
+            Distribution("numpy", "2.2.6", wheel_tags=("cp311-cp311-manylinux_2_17_x86_64",)),
+            Distribution("pandas", "2.3.0", wheel_tags=("cp311-cp311-manylinux_2_17_x86_64",)),
+        ),
+    )
+    drift = compare(mac, linux)
+    assert drift.compared == "versions"
+    assert [c.describe() for c in drift.packages] == ["pandas 2.2.3 → 2.3.0"]  # numpy's other wheel is no drift
+    assert (
+        drift.notes[0]
+        == "The capsule was captured on darwin/arm64 and this environment is linux/amd64, so versions are compared, not files."
+    )
+    assert "appnope is only on darwin/arm64, as its markers say." in drift.notes
+    assert not drift.platform

@@ -201,8 +201,10 @@ def render_drift(drift: Drift) -> None:
     out = console()
     if drift.identical:
         out.print("[bold green]Identical:[/] the live kernel environment matches its capsule.")
+        for note in drift.notes:
+            out.print(f"  {note}")
         return
-    out.print(f"[bold yellow]Drifted:[/] {len(drift.lines())} change(s) since the snapshot")
+    out.print(f"[bold yellow]Drifted:[/] {len(drift.lines()) - len(drift.notes)} change(s) since the snapshot")
     for line in drift.lines():
         out.print(f"  {line}")
 
