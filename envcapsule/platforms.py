@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from packaging import tags
 
@@ -124,7 +125,7 @@ def best_wheel(target: Target, filenames: Iterable[str]) -> str | None:
     """The wheel the target's installer prefers among ``filenames`` (its most specific fitting tag), None when none fits."""
     from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
-    rank = {tag: position for position, tag in enumerate(target.tags())}
+    rank = _ranks(target)
     best: tuple[int, str] | None = None
     for filename in filenames:
         if not filename.endswith(".whl"):
@@ -137,6 +138,11 @@ def best_wheel(target: Target, filenames: Iterable[str]) -> str | None:
         if positions and (best is None or min(positions) < best[0]):
             best = (min(positions), filename)
     return best[1] if best else None
+
+
+@lru_cache(maxsize=32)
+def _ranks(target: Target) -> dict[tags.Tag, int]:
+    return {tag: position for position, tag in enumerate(target.tags())}
 
 
 def glibc_of(text: str | None) -> tuple[int, int] | None:

@@ -270,7 +270,14 @@ def _lock_targets(
         offline=offline,
     ) as client:
         return lock_targets(
-            facts, entries, targets, lookup=client.many_project_files, config=config, offline=offline, progress=progress
+            facts,
+            entries,
+            targets,
+            lookup=client.many_project_files,
+            config=config,
+            offline=offline,
+            progress=progress,
+            cache_dir=cache_root() / "targets",
         )
 
 

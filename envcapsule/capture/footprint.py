@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 
 from packaging.markers import InvalidMarker
 from packaging.requirements import InvalidRequirement, Requirement
@@ -12,12 +13,20 @@ from envcapsule.facts import EnvironmentFacts, normalize_name
 TOOL_NAME = "envcapsule"
 
 
+@lru_cache(maxsize=8192)
+def parsed_requirement(line: str) -> Requirement | None:
+    """A Requires-Dist line as a Requirement (None when it is not one), parsed once per process: environments repeat them."""
+    try:
+        return Requirement(line)
+    except InvalidRequirement:
+        return None
+
+
 def _requirements(lines: Iterable[str]) -> Iterator[Requirement]:
     for line in lines:
-        try:
-            yield Requirement(line)
-        except InvalidRequirement:
-            continue
+        requirement = parsed_requirement(line)
+        if requirement is not None:
+            yield requirement
 
 
 def requested_extras(facts: EnvironmentFacts) -> dict[str, set[str]]:

@@ -11,19 +11,21 @@ the target needs and the capture lacked is *added*, what only the capture's plat
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from packaging.markers import InvalidMarker
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from envcapsule.capture.footprint import parsed_requirement
 from envcapsule.facts import EnvironmentFacts, PipConfig
 from envcapsule.lock.entries import LockEntry
 from envcapsule.platforms import Target, best_wheel, platform_of
@@ -116,20 +118,29 @@ def lock_targets(
     config: PipConfig,
     offline: bool = False,
     progress: Progress | None = None,
+    cache_dir: Path | None = None,
 ) -> list[TargetLock]:
-    """One TargetLock per target, in the order given."""
+    """One TargetLock per target, in the order given; the targets that uv resolves are resolved concurrently."""
+    from concurrent.futures import ThreadPoolExecutor
+
     progress = progress or NullProgress()
     captured = platform_of(facts.platform.os, facts.platform.machine)
-    locks = []
-    for target in targets:
-        if target.platform == captured and facts.platform.os == "linux":
-            locks.append(TargetLock(target, exact=True))
-        elif markers_differ(facts, target):
-            progress.step(f"Resolving the environment for {target.platform} (uv, with the captured versions as constraints)")
-            locks.append(_resolved(facts, entries, target, config, offline))
-        else:
-            progress.step(f"Finding the files for {target.platform}")
-            locks.append(_same_set(entries, target, lookup))
+    resolved = [t for t in targets if not (t.platform == captured and facts.platform.os == "linux") and markers_differ(facts, t)]
+    if resolved:
+        uv_binary()  # found before the threads start: sysconfig's first read is not thread-safe
+        names = " and ".join(t.platform for t in resolved)
+        progress.step(f"Resolving the environment for {names} (uv, with the captured versions as constraints)")
+    with ThreadPoolExecutor(max_workers=max(1, len(resolved))) as pool:
+        futures = {t.platform: pool.submit(_resolved, facts, entries, t, config, offline, cache_dir) for t in resolved}
+        locks = []
+        for target in targets:
+            if target.platform in futures:
+                locks.append(futures[target.platform].result())
+            elif target.platform == captured and facts.platform.os == "linux":
+                locks.append(TargetLock(target, exact=True))
+            else:
+                progress.step(f"Finding the files for {target.platform}")
+                locks.append(_same_set(entries, target, lookup))
     return locks
 
 
@@ -142,13 +153,14 @@ def markers_differ(facts: EnvironmentFacts, target: Target) -> bool:
     for dist in facts.distributions:
         extras = ["", *sorted(wanted.get(dist.name, ()))]
         for line in dist.requires_dist:
+            requirement = parsed_requirement(line)
+            marker = requirement.marker if requirement is not None else None
+            if marker is None:
+                continue
             try:
-                marker = Requirement(line).marker
-                if marker is None:
-                    continue
                 if any(marker.evaluate({**here, "extra": e}) != marker.evaluate({**there, "extra": e}) for e in extras):
                     return True
-            except (InvalidRequirement, InvalidMarker):
+            except InvalidMarker:
                 continue
     return False
 
@@ -223,11 +235,13 @@ def roots(facts: EnvironmentFacts, names: Sequence[str]) -> list[str]:
         if dist.name not in keep:
             continue
         for line in dist.requires_dist:
+            requirement = parsed_requirement(line)
+            if requirement is None:
+                continue
             try:
-                requirement = Requirement(line)
                 if requirement.marker is None or requirement.marker.evaluate(env):
                     required.add(canonicalize_name(requirement.name))
-            except (InvalidRequirement, InvalidMarker):
+            except InvalidMarker:
                 continue
     found = [name for name in names if name not in required]
     reached = closure(found, requirements_of(facts))
@@ -235,7 +249,12 @@ def roots(facts: EnvironmentFacts, names: Sequence[str]) -> list[str]:
 
 
 def _resolved(
-    facts: EnvironmentFacts, entries: Sequence[LockEntry], target: Target, config: PipConfig, offline: bool
+    facts: EnvironmentFacts,
+    entries: Sequence[LockEntry],
+    target: Target,
+    config: PipConfig,
+    offline: bool,
+    cache_dir: Path | None = None,
 ) -> TargetLock:
     index_entries = [e for e in entries if e.is_locked and e.kind in _INDEX_KINDS]
     if not index_entries:
@@ -248,6 +267,7 @@ def _resolved(
             target,
             config,
             offline,
+            cache_dir,
         )
     except ResolutionFailed as error:
         return TargetLock(target, error=str(error))
@@ -289,40 +309,40 @@ class ResolutionFailed(Exception):
 
 
 def resolve_with_uv(
-    requirements: Sequence[str], constraints: Sequence[str], target: Target, config: PipConfig, offline: bool
+    requirements: Sequence[str],
+    constraints: Sequence[str],
+    target: Target,
+    config: PipConfig,
+    offline: bool,
+    cache_dir: Path | None = None,
 ) -> dict[str, dict[str, Any]]:
     """name -> {name, version, wheels: [{filename, url, sha256, size, upload_time}]} for the target, from ``uv pip compile``.
 
     Index URLs, which may carry credentials, reach uv through its environment, never its arguments.
+    With ``cache_dir`` a resolution is kept under the sha256 of everything it depends on: every
+    version is pinned and released files never change, so the same inputs give the same answer.
     """
-    from envcapsule import _toml as tomllib
-    from envcapsule.errors import PythonDistError
-    from envcapsule.image.python_dist import find_uv
+    import hashlib
 
+    from envcapsule import _toml as tomllib
+    from envcapsule.atomic import atomic_writer
+
+    key = json.dumps([list(requirements), list(constraints), target.uv_platform(), target.python_version, _index_key(config)])
+    cached = cache_dir / f"{hashlib.sha256(key.encode()).hexdigest()}.toml" if cache_dir is not None else None
     try:
-        uv = find_uv()
-    except PythonDistError:
-        raise ResolutionFailed("uv, which resolves for other platforms, is not installed here (`pip install uv`)") from None
-    with tempfile.TemporaryDirectory(prefix="envcapsule-target-") as scratch:
-        folder = Path(scratch)
-        (folder / "requirements.in").write_text("".join(f"{r}\n" for r in requirements), encoding="utf-8")
-        (folder / "constraints.txt").write_text("".join(f"{c}\n" for c in constraints), encoding="utf-8")
-        command = [
-            uv, "pip", "compile", "requirements.in", "--constraint", "constraints.txt",
-            "--python-platform", target.uv_platform(), "--python-version", target.python_version,
-            "--format", "pylock.toml", "--no-header", "--quiet", "--no-config", "--index-strategy", "unsafe-best-match",
-        ]  # fmt: skip
-        if offline:
-            command.append("--offline")
-        try:
-            completed = subprocess.run(
-                command, cwd=folder, env=_uv_environment(config), capture_output=True, text=True, timeout=UV_TIMEOUT
-            )
-        except (OSError, subprocess.TimeoutExpired) as error:
-            raise ResolutionFailed(f"uv did not run ({error})") from None
-    if completed.returncode != 0:
-        raise ResolutionFailed(_uv_sentence(completed.stderr))
-    lock = tomllib.loads(completed.stdout)
+        output = cached.read_text(encoding="utf-8") if cached is not None else None
+    except OSError:
+        output = None
+    if output is None:
+        output = _uv_compile(requirements, constraints, target, config, offline)
+        if cached is not None:
+            try:
+                with atomic_writer(cached, "w", encoding="utf-8") as stream:
+                    stream.write(output)
+            except OSError:
+                pass  # a cache that cannot be written only costs speed
+    lock = tomllib.loads(output)
+
     packages: dict[str, dict[str, Any]] = {}
     for package in lock.get("packages", []):
         wheels = []
@@ -343,6 +363,52 @@ def resolve_with_uv(
         name = canonicalize_name(package["name"])
         packages[name] = {"name": name, "version": str(package["version"]), "wheels": wheels}
     return packages
+
+
+def _index_key(config: PipConfig) -> str:
+    """The indexes a resolution came from, as a digest: their URLs may carry credentials."""
+    import hashlib
+
+    where = json.dumps([list(config.index_urls), list(config.find_links), config.no_index])
+    return hashlib.sha256(where.encode()).hexdigest()
+
+
+@lru_cache(maxsize=1)
+def uv_binary() -> str | None:
+    from envcapsule.errors import PythonDistError
+    from envcapsule.image.python_dist import find_uv
+
+    try:
+        return find_uv()
+    except PythonDistError:
+        return None
+
+
+def _uv_compile(requirements: Sequence[str], constraints: Sequence[str], target: Target, config: PipConfig, offline: bool) -> str:
+    """``uv pip compile`` for the target, as pylock.toml text; ResolutionFailed with uv's own reason."""
+    uv = uv_binary()
+    if uv is None:
+        raise ResolutionFailed("uv, which resolves for other platforms, is not installed here (`pip install uv`)")
+    with tempfile.TemporaryDirectory(prefix="envcapsule-target-") as scratch:
+        folder = Path(scratch)
+        (folder / "requirements.in").write_text("".join(f"{r}\n" for r in requirements), encoding="utf-8")
+        (folder / "constraints.txt").write_text("".join(f"{c}\n" for c in constraints), encoding="utf-8")
+        command = [
+            uv, "pip", "compile", "requirements.in", "--constraint", "constraints.txt",
+            "--python-platform", target.uv_platform(), "--python-version", target.python_version,
+            "--format", "pylock.toml", "--no-header", "--quiet", "--no-config", "--index-strategy", "unsafe-best-match",
+        ]  # fmt: skip
+        if offline:
+            command.append("--offline")
+        try:
+            completed = subprocess.run(
+                command, cwd=folder, env=_uv_environment(config), capture_output=True, text=True, timeout=UV_TIMEOUT
+            )
+        except (OSError, subprocess.TimeoutExpired) as error:
+            raise ResolutionFailed(f"uv did not run ({error})") from None
+    if completed.returncode != 0:
+        raise ResolutionFailed(_uv_sentence(completed.stderr))
+    return completed.stdout
 
 
 def _uv_environment(config: PipConfig) -> dict[str, str]:
