@@ -33,7 +33,9 @@ class Core(Protocol):
 
     def snapshot(self, notebook: Path, python: str | None, progress: Progress) -> dict[str, Any]: ...
 
-    def build(self, notebook: Path, python: str | None, base_image: str | None, progress: Progress) -> dict[str, Any]: ...
+    def build(
+        self, notebook: Path, python: str | None, base_image: str | None, progress: Progress, platform: str | None = None
+    ) -> dict[str, Any]: ...
 
     def launch(
         self,
@@ -97,8 +99,10 @@ class LocalCore:
         result.pop("files")  # every locked file's url and hash: the capsule folder has them, the sidebar does not need them
         return result
 
-    def build(self, notebook: Path, python: str | None, base_image: str | None, progress: Progress) -> dict[str, Any]:
-        return api.build(notebook, python=python, base_image=base_image, progress=progress).to_json()
+    def build(
+        self, notebook: Path, python: str | None, base_image: str | None, progress: Progress, platform: str | None = None
+    ) -> dict[str, Any]:
+        return api.build(notebook, python=python, base_image=base_image, platform=platform, progress=progress).to_json()
 
     def launch(
         self,

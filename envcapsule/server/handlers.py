@@ -86,7 +86,8 @@ class BuildHandler(JobStartHandler):
     def work(self, notebook: Notebook, python: str | None, body: dict[str, Any]) -> Work:
         core = self.core
         base_image = self.optional_text(body, "base_image")
-        return lambda progress: core.build(notebook.path, python, base_image, progress)
+        platform = self.optional_text(body, "platform")
+        return lambda progress: core.build(notebook.path, python, base_image, progress, platform=platform)
 
 
 class LaunchHandler(JobStartHandler):

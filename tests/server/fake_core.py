@@ -70,8 +70,11 @@ class FakeCore:
     def snapshot(self, notebook: Path, python: str | None, progress: Progress) -> dict[str, Any]:
         return self._job("snapshot", progress, notebook=notebook, python=python)
 
-    def build(self, notebook: Path, python: str | None, base_image: str | None, progress: Progress) -> dict[str, Any]:
-        return self._job("build", progress, notebook=notebook, python=python, base_image=base_image)
+    def build(
+        self, notebook: Path, python: str | None, base_image: str | None, progress: Progress, platform: str | None = None
+    ) -> dict[str, Any]:
+        extra = {"platform": platform} if platform is not None else {}
+        return self._job("build", progress, notebook=notebook, python=python, base_image=base_image, **extra)
 
     def launch(
         self,

@@ -61,6 +61,16 @@ async def test_a_build_job_runs_from_start_to_finish(api: Api, fake_core: FakeCo
     assert payload(await api("status", params={"path": notebook}))["jobs"] == []
 
 
+async def test_a_build_for_arm64_hands_the_platform_to_the_core(
+    api: Api, fake_core: FakeCore, notebook: str, jp_root_dir: Any
+) -> None:
+    job = await start(api, "build", {"path": notebook, "platform": "linux/arm64"})
+    fake_core.release("build")
+    assert (await ended(api, job["id"]))["state"] == "done"
+    where = {"notebook": jp_root_dir.resolve() / notebook, "python": sys.executable, "base_image": None}
+    assert fake_core.calls == [("build", {**where, "platform": "linux/arm64"})]
+
+
 async def test_launch_result_carries_the_url_container_and_name(api: Api, fake_core: FakeCore, notebook: str) -> None:
     job = await start(api, "launch", {"path": notebook})
     fake_core.release("launch")
