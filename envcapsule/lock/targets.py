@@ -32,7 +32,18 @@ from envcapsule.platforms import Target, best_wheel, platform_of
 from envcapsule.progress import NullProgress, Progress
 
 UV_TIMEOUT = 600
-_INDEX_KINDS = ("wheel", "sdist")
+
+
+def _from_index(entry: LockEntry) -> bool:
+    """Installed from an index (a wheel or sdist there, or a copy of one from a local folder): the index has its other files."""
+    return entry.is_locked and entry.distribution.source_kind == "index"
+
+
+def _built_here(entry: LockEntry) -> str:
+    return (
+        f"{entry.name}=={entry.version} was installed from a {entry.distribution.source_kind} source, "
+        "and its wheel was built for the capturing platform"
+    )
 
 
 @dataclass(frozen=True)
@@ -166,21 +177,23 @@ def markers_differ(facts: EnvironmentFacts, target: Target) -> bool:
 
 
 def _fits(target: Target, entry: LockEntry) -> bool:
-    return bool(entry.filename) and best_wheel(target, [entry.filename or ""]) is not None
+    """Whether the target installs the captured file itself (or the wheel the snapshot built from the captured sdist)."""
+    names = [entry.filename or "", entry.built.path.rsplit("/", 1)[-1] if entry.built else ""]
+    return best_wheel(target, [n for n in names if n]) is not None
 
 
 def _same_set(entries: Sequence[LockEntry], target: Target, lookup: ProjectFilesLookup) -> TargetLock:
     """The captured distributions, each with the index's wheel of its version for the target where the captured one does not fit."""
     locked = [e for e in entries if e.is_locked]
-    look_up = [e for e in locked if not _fits(target, e) and e.kind in _INDEX_KINDS]
+    look_up = [e for e in locked if not _fits(target, e) and _from_index(e)]
     pages = lookup([e.name for e in look_up]) if look_up else {}
     files: dict[str, TargetFile] = {}
     missing: list[str] = []
     for entry in locked:
         if _fits(target, entry):
             continue
-        if entry.kind not in _INDEX_KINDS:
-            missing.append(f"{entry.name}=={entry.version} is a {entry.kind} install built on the capturing machine")
+        if not _from_index(entry):
+            missing.append(_built_here(entry))
             continue
         found, why = _index_file(target, entry.name, entry.version, pages.get(entry.name, ()))
         if found is not None:
@@ -256,7 +269,7 @@ def _resolved(
     offline: bool,
     cache_dir: Path | None = None,
 ) -> TargetLock:
-    index_entries = [e for e in entries if e.is_locked and e.kind in _INDEX_KINDS]
+    index_entries = [e for e in entries if _from_index(e)]
     if not index_entries:
         return TargetLock(target)
     versions = {e.name: e.version for e in index_entries}
@@ -288,8 +301,8 @@ def _resolved(
             added.append(name)
     dropped = [e.name for e in index_entries if e.name not in packages]
     for entry in entries:  # direct installs are not resolved: their captured file either fits or is missing
-        if entry.is_locked and entry.kind not in _INDEX_KINDS and not _fits(target, entry):
-            missing.append(f"{entry.name}=={entry.version} is a {entry.kind} install built on the capturing machine")
+        if entry.is_locked and not _from_index(entry) and not _fits(target, entry):
+            missing.append(_built_here(entry))
     return TargetLock(target, files=files, added=tuple(sorted(added)), dropped=tuple(sorted(dropped)), missing=tuple(missing))
 
 

@@ -72,6 +72,11 @@ def launch(
     token = secrets.token_hex(24)
     name = container_name(labels)
     options = run_options(labels, token, name=name, port=port, mount=mount, gpus=gpus, memory=memory, cpus=cpus)
+    foreign = _foreign_platform(client, labels)
+    if foreign is not None:
+        image_platform, native = foreign
+        progress.step(f"The image is {image_platform} and this engine {native}: it runs under emulation (QEMU), slowly")
+        options["platform"] = image_platform
 
     progress.step("Starting the container")
     container: Container | None = None
@@ -196,6 +201,18 @@ def checked_mount(mount: Path, progress: Progress) -> Path:
     if sys.platform == "linux" and mode.st_uid != 1000 and not mode.st_mode & stat.S_IWOTH:
         progress.log(f"{folder} is not writable by uid 1000, the notebook user in the container; saving there may fail")
     return folder
+
+
+def _foreign_platform(client: DockerClient, labels: dict[str, str]) -> tuple[str, str] | None:
+    """(the image's platform, the engine's) when an envcapsule image was built for another platform than the engine's."""
+    from envcapsule.contract import PLATFORM_LABEL
+    from envcapsule.image.build import engine_platform
+
+    wanted = labels.get(PLATFORM_LABEL)
+    if not wanted:
+        return None
+    native = engine_platform(client)
+    return (wanted, native) if wanted != native else None
 
 
 def _create(client: DockerClient, image: str, options: dict[str, Any]) -> Container:
