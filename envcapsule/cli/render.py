@@ -17,6 +17,7 @@ from envcapsule.cuda import Check
 from envcapsule.drift import Drift
 from envcapsule.facts import EnvironmentFacts
 from envcapsule.image.build import BuildResult
+from envcapsule.lock.targets import TargetLock
 from envcapsule.progress import NullProgress, Progress
 from envcapsule.run.launched import Launched
 from envcapsule.run.usage import Usage, human_bytes, human_duration
@@ -116,8 +117,19 @@ def render_snapshot(result: SnapshotResult) -> None:
         )
     if result.notebook_files is not None:
         out.print(f"  files         {result.notebook_files.describe()}")
+    if result.targets:
+        out.print(f"  targets       {', '.join(_target_summary(t) for t in result.targets)}")
     for warning in result.warnings:
         out.print(f"[yellow]warning:[/] {warning}")
+
+
+def _target_summary(target: TargetLock) -> str:
+    if target.exact:
+        return f"{target.platform} (the captured files)"
+    if target.error:
+        return f"{target.platform} (not locked)"
+    own = len(target.files)
+    return f"{target.platform} ({own} wheel{'' if own == 1 else 's'} of its own)"
 
 
 def render_facts(facts: EnvironmentFacts) -> None:
@@ -148,6 +160,7 @@ def render_build(result: BuildResult) -> None:
     if result.base_image:
         python = f"standalone {result.python_build}" if result.python_build else f"Python {result.python_in_base}"
         out.print(f"  base image    {result.base_image} ({python})")
+    out.print(f"  platform      {result.platform}{' (built under emulation)' if result.emulated else ''}")
     for warning in result.warnings:
         out.print(f"[yellow]warning:[/] {warning}")
 
