@@ -261,8 +261,12 @@ def _lock_targets(
     config = lookup_config(facts.pip_config)
     glibc = target_glibc({"os": facts.platform.os, "libc": facts.platform.libc, "libc_version": facts.platform.libc_version})
     targets = [Target(p, facts.interpreter.version, facts.interpreter.implementation, glibc) for p in platforms]
+    # A framework build found on its own index (PyTorch's) has its other platforms' files there too.
+    framework = [
+        i for i in dict.fromkeys(e.index for e in entries if e.index) if i not in config.index_urls and not i.startswith("file:")
+    ]
     with IndexClient(
-        config.index_urls,
+        [*config.index_urls, *(i for i in framework if i)],
         config.find_links,
         cache_dir=cache_root() / "index",
         cert=config.cert,

@@ -30,6 +30,7 @@ pytestmark = pytest.mark.usefixtures("no_pip_environment")
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TORCH_WHEEL = "torch-2.5.1+cu124-cp311-cp311-linux_x86_64.whl"
+TORCH_ARM64_WHEEL = "torch-2.5.1+cu124-cp311-cp311-manylinux_2_28_aarch64.whl"
 
 
 def test_the_representative_h100_facts_give_this_cuda_table() -> None:
@@ -118,17 +119,19 @@ def torch_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str
     """A stand-in for download.pytorch.org/whl on 127.0.0.1: a Simple API page for torch under cu124/."""
     served = tmp_path / "served"
     (served / "files").mkdir(parents=True)
-    wheel = served / "files" / TORCH_WHEEL
-    wheel.write_bytes(b"the cu124 build")
-    sha256 = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    links = []
+    for filename, content in ((TORCH_WHEEL, b"the cu124 build"), (TORCH_ARM64_WHEEL, b"the cu124 build for arm64")):
+        (served / "files" / filename).write_bytes(content)
+        links.append((filename, hashlib.sha256(content).hexdigest()))
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(served)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{server.server_address[1]}/whl"
     page = served / "whl" / "cu124" / "torch"
     page.mkdir(parents=True)
-    link = f"http://127.0.0.1:{server.server_address[1]}/files/{quote(TORCH_WHEEL)}"
-    page.joinpath("index.html").write_text(f'<html><body><a href="{link}#sha256={sha256}">{TORCH_WHEEL}</a></body></html>')
+    files = f"http://127.0.0.1:{server.server_address[1]}/files"
+    anchors = "".join(f'<a href="{files}/{quote(name)}#sha256={sha256}">{name}</a>' for name, sha256 in links)
+    page.joinpath("index.html").write_text(f"<html><body>{anchors}</body></html>")
     monkeypatch.setattr(envcapsule.cuda, "TORCH_INDEX_BASE", base)
     try:
         yield f"{base}/cu124"
@@ -168,7 +171,7 @@ def notebook(tmp_path: Path) -> Path:
 
 
 def test_a_cu124_build_is_locked_on_the_pytorch_index(tmp_path: Path, pypi: FakeIndex, torch_index: str) -> None:
-    result = snapshot(notebook(tmp_path), python=sys.executable, facts=torch_facts(pypi.url))
+    result = snapshot(notebook(tmp_path), python=sys.executable, facts=torch_facts(pypi.url), platforms="linux/amd64")
 
     lock = tomllib.loads((result.capsule / "pylock.toml").read_text())
     torch = next(package for package in lock["packages"] if package["name"] == "torch")
@@ -226,3 +229,13 @@ def test_a_capsule_without_cuda_has_no_cuda_labels(tmp_path: Path, pypi: FakeInd
 
     assert "cuda" not in capsule.manifest
     assert not any(key.startswith("envcapsule.cuda") or key == "envcapsule.min-driver" for key in labels)
+
+
+def test_the_arm64_target_finds_the_framework_build_on_its_own_index(tmp_path: Path, pypi: FakeIndex, torch_index: str) -> None:
+    result = snapshot(notebook(tmp_path), python=sys.executable, facts=torch_facts(pypi.url))
+    lock = tomllib.loads((result.capsule / "pylock.toml").read_text())
+    torch = next(package for package in lock["packages"] if package["name"] == "torch")
+    arm64 = torch["wheels"][1]
+    assert arm64["url"].startswith(torch_index.rsplit("/whl", 1)[0]) and "aarch64" in arm64["url"]
+    assert arm64["hashes"]["sha256"] == hashlib.sha256(b"the cu124 build for arm64").hexdigest()
+    assert result.warnings == ()
