@@ -183,3 +183,23 @@ def test_a_small_capsule_builds_for_arm64_under_emulation(tmp_path: Path, shared
         assert output.strip() == "aarch64"
     finally:
         remove_image(docker_client, built["image"])
+
+
+@pytest.mark.usefixtures("shell_env")
+def test_what_linux_needs_and_the_laptop_lacked_is_added_and_named(tmp_path: Path, shared_cache: Path) -> None:
+    from envcapsule.capsule import read_capsule
+    from envcapsule.image.files import install_plan
+
+    facts = captured_on(MACOS_ARM64, tmp_path, "keyring==25.5.0")
+    assert "jeepney" not in {d["name"] for d in json.loads(facts.read_text())["distributions"]}
+    nb = notebook(tmp_path / "project")
+    snap = ok(envcapsule("snapshot", nb, "--facts", facts, "--json", cache=shared_cache)).json()
+    for target in snap["targets"]:
+        added = {a["name"] for a in target["added"]}
+        assert {"jeepney", "secretstorage"} <= added, target
+        assert any(w.startswith(f"Added for {target['platform']}") and "jeepney==" in w for w in snap["warnings"])
+    capsule = read_capsule(nb.with_name("analysis.capsule"))
+    for platform, machine in (("linux/amd64", "x86_64"), ("linux/arm64", "aarch64")):
+        files = {f.name: f.filename for f in install_plan(capsule, platform).files}
+        assert files["jeepney"].endswith("py3-none-any.whl")
+        assert machine in files["cryptography"]
