@@ -316,7 +316,7 @@ def _write_capsule_files(
     targets: Sequence[TargetLock] = (),
 ) -> dict[str, Any]:
     from envcapsule.cuda import cuda_section
-    from envcapsule.lock.pylock import build_pylock, render_pylock
+    from envcapsule.lock.pylock import build_pylock, environment_marker, render_pylock
     from envcapsule.lock.requirements import render_requirements
 
     source = notebook.name if notebook else str(facts.interpreter.executable)
@@ -325,7 +325,9 @@ def _write_capsule_files(
         f"Locked by envcapsule {__version__} from the kernel environment of {source}.\n"
         "Install from this folder: pip install --no-deps --require-hashes -r requirements.txt"
     )
-    requirements_sha = writer.write_text("requirements.txt", render_requirements(entries, facts.pip_config, header))
+    requirements_sha = writer.write_text(
+        "requirements.txt", render_requirements(entries, facts.pip_config, header, targets, environment_marker(facts))
+    )
     writer.write_text(FACTS, json.dumps(facts.to_dict(), indent=1, sort_keys=True) + "\n")
 
     notebooks = []

@@ -91,10 +91,20 @@ def _wheel(file: TargetFile) -> PackageWheel:
 
 def _presence_marker(facts: EnvironmentFacts, name: str, targets: Sequence[TargetLock]) -> Marker | None:
     """None when every environment installs ``name``; else the marker of those that do (the capture's and the targets')."""
+    text = presence_marker(_environment_marker(facts), name, targets)
+    return Marker(text) if text else None
+
+
+def presence_marker(capture_marker: str, name: str, targets: Sequence[TargetLock]) -> str | None:
+    """The marker text of the environments that install ``name``, None when all of them do."""
     if not any(name in t.dropped for t in targets):
         return None
-    keeping = [_environment_marker(facts), *(t.target.marker() for t in targets if name not in t.dropped)]
-    return Marker(" or ".join(f"({m})" for m in dict.fromkeys(keeping)))
+    keeping = [capture_marker, *(t.target.marker() for t in targets if name not in t.dropped)]
+    return " or ".join(f"({m})" for m in dict.fromkeys(keeping))
+
+
+def environment_marker(facts: EnvironmentFacts) -> str:
+    return _environment_marker(facts)
 
 
 def _added_packages(targets: Sequence[TargetLock]) -> list[Package]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -106,3 +107,10 @@ def test_markers_that_name_the_platform_decide_whether_the_target_is_resolved_ag
     )
     assert not markers_differ(linux, Target("linux/arm64", "3.11.2"))
     assert roots(mac, ["appnope", "comm", "ipykernel"]) == ["ipykernel"]
+
+
+def test_requirements_txt_accepts_each_targets_file_of_a_version(tmp_path: Path, index: FakeIndex) -> None:
+    result = snapshot(notebook(tmp_path), python=sys.executable, facts=linux_facts(index.url))
+    text = (result.capsule / "requirements.txt").read_text()
+    amd64, arm64 = (hashlib.sha256(content).hexdigest() for content in (b"amd64 wheel", b"arm64 wheel"))
+    assert f"fastmath==1.0 \\\n    --hash=sha256:{amd64} \\\n    --hash=sha256:{arm64}\n" in text
