@@ -146,8 +146,11 @@ def server_requirements(capsule: Capsule, progress: Progress) -> str:
     from envcapsule.image.wheelcache import WheelCache
     from envcapsule.paths import cache_root
 
+    from envcapsule.image.files import build_target
+
     root = cache_root()
-    interpreter, machine = capsule.manifest["interpreter"]["version"], capsule.manifest["platform"]["machine"]
+    # Binder builds for linux/amd64, whatever platform the capsule was captured on.
+    interpreter, machine = capsule.manifest["interpreter"]["version"], build_target(capsule, "linux/amd64").machine
     lock = server_lock(interpreter, machine, WheelCache(root / "wheels"), root / "server-env", progress)
     header = "# The image's Jupyter server environment, apart from the kernel; written by envcapsule.\n"
     return header + "".join(f"{f.name}=={f.version} \\\n    --hash=sha256:{f.sha256}\n" for f in lock.files)
