@@ -1,0 +1,237 @@
+"""What a capsule needs from the operating system: the ``[system]`` table and ``apt.txt``.
+
+Two kinds of system packages go in:
+
+- the owners of the native libraries that the environment's extension modules and bundled
+  libraries link against, beyond libc and what the wheels bundle (``libGL.so.1`` -> ``libgl1``);
+- the owners of Python distributions that came from the distribution's own packages
+  (``/usr/lib/python3/dist-packages/PyYAML-6.0.dist-info`` -> ``python3-yaml``), when the
+  notebook or a locked package reaches them. Those are never relocked from PyPI, unless
+  asked (``python_packages = "pypi"``).
+
+Only packages reached this way are recorded, so installing something unrelated on the host
+leaves the capsule (and its hash) as it was.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from envcapsule import grammar
+from envcapsule.facts import Distribution, EnvironmentFacts
+from envcapsule.system.elf import NeededLibrary, Resolver, host_resolver, is_shared_object, system_libraries
+from envcapsule.system.owners import HostPackage, Runner, owners_of, package_manager, run_command
+
+PYTHON_MODES = ("system", "pypi")
+APT_FILE = "apt.txt"
+VENDOR_LIMIT = 8 * 1024 * 1024  # an unowned library up to this size travels in the capsule; a bigger one is a warning
+_SHOWN = 8
+
+
+@dataclass(frozen=True)
+class SystemPackage:
+    name: str
+    version: str
+    architecture: str
+    provides: tuple[str, ...] = ()  # the libraries and Python distributions it was recorded for
+
+    def to_record(self) -> dict[str, Any]:
+        return {"name": self.name, "version": self.version, "architecture": self.architecture, "provides": list(self.provides)}
+
+
+@dataclass(frozen=True)
+class SystemCapture:
+    manager: str | None
+    packages: tuple[SystemPackage, ...] = ()
+    python_mode: str = "system"
+    python_distributions: tuple[str, ...] = ()  # distribution-owned Python distributions the kernel uses
+    site_dirs: tuple[str, ...] = ()  # the distribution's site folders the kernel environment reads them from
+    left_out: tuple[str, ...] = ()  # distribution-owned Python distributions nothing reaches
+    unowned: tuple[NeededLibrary, ...] = ()  # needed libraries no package owns
+    missing: tuple[NeededLibrary, ...] = ()  # needed libraries this host lacks too
+    warnings: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    def section(self) -> dict[str, Any] | None:
+        """``[system]`` of capsule.toml; None when the capsule needs nothing from the operating system."""
+        if not self.packages and not self.site_dirs:
+            return None
+        section: dict[str, Any] = {"manager": self.manager or "none", "python_packages": self.python_mode}
+        if self.site_dirs:
+            section["site_packages"] = list(self.site_dirs)
+        section["packages"] = [p.to_record() for p in self.packages]
+        return section
+
+    def apt_txt(self) -> str | None:
+        """The Binder convention: one package name per line (no versions, so another release can still install it)."""
+        if self.manager != "dpkg" or not self.packages:
+            return None
+        return "".join(f"{p.name}\n" for p in self.packages)
+
+
+def distribution_owned(facts: EnvironmentFacts, run: Runner = run_command, manager: str | None = None) -> dict[str, HostPackage]:
+    """Distribution name -> the host package that installed it, for every Python distribution outside the environment's prefix."""
+    manager = manager if manager is not None else package_manager()
+    prefixes = tuple(os.path.join(os.path.realpath(p), "") for p in _env_prefixes(facts))
+    outside = {
+        d.metadata_dir: d.name
+        for d in facts.distributions
+        if d.metadata_dir and not d.conda and not os.path.realpath(d.metadata_dir).startswith(prefixes)
+    }
+    owned = owners_of(outside, manager, run)
+    return {outside[path]: package for path, package in owned.items()}
+
+
+def capture_system(
+    facts: EnvironmentFacts,
+    locked: Sequence[Distribution],
+    owned_python: Mapping[str, HostPackage],
+    reached: Iterable[str],
+    *,
+    python_mode: str = "system",
+    run: Runner = run_command,
+    manager: str | None = None,
+    resolver: Resolver | None = None,
+) -> SystemCapture:
+    """The system packages of a capture.
+
+    ``locked`` are the distributions the pip lock holds (their files are scanned for ELF
+    dependencies); ``owned_python`` the distribution-owned ones (``distribution_owned``);
+    ``reached`` the names the notebook and the locked packages need.
+    """
+    manager = manager if manager is not None else package_manager()
+    resolver = resolver or host_resolver(facts.environment)
+    files = [path for dist in locked for path in distribution_files(dist)]
+    needed = system_libraries(files, _env_prefixes(facts) + [d.location for d in locked if d.location], resolver)
+    found = [lib for lib in needed if lib.path is not None]
+    missing = tuple(lib for lib in needed if lib.path is None)
+    library_owners = owners_of((lib.path or "" for lib in found), manager, run)
+
+    provides: dict[str, tuple[HostPackage, list[str]]] = {}
+    for lib in found:
+        owner = library_owners.get(lib.path or "")
+        if owner is not None:
+            provides.setdefault(owner.name, (owner, []))[1].append(lib.soname)
+    reached_set = set(reached)
+    used_python = sorted(name for name in owned_python if name in reached_set)
+    left_out = tuple(sorted(name for name in owned_python if name not in reached_set))
+    site_dirs: list[str] = []
+    if python_mode == "system":
+        for name in used_python:
+            owner = owned_python[name]
+            provides.setdefault(owner.name, (owner, []))[1].append(f"python:{name}")
+            dist = facts.distribution(name)
+            location = os.path.normpath(dist.location) if dist and dist.location else ""
+            if grammar.SYSTEM_SITE_DIR.fullmatch(location) and location not in site_dirs:
+                site_dirs.append(location)
+    packages = tuple(
+        SystemPackage(owner.name, owner.version, owner.architecture, tuple(sorted(set(names))))
+        for owner, names in (provides[key] for key in sorted(provides))
+    )
+    unowned = tuple(lib for lib in found if lib.path not in library_owners)
+    return SystemCapture(
+        manager=manager,
+        packages=packages,
+        python_mode=python_mode,
+        python_distributions=tuple(used_python),
+        site_dirs=tuple(site_dirs),
+        left_out=left_out,
+        unowned=unowned,
+        missing=missing,
+        warnings=tuple(_warnings(manager, packages, unowned, missing, used_python, python_mode)),
+        notes=tuple(_notes(left_out)),
+    )
+
+
+def distribution_files(dist: Distribution) -> list[str]:
+    """The shared objects a distribution installed, from its RECORD (absolute paths)."""
+    if not dist.metadata_dir or not dist.location:
+        return []
+    try:
+        with open(os.path.join(dist.metadata_dir, "RECORD"), encoding="utf-8", errors="replace") as stream:
+            lines = stream.read().splitlines()
+    except OSError:
+        return []
+    paths = []
+    for line in lines:
+        relative = line.rsplit(",", 2)[0] if line.count(",") >= 2 else line
+        if relative and is_shared_object(relative):
+            paths.append(os.path.normpath(os.path.join(dist.location, relative)))
+    return paths
+
+
+def _env_prefixes(facts: EnvironmentFacts) -> list[str]:
+    prefixes = [facts.interpreter.prefix]
+    if facts.interpreter.conda_prefix:
+        prefixes.append(facts.interpreter.conda_prefix)
+    return [p for p in prefixes if p]
+
+
+def _listed(names: Sequence[str]) -> str:
+    shown = ", ".join(names[:_SHOWN])
+    return shown + (f" and {len(names) - _SHOWN} more" if len(names) > _SHOWN else "")
+
+
+def _warnings(
+    manager: str | None,
+    packages: Sequence[SystemPackage],
+    unowned: Sequence[NeededLibrary],
+    missing: Sequence[NeededLibrary],
+    used_python: Sequence[str],
+    python_mode: str,
+) -> list[str]:
+    warnings = []
+    if manager is None and (unowned or used_python):
+        warnings.append(
+            "This host has no dpkg or rpm database, so the native libraries the environment needs beyond its wheels "
+            f"({_listed([lib.soname for lib in unowned])}) cannot be named as system packages; the image must provide them."
+        )
+        return warnings
+    for lib in unowned:
+        size = _size(lib.path)
+        if size > VENDOR_LIMIT:
+            warnings.append(
+                f"{lib.soname} ({lib.path}, {size:,} bytes), needed by {os.path.basename(lib.needed_by)}, belongs to no "
+                "system package and is too large to carry in the capsule; the image will not have it."
+            )
+    for lib in missing:
+        warnings.append(
+            f"{os.path.basename(lib.needed_by)} needs {lib.soname}, which this machine lacks too; importing it fails here as well."
+        )
+    if python_mode == "pypi" and used_python:
+        warnings.append(
+            f"{_listed(list(used_python))} came from the system's packages; the capsule locks the PyPI files of the same "
+            "versions instead (--system-python-packages=pypi), which may be built differently."
+        )
+    return warnings
+
+
+def _notes(left_out: Sequence[str]) -> list[str]:
+    if not left_out:
+        return []
+    return [
+        f"{len(left_out)} other distribution(s) from the system's packages are importable but nothing in the notebook "
+        f"or its packages uses them, so they are not in the capsule: {_listed(list(left_out))}."
+    ]
+
+
+def _size(path: str | None) -> int:
+    try:
+        return os.path.getsize(path or "")
+    except OSError:
+        return 0
+
+
+def vendorable(capture: SystemCapture) -> list[NeededLibrary]:
+    """Unowned libraries small enough to travel in the capsule (``system/lib/``)."""
+    return [lib for lib in capture.unowned if lib.path and 0 < _size(lib.path) <= VENDOR_LIMIT]
+
+
+def system_packages(manifest: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The ``[[system.packages]]`` records of a manifest."""
+    section = manifest.get("system") or {}
+    packages = section.get("packages") if isinstance(section, Mapping) else None
+    return [p for p in packages or [] if isinstance(p, Mapping)]  # type: ignore[misc]
