@@ -13,7 +13,7 @@ from typing import Any
 from envcapsule import grammar
 from envcapsule.atomic import write_json
 from envcapsule.capsule import Capsule, read_capsule, require_writable
-from envcapsule.contract import BASE_IMAGE_LABEL
+from envcapsule.contract import BASE_IMAGE_LABEL, SYSTEM_PACKAGES_LABEL
 from envcapsule.errors import BuildError, EnvcapsuleError
 from envcapsule.image.base import BaseImage, BaseImageError, check_base_image, default_base_image
 from envcapsule.image.context import kernel_layers, write_context, write_server_context
@@ -24,6 +24,7 @@ from envcapsule.image.layer_locks import holding, layer_key
 from envcapsule.image.server_env import ServerLock, server_lock
 from envcapsule.image.wheelcache import WheelCache
 from envcapsule.progress import NullProgress, Progress
+from envcapsule.system.layer import SystemLayer, prepare_system_layer
 
 BUILD_RECORD = "build.json"
 _STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
@@ -53,6 +54,8 @@ class BuildResult:
     server_image_id: str = ""  # the server stage, built on its own before the capsule's build
     server_steps: list[BuildStep] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    system_packages: list[str] = field(default_factory=list)  # what the system layer installed (name=version offline)
+    system_install: str | None = None  # offline (checked .deb files) or by-name (the base's repository)
 
     @property
     def cached_steps(self) -> list[int]:
@@ -109,13 +112,14 @@ def _build(
     if not all(cache.has(f) for f in plan.files):
         with _fetcher(capsule) as fetcher:
             cache.ensure(capsule, plan.files, fetcher, progress)
+    system = prepare_system_layer(capsule, client, base.name, root / "debs", progress)
     conda = None
     if capsule.manifest.get("conda"):
         from envcapsule.conda.image import prepare_conda_build
 
         conda = prepare_conda_build(capsule, cache, root / "conda-installer", base.python_version, progress)
 
-    spec = image_spec(capsule, base, plan, server.sha256)
+    spec = image_spec(capsule, base, plan, server.sha256, system)
     installer = host_installer(capsule.manifest["platform"]["machine"])
     notices = [] if installer.uv else [f"The build installs with pip, since {installer.reason}."]
     server_key = layer_key(base.image_id, server.sha256, render_server_dockerfile(spec))
@@ -128,7 +132,7 @@ def _build(
     kernel_keys = {layer_key(server_key, name, *(f.sha256 for f in files)): True for name, files in kernel_layers(plan).items()}
     scratch = Path(tempfile.mkdtemp(prefix="envcapsule-context-")) if context_dir is None else context_dir
     try:
-        dockerfile = write_context(scratch, capsule, spec, plan, server, cache, conda, base.standalone, installer)
+        dockerfile = write_context(scratch, capsule, spec, plan, server, cache, conda, base.standalone, installer, system)
         shutil.copyfile(dockerfile, capsule.folder / "Dockerfile")
         if context_dir is not None:
             raise _ContextWritten(tag)
@@ -151,7 +155,9 @@ def _build(
         installer=installer.name,
         server_image_id=server_image_id,
         server_steps=server_steps,
-        warnings=[*untrusted, *base.warnings, *plan.skipped, *dict.fromkeys(notices)],
+        warnings=[*untrusted, *base.warnings, *(system.plan.warnings if system else ()), *plan.skipped, *dict.fromkeys(notices)],
+        system_packages=system.plan.label.split() if system else [],
+        system_install=system.mode if system else None,
     )
     _record(capsule.folder, result)
     return result
@@ -182,7 +188,7 @@ def chosen_base_image(capsule: Capsule, base_image: str | None) -> str:
     return name
 
 
-def image_spec(capsule: Capsule, base: BaseImage, plan: Any, server_sha: str) -> ImageSpec:
+def image_spec(capsule: Capsule, base: BaseImage, plan: Any, server_sha: str, system: SystemLayer | None = None) -> ImageSpec:
     python = capsule.manifest["interpreter"]["version"]
     labels = {
         **expected_labels(capsule),
@@ -194,6 +200,8 @@ def image_spec(capsule: Capsule, base: BaseImage, plan: Any, server_sha: str) ->
     }
     if base.standalone is not None:
         labels["envcapsule.python-build"] = base.standalone.key
+    if system is not None and system.mode is not None:
+        labels[SYSTEM_PACKAGES_LABEL] = system.plan.label
     cuda = capsule.manifest.get("cuda") or {}
     if cuda.get("version"):
         labels["envcapsule.cuda"] = str(cuda["version"])
@@ -214,6 +222,8 @@ def image_spec(capsule: Capsule, base: BaseImage, plan: Any, server_sha: str) ->
         conda=bool(conda),
         standalone_python=base.standalone.key if base.standalone else None,
         notebook_files=bool(capsule.files),
+        system_packages=system.mode if system else None,
+        system_site=bool(system and system.site_dirs),
     )
 
 
