@@ -26,6 +26,7 @@ from envcapsule.system.elf import NeededLibrary, Resolver, host_resolver, is_sha
 from envcapsule.system.owners import HostPackage, Runner, owners_of, package_manager, run_command
 
 PYTHON_MODES = ("system", "pypi")
+HOST = "host"  # ask this host which package manager it has
 APT_FILE = "apt.txt"
 VENDOR_LIMIT = 8 * 1024 * 1024  # an unowned library up to this size travels in the capsule; a bigger one is a warning
 _SHOWN = 8
@@ -72,9 +73,9 @@ class SystemCapture:
         return "".join(f"{p.name}\n" for p in self.packages)
 
 
-def distribution_owned(facts: EnvironmentFacts, run: Runner = run_command, manager: str | None = None) -> dict[str, HostPackage]:
+def distribution_owned(facts: EnvironmentFacts, run: Runner = run_command, manager: str | None = HOST) -> dict[str, HostPackage]:
     """Distribution name -> the host package that installed it, for every Python distribution outside the environment's prefix."""
-    manager = manager if manager is not None else package_manager()
+    manager = package_manager() if manager == HOST else manager
     prefixes = tuple(os.path.join(os.path.realpath(p), "") for p in _env_prefixes(facts))
     outside = {
         d.metadata_dir: d.name
@@ -93,16 +94,17 @@ def capture_system(
     *,
     python_mode: str = "system",
     run: Runner = run_command,
-    manager: str | None = None,
+    manager: str | None = HOST,
     resolver: Resolver | None = None,
 ) -> SystemCapture:
     """The system packages of a capture.
 
     ``locked`` are the distributions the pip lock holds (their files are scanned for ELF
     dependencies); ``owned_python`` the distribution-owned ones (``distribution_owned``);
-    ``reached`` the names the notebook and the locked packages need.
+    ``reached`` the names the notebook and the locked packages need; ``manager`` is dpkg, rpm or
+    None (no package database), by default whichever this host has.
     """
-    manager = manager if manager is not None else package_manager()
+    manager = package_manager() if manager == HOST else manager
     resolver = resolver or host_resolver(facts.environment)
     files = [path for dist in locked for path in distribution_files(dist)]
     needed = system_libraries(files, _env_prefixes(facts) + [d.location for d in locked if d.location], resolver)

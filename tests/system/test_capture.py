@@ -1,0 +1,139 @@
+"""The [system] table of a capture: which packages go in, what they were recorded for, and what is left out."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pytest
+
+from envcapsule.capture.imports import notebook_imports
+from envcapsule.facts import Distribution, EnvironmentFacts, Interpreter, Platform
+from envcapsule.system.capture import capture_system
+from envcapsule.system.elf import ElfInfo, Resolver
+from envcapsule.system.owners import HostPackage
+from tests.support import require
+
+LIBGL = Path("/usr/lib/x86_64-linux-gnu/libGL.so.1")
+YAML = HostPackage("python3-yaml", "6.0-3+b2", "amd64", "dpkg")
+PYGMENTS = HostPackage("python3-pygments", "2.14.0+dfsg-1", "all", "dpkg")
+
+
+class FixedResolver(Resolver):
+    """Every needed library is found at /usr/lib/<name>, except those named missing."""
+
+    def __init__(self, missing: tuple[str, ...] = ()) -> None:
+        super().__init__()
+        object.__setattr__(self, "_missing", missing)
+
+    def resolve(self, name: str, elf: ElfInfo) -> str | None:
+        return None if name in self._missing else f"/usr/lib/{name}"
+
+
+def facts_with(tmp_path: Path) -> tuple[EnvironmentFacts, Distribution]:
+    require(LIBGL.exists(), "Debian's libgl1")
+    prefix = tmp_path / "env"
+    site = prefix / "lib" / "python3.11" / "site-packages"
+    (site / "glpkg-1.0.dist-info").mkdir(parents=True)
+    (site / "glpkg").mkdir()
+    shutil.copyfile(LIBGL, site / "glpkg" / "_gl.cpython-311-x86_64-linux-gnu.so")
+    (site / "glpkg-1.0.dist-info" / "RECORD").write_text(
+        "glpkg/_gl.cpython-311-x86_64-linux-gnu.so,sha256=x,1\nglpkg/__init__.py,,\n"
+    )
+    pip = Distribution("glpkg", "1.0", location=str(site), metadata_dir=str(site / "glpkg-1.0.dist-info"), installer="pip")
+    dist_packages = "/usr/lib/python3/dist-packages"
+    yaml = Distribution("pyyaml", "6.0", location=dist_packages, metadata_dir=f"{dist_packages}/PyYAML-6.0.dist-info")
+    pygments = Distribution(
+        "pygments", "2.14.0", location=dist_packages, metadata_dir=f"{dist_packages}/Pygments-2.14.0.egg-info"
+    )
+    facts = EnvironmentFacts(
+        interpreter=Interpreter("cpython", "3.11.2", "cp311", str(prefix / "bin" / "python"), str(prefix), "/usr", "venv"),
+        platform=Platform("linux", "Linux", "x86_64", distro_id="debian", distro_codename="bookworm"),
+        distributions=(pip, pygments, yaml),
+    )
+    return facts, pip
+
+
+def fake_owners(answers: dict[str, HostPackage]) -> Callable[[Sequence[str]], str]:
+    """dpkg-query as a fake: -S answers the paths it knows, -W the versions of their packages."""
+    by_name = {p.name: p for p in answers.values()}
+
+    def run(argv: Sequence[str]) -> str:
+        if argv[1] == "-S":
+            return "".join(f"{answers[p].name}:amd64: {p}\n" for p in argv[2:] if p in answers)
+        lines = []
+        for qualified in argv[3:]:
+            package = by_name.get(qualified.split(":")[0])
+            if package is not None:
+                lines.append(f"{qualified}\t{package.name}\t{package.version}\t{package.architecture}\n")
+        return "".join(lines)
+
+    return run
+
+
+def test_library_owners_and_reached_distribution_packages_go_in(tmp_path: Path) -> None:
+    facts, pip = facts_with(tmp_path)
+    gl = HostPackage("libglx0", "1.6.0-1", "amd64", "dpkg")
+    run = fake_owners(
+        {"/usr/lib/libGLX.so.0": gl, "/usr/lib/libGLdispatch.so.0": HostPackage("libglvnd0", "1.6.0-1", "amd64", "dpkg")}
+    )
+    owned = {"pyyaml": YAML, "pygments": PYGMENTS}
+    captured = capture_system(facts, [pip], owned, {"glpkg", "pyyaml"}, run=run, manager="dpkg", resolver=FixedResolver())
+    records = {p.name: p for p in captured.packages}
+    assert records["libglx0"].provides == ("libGLX.so.0",)
+    assert records["python3-yaml"].provides == ("python:pyyaml",) and records["python3-yaml"].version == "6.0-3+b2"
+    assert "python3-pygments" not in records  # nothing reaches it
+    assert captured.left_out == ("pygments",) and "pygments" in captured.notes[0]
+    assert captured.site_dirs == ("/usr/lib/python3/dist-packages",)
+    assert captured.apt_txt() == "libglvnd0\nlibglx0\npython3-yaml\n"
+    section = captured.section()
+    assert section is not None and section["python_packages"] == "system"
+
+
+def test_pypi_mode_leaves_distribution_packages_to_the_lock_and_says_so(tmp_path: Path) -> None:
+    facts, pip = facts_with(tmp_path)
+    captured = capture_system(
+        facts,
+        [pip],
+        {"pyyaml": YAML},
+        {"pyyaml"},
+        python_mode="pypi",
+        run=fake_owners({}),
+        manager="dpkg",
+        resolver=FixedResolver(),
+    )
+    assert all(not p.name.startswith("python3-") for p in captured.packages) and captured.site_dirs == ()
+    assert captured.python_distributions == ("pyyaml",)
+    assert any("--system-python-packages=pypi" in w for w in captured.warnings)
+
+
+def test_libraries_no_package_owns_or_the_host_lacks_are_named(tmp_path: Path) -> None:
+    facts, pip = facts_with(tmp_path)
+    captured = capture_system(
+        facts, [pip], {}, set(), run=fake_owners({}), manager="dpkg", resolver=FixedResolver(("libGLX.so.0",))
+    )
+    assert [lib.soname for lib in captured.missing] == ["libGLX.so.0"]
+    assert any("needs libGLX.so.0, which this machine lacks too" in w for w in captured.warnings)
+    assert "libGLdispatch.so.0" in {lib.soname for lib in captured.unowned}
+
+
+def test_a_host_without_dpkg_or_rpm_warns_once(tmp_path: Path) -> None:
+    facts, pip = facts_with(tmp_path)
+    captured = capture_system(facts, [pip], {}, set(), run=fake_owners({}), manager=None, resolver=FixedResolver())
+    assert captured.packages == () and captured.section() is None
+    assert len(captured.warnings) == 1 and "no dpkg or rpm" in captured.warnings[0]
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("import numpy as np, cv2\nfrom yaml import safe_load", {"numpy", "cv2", "yaml"}),
+        ("%matplotlib inline\n!pip list\nimport pandas.io", {"pandas"}),
+        ("from . import local\nfrom .x import y\nimport os.path", {"os"}),
+        ("def broken(:\nimport never", set()),
+    ],
+)
+def test_the_notebooks_imports_are_read_from_its_code_cells(source: str, expected: set[str]) -> None:
+    notebook = {"cells": [{"cell_type": "code", "source": source}, {"cell_type": "markdown", "source": "import markdown_only"}]}
+    assert notebook_imports(notebook) == expected
