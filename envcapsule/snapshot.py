@@ -21,7 +21,7 @@ from envcapsule.capsule import (
 from envcapsule.capture import find_kernel_python, probe_interpreter, read_notebook
 from envcapsule.capture.footprint import tooling_distributions
 from envcapsule.errors import EnvcapsuleError, LockError
-from envcapsule.facts import EnvironmentFacts
+from envcapsule.facts import Distribution, EnvironmentFacts
 from envcapsule.lock.entries import LockEntry
 from envcapsule.lock.pipconfig import lookup_config
 from envcapsule.notebook_files.capture import CapturedFiles, choose_files, kernel_rules, store_files
@@ -149,17 +149,7 @@ def snapshot(
         )
     tooling = set() if include_tooling else tooling_distributions(facts)
     progress.step("Finding the system packages the environment needs")
-    owned = distribution_owned(facts) if facts.platform.os == "linux" else {}
-    # In a conda environment conda's own packages go to conda-lock.yml; pip locks the rest. The distribution's own
-    # Python packages (dist-packages) are system packages, never relocked as PyPI sdists.
-    distributions = [d for d in facts.pip_distributions if d.name not in tooling and d.name not in owned]
-    if minimal:
-        keep = minimal_closure(facts)
-        distributions = [d for d in distributions if d.name in keep]
-    reached = reached_distributions(facts, distributions, notebook)
-    system = capture_system(facts, distributions, owned, reached, python_mode=system_python_packages)
-    if system_python_packages == "pypi":
-        distributions += [d for d in facts.pip_distributions if d.name in system.python_distributions]
+    distributions, system = split_system(facts, notebook, tooling, minimal=minimal, python_mode=system_python_packages)
 
     with staged_capsule(out) as writer:
         entries = _lock(facts, distributions, writer.vendor_dir, interpreter, offline, progress)
@@ -199,6 +189,33 @@ def _refuse_strict(entries: Sequence[LockEntry], captured: CapturedFiles | None,
             f"{len(problems)} thing(s) could not be locked exactly or cannot travel with the notebook: {listed}",
             "fix them, or run without --strict to record them as warnings",
         )
+
+
+def split_system(
+    facts: EnvironmentFacts, notebook: Path | None, tooling: set[str], *, minimal: bool = False, python_mode: str = "system"
+) -> tuple[list[Distribution], SystemCapture]:
+    """The distributions pip locks, and the system packages: what the environment needs from the operating system.
+
+    In a conda environment conda's own packages go to conda-lock.yml; pip locks the rest. The
+    distribution's own Python packages (dist-packages) are system packages, never relocked as
+    PyPI sdists, unless ``python_mode`` is ``pypi``.
+    """
+    from envcapsule.system.elf import ElfCache, host_resolver
+
+    owned = distribution_owned(facts) if facts.platform.os == "linux" else {}
+    distributions = [d for d in facts.pip_distributions if d.name not in tooling and d.name not in owned]
+    if minimal:
+        keep = minimal_closure(facts)
+        distributions = [d for d in distributions if d.name in keep]
+    reached = reached_distributions(facts, distributions, notebook)
+    known = ElfCache(cache_root() / "elf-dynamic.json")
+    system = capture_system(
+        facts, distributions, owned, reached, python_mode=python_mode, resolver=host_resolver(facts.environment, known)
+    )
+    known.save()
+    if python_mode == "pypi":
+        distributions += [d for d in facts.pip_distributions if d.name in system.python_distributions]
+    return distributions, system
 
 
 def reached_distributions(facts: EnvironmentFacts, locked: Sequence[Any], notebook: Path | None) -> set[str]:
