@@ -178,7 +178,7 @@ def final_base(spec: ImageSpec) -> str:
     return f"# The image: base, user, environments, notebook, labels - from stable to volatile.\nFROM {spec.start}"
 
 
-def system_layer(spec: ImageSpec) -> str:
+def system_layer(spec: ImageSpec, apt_txt: str = "system/apt.txt") -> str:
     """The system packages, right after the base: exact .deb files installed offline, or names from the base's repository.
 
     The package names never reach this text: they are in files of the build context.
@@ -192,8 +192,8 @@ def system_layer(spec: ImageSpec) -> str:
         )
     if spec.system_packages == "by-name":
         return (
-            "# System packages, by name from the base image's own repository (its release differs from the capture's).\n"
-            "COPY system/apt.txt /tmp/envcapsule/system/apt.txt\n"
+            "# System packages, by name from the base image's own repository (no exact .deb files from a host cache here).\n"
+            f"COPY {apt_txt} /tmp/envcapsule/system/apt.txt\n"
             "RUN export DEBIAN_FRONTEND=noninteractive \\\n"
             " && apt-get update \\\n"
             " && xargs --arg-file=/tmp/envcapsule/system/apt.txt apt-get install --yes --no-install-recommends \\\n"
@@ -202,12 +202,12 @@ def system_layer(spec: ImageSpec) -> str:
     return ""
 
 
-def system_site_layer(spec: ImageSpec) -> str:
+def system_site_layer(spec: ImageSpec, source: str = "system-site/") -> str:
     """A .pth in the kernel environment naming the system's site folders, as ``--system-site-packages`` did on the host."""
     if not spec.system_site:
         return ""
     minor = ".".join(spec.python_version.split(".")[:2])
-    return f"COPY system-site/ {KERNEL_PREFIX}/lib/python{minor}/site-packages/"
+    return f"COPY {source} {KERNEL_PREFIX}/lib/python{minor}/site-packages/"
 
 
 def user_layer() -> str:
