@@ -109,6 +109,7 @@ def capsule_hash(manifest: Mapping[str, Any]) -> str:
             "packages": sorted((p.get("name"), p.get("version"), p.get("architecture")) for p in system.get("packages", [])),
             "python_packages": system.get("python_packages"),
             "site_packages": system.get("site_packages", []),
+            "libraries": system.get("libraries", []),
         }
     if manifest.get("cuda"):
         # What the image depends on, not what the capturing host happened to have (driver, GPUs).
@@ -340,6 +341,8 @@ def _check_system(system: Mapping[str, Any]) -> None:
         grammar.word(f"system.packages[{index}].architecture", record.get("architecture"))
     for index, folder in enumerate(system.get("site_packages") or []):
         grammar.matching(f"system.site_packages[{index}]", folder, grammar.SYSTEM_SITE_DIR, "a system site-packages folder")
+    for index, library in enumerate(system.get("libraries") or []):
+        grammar.matching(f"system.libraries[{index}]", library, grammar.SYSTEM_LIBRARY, "a library path under /usr/local or /opt")
 
 
 def _section(manifest: Mapping[str, Any], name: str) -> Mapping[str, Any]:

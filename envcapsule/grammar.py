@@ -24,6 +24,8 @@ WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")  # machine, distro codename, c
 PACKAGE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9+._-]*")
 PACKAGE_VERSION = re.compile(r"(?:[0-9]+:)?[A-Za-z0-9][A-Za-z0-9.+~_-]*")
 SYSTEM_SITE_DIR = re.compile(r"/usr(?:/local)?/lib/python3(?:\.[0-9]+)?/(?:dist|site)-packages")
+# A library built from source that no package owns, carried in the capsule to the same path in the image.
+SYSTEM_LIBRARY = re.compile(r"/(?:usr/local|opt)(?:/(?!\.\.?/)[A-Za-z0-9_+-][A-Za-z0-9._+-]*)+\.so(?:\.[0-9]+)*")
 PLATFORM = re.compile(r"[a-z0-9]+/[a-z0-9_]+(?:/[a-z0-9]+)?")  # linux/amd64, linux/arm64/v8
 # The Docker reference grammar (distribution/reference): [host[:port]/]path[:tag][@digest], or an image id.
 _HOST = r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*(?::[0-9]+)?|\[[0-9A-Fa-f:]+\](?::[0-9]+)?)"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -27,7 +29,7 @@ from envcapsule.lock.pipconfig import lookup_config
 from envcapsule.notebook_files.capture import CapturedFiles, choose_files, kernel_rules, store_files
 from envcapsule.paths import cache_root, default_capsule_dir
 from envcapsule.progress import NullProgress, Progress
-from envcapsule.system.capture import APT_FILE, PYTHON_MODES, SystemCapture, capture_system, distribution_owned
+from envcapsule.system.capture import APT_FILE, PYTHON_MODES, SystemCapture, capture_system, carried_path, distribution_owned
 
 
 @dataclass(frozen=True)
@@ -218,6 +220,18 @@ def split_system(
     return distributions, system
 
 
+def _kernel_maps(facts: EnvironmentFacts) -> list[str]:
+    """In a live kernel (the magic), the shared objects this very process has mapped; elsewhere none."""
+    from envcapsule.system.elf import mapped_libraries
+
+    if not facts.imported_modules or os.path.realpath(sys.executable) != os.path.realpath(facts.interpreter.executable):
+        return []
+    try:
+        return mapped_libraries(Path("/proc/self/maps").read_text(encoding="utf-8", errors="replace"))
+    except OSError:
+        return []
+
+
 def reached_distributions(facts: EnvironmentFacts, locked: Sequence[Any], notebook: Path | None) -> set[str]:
     """What the notebook and the locked distributions need: their requirement closure over the whole environment.
 
@@ -337,6 +351,9 @@ def _write_capsule_files(
         notebooks.append({"path": notebook.name, "sha256": writer.copy_file(notebook, notebook.name)})
     vendor = [{"path": e.vendored_path, "sha256": e.sha256} for e in entries if e.vendored_path and e.sha256]
     vendor += [{"path": e.built.path, "sha256": e.built.sha256} for e in entries if e.built]
+    for library in system.carried if system is not None else ():
+        relative = carried_path(str(library.path))
+        vendor.append({"path": relative, "sha256": writer.copy_file(Path(str(library.path)), relative)})
     manifest: dict[str, Any] = {
         "schema": SCHEMA_VERSION,
         "envcapsule_version": __version__,

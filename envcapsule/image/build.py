@@ -224,6 +224,7 @@ def image_spec(capsule: Capsule, base: BaseImage, plan: Any, server_sha: str, sy
         notebook_files=bool(capsule.files),
         system_packages=system.mode if system else None,
         system_site=bool(system and system.site_dirs),
+        system_libraries=bool(system and system.libraries),
     )
 
 

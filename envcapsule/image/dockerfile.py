@@ -68,6 +68,7 @@ class ImageSpec:
     notebook_files: bool = False  # files/ holds the notebook's files, for $HOME
     system_packages: str | None = None  # "offline": system/debs/ holds checked .deb files; "by-name": system/apt.txt names them
     system_site: bool = False  # system-site/ holds a .pth that shows the kernel the system's Python packages
+    system_libraries: bool = False  # system-lib/ holds libraries no package owns, at their paths in the image
 
     def __post_init__(self) -> None:
         if not _BUILD_ARG.fullmatch(self.base_image):
@@ -107,6 +108,7 @@ def render_dockerfile(spec: ImageSpec) -> str:
         *(kernel_stage(layer) for layer in spec.kernel_layers),
         final_base(spec),
         system_layer(spec),
+        system_libraries_layer(spec),
         user_layer(),
         environment_layer(spec),
         server_copy(),
@@ -200,6 +202,13 @@ def system_layer(spec: ImageSpec, apt_txt: str = "system/apt.txt") -> str:
             " && rm -rf /var/lib/apt/lists/* /tmp/envcapsule/system"
         )
     return ""
+
+
+def system_libraries_layer(spec: ImageSpec) -> str:
+    """Libraries built from source that no package owns, back at their paths under /usr/local or /opt."""
+    if not spec.system_libraries:
+        return ""
+    return "# Libraries no system package owns, carried in the capsule.\nCOPY system-lib/ /\nRUN ldconfig"
 
 
 def system_site_layer(spec: ImageSpec, source: str = "system-site/") -> str:
@@ -339,6 +348,7 @@ def render_conda_dockerfile(spec: ImageSpec) -> str:
         *(conda_pip_stage(layer) for layer in spec.kernel_layers),
         final_base(spec),
         system_layer(spec),
+        system_libraries_layer(spec),
         user_layer(),
         environment_layer(spec),
         server_copy(),

@@ -22,12 +22,21 @@ from typing import Any
 
 from envcapsule import grammar
 from envcapsule.facts import Distribution, EnvironmentFacts
-from envcapsule.system.elf import NeededLibrary, Resolver, host_resolver, is_shared_object, system_libraries
+from envcapsule.system.elf import (
+    LIBC_SONAMES,
+    NeededLibrary,
+    Resolver,
+    host_resolver,
+    is_shared_object,
+    library_closure,
+    system_libraries,
+)
 from envcapsule.system.owners import HostPackage, Runner, owners_of, package_manager, run_command
 
 PYTHON_MODES = ("system", "pypi")
 HOST = "host"  # ask this host which package manager it has
 APT_FILE = "apt.txt"
+LIBRARY_FOLDER = "system/lib"
 VENDOR_LIMIT = 8 * 1024 * 1024  # an unowned library up to this size travels in the capsule; a bigger one is a warning
 _SHOWN = 8
 
@@ -56,13 +65,20 @@ class SystemCapture:
     warnings: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
 
+    @property
+    def carried(self) -> tuple[NeededLibrary, ...]:
+        """Libraries no package owns that travel in the capsule (``system/lib/``) to the same path in the image."""
+        return tuple(lib for lib in self.unowned if _carried(lib.path))
+
     def section(self) -> dict[str, Any] | None:
         """``[system]`` of capsule.toml; None when the capsule needs nothing from the operating system."""
-        if not self.packages and not self.site_dirs:
+        if not self.packages and not self.site_dirs and not self.carried:
             return None
         section: dict[str, Any] = {"manager": self.manager or "none", "python_packages": self.python_mode}
         if self.site_dirs:
             section["site_packages"] = list(self.site_dirs)
+        if self.carried:
+            section["libraries"] = sorted(str(lib.path) for lib in self.carried)
         section["packages"] = [p.to_record() for p in self.packages]
         return section
 
@@ -96,18 +112,23 @@ def capture_system(
     run: Runner = run_command,
     manager: str | None = HOST,
     resolver: Resolver | None = None,
+    loaded: Sequence[str] = (),
 ) -> SystemCapture:
     """The system packages of a capture.
 
     ``locked`` are the distributions the pip lock holds (their files are scanned for ELF
     dependencies); ``owned_python`` the distribution-owned ones (``distribution_owned``);
     ``reached`` the names the notebook and the locked packages need; ``manager`` is dpkg, rpm or
-    None (no package database), by default whichever this host has.
+    None (no package database), by default whichever this host has. ``loaded`` are the libraries
+    a live kernel has mapped (``/proc/self/maps``): those it opened at run time (``ctypes``,
+    ``dlopen``) that neither the scan nor the interpreter itself accounts for are added.
     """
     manager = package_manager() if manager == HOST else manager
     resolver = resolver or host_resolver(facts.environment)
     files = [path for dist in locked for path in distribution_files(dist)]
-    needed = system_libraries(files, _env_prefixes(facts) + [d.location for d in locked if d.location], resolver)
+    inside = _env_prefixes(facts) + [d.location for d in locked if d.location]
+    needed = system_libraries(files, inside, resolver)
+    needed += _loaded_at_run_time(facts, loaded, inside, needed, resolver)
     found = [lib for lib in needed if lib.path is not None]
     missing = tuple(lib for lib in needed if lib.path is None)
     library_owners = owners_of((lib.path or "" for lib in found), manager, run)
@@ -146,6 +167,30 @@ def capture_system(
         warnings=tuple(_warnings(manager, packages, unowned, missing, used_python, python_mode)),
         notes=tuple(_notes(left_out)),
     )
+
+
+def _loaded_at_run_time(
+    facts: EnvironmentFacts, loaded: Sequence[str], inside: Sequence[str], needed: Sequence[NeededLibrary], resolver: Resolver
+) -> list[NeededLibrary]:
+    if not loaded:
+        return []
+    roots = tuple(os.path.join(os.path.realpath(folder), "") for folder in inside)
+    minor = facts.interpreter.minor_version
+    stdlib = os.path.join(facts.interpreter.base_prefix, "lib", f"python{minor}", "lib-dynload")
+    try:
+        interpreter_files = [os.path.join(stdlib, name) for name in os.listdir(stdlib)]
+    except OSError:
+        interpreter_files = []
+    interpreter = library_closure([facts.interpreter.executable, *interpreter_files], resolver)
+    known = {lib.soname for lib in needed} | {os.path.realpath(lib.path) for lib in needed if lib.path}
+    found = []
+    for path in loaded:
+        real, name = os.path.realpath(path), os.path.basename(path)
+        if name in LIBC_SONAMES or real in interpreter or real in known or name in known or real.startswith(roots):
+            continue
+        known.add(name)
+        found.append(NeededLibrary(name, path, "the running kernel"))
+    return found
 
 
 def distribution_files(dist: Distribution) -> list[str]:
@@ -193,12 +238,18 @@ def _warnings(
         )
         return warnings
     for lib in unowned:
+        if _carried(lib.path):
+            continue
         size = _size(lib.path)
-        if size > VENDOR_LIMIT:
-            warnings.append(
-                f"{lib.soname} ({lib.path}, {size:,} bytes), needed by {os.path.basename(lib.needed_by)}, belongs to no "
-                "system package and is too large to carry in the capsule; the image will not have it."
-            )
+        why = (
+            f"is too large to carry in the capsule ({size:,} bytes)"
+            if size > VENDOR_LIMIT
+            else "lives outside /usr/local and /opt, where the capsule would put it back"
+        )
+        warnings.append(
+            f"{lib.soname} ({lib.path}), needed by {os.path.basename(lib.needed_by)}, belongs to no system package and "
+            f"{why}; the image will not have it."
+        )
     for lib in missing:
         warnings.append(
             f"{os.path.basename(lib.needed_by)} needs {lib.soname}, which this machine lacks too; importing it fails here as well."
@@ -227,9 +278,14 @@ def _size(path: str | None) -> int:
         return 0
 
 
-def vendorable(capture: SystemCapture) -> list[NeededLibrary]:
-    """Unowned libraries small enough to travel in the capsule (``system/lib/``)."""
-    return [lib for lib in capture.unowned if lib.path and 0 < _size(lib.path) <= VENDOR_LIMIT]
+def _carried(path: str | None) -> bool:
+    """A library no package owns travels when it is small and under /usr/local or /opt (built from source there)."""
+    return bool(path) and bool(grammar.SYSTEM_LIBRARY.fullmatch(str(path))) and 0 < _size(path) <= VENDOR_LIMIT
+
+
+def carried_path(library: str) -> str:
+    """Where a carried library is kept in the capsule: ``system/lib/usr/local/lib/libfoo.so.1``."""
+    return LIBRARY_FOLDER + library
 
 
 def system_packages(manifest: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -252,6 +252,25 @@ def system_libraries(files: Iterable[str], inside: Sequence[str], resolver: Reso
     return [found[name] for name in sorted(found)]
 
 
+def library_closure(files: Iterable[str], resolver: Resolver) -> set[str]:
+    """The real paths of ``files`` and of every library they load, directly or through one another."""
+    seen: set[str] = set()
+    queue = [os.path.realpath(f) for f in files]
+    while queue:
+        path = queue.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        elf = read_elf(path, resolver.known)
+        if elf is None:
+            continue
+        for name in elf.needed:
+            resolved = resolver.resolve(name, elf)
+            if resolved is not None:
+                queue.append(os.path.realpath(resolved))
+    return seen
+
+
 def host_resolver(environment: Mapping[str, str], known: ElfCache | None = None) -> Resolver:
     library_path = [p for p in environment.get("LD_LIBRARY_PATH", "").split(":") if p]
     return Resolver(library_path=tuple(library_path), cache=loader_cache(), known=known)

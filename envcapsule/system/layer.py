@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,8 +12,8 @@ from typing import Any
 from envcapsule import grammar
 from envcapsule.capsule import Capsule
 from envcapsule.progress import Progress
-from envcapsule.system.capture import system_packages
-from envcapsule.system.debs import SystemPlan, link_debs, plan_system, read_base
+from envcapsule.system.capture import LIBRARY_FOLDER, carried_path, system_packages
+from envcapsule.system.debs import Release, SystemPlan, link_debs, plan_system, read_base
 
 PTH_FILE = "envcapsule-system.pth"
 
@@ -22,6 +23,8 @@ class SystemLayer:
     plan: SystemPlan
     cache: Path
     site_dirs: tuple[str, ...] = ()
+    libraries: tuple[Path, ...] = ()  # carried libraries: their copies in the capsule, under system/lib/<path in the image>
+    capsule: Path | None = None
 
     @property
     def mode(self) -> str | None:
@@ -30,6 +33,15 @@ class SystemLayer:
     def write(self, folder: Path) -> None:
         if self.mode is not None:
             link_debs(self.plan, self.cache, folder / "system")
+        if self.libraries and self.capsule is not None:
+            source = self.capsule / LIBRARY_FOLDER
+            for library in self.libraries:
+                target = folder / "system-lib" / library.relative_to(source)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(library, target)
+                os.chmod(target, 0o644)
+            for root, _dirs, _files in os.walk(folder / "system-lib"):
+                os.chmod(root, 0o755)
         if self.site_dirs:
             site = folder / "system-site"
             site.mkdir()
@@ -52,8 +64,21 @@ def prepare_system_layer(capsule: Capsule, client: Any, base_image: str, cache: 
     """The capsule's system layer on ``base_image``; None when the capsule needs nothing from the operating system."""
     packages: Sequence[Any] = system_packages(capsule.manifest)
     sites = site_dirs(capsule)
-    if not packages and not sites:
+    libraries = carried_libraries(capsule)
+    if not packages and not sites and not libraries:
         return None
-    release, status = read_base(client, base_image)
-    plan = plan_system(packages, base_release=release, base_status=status, image=base_image, cache=cache, progress=progress)
-    return SystemLayer(plan, cache, sites)
+    plan = SystemPlan("none", Release(None, None))
+    if packages:
+        release, status = read_base(client, base_image)
+        plan = plan_system(packages, base_release=release, base_status=status, image=base_image, cache=cache, progress=progress)
+    return SystemLayer(plan, cache, sites, libraries, capsule.folder)
+
+
+def carried_libraries(capsule: Capsule) -> tuple[Path, ...]:
+    """The capsule's copies of the libraries it carries (checked against their sha256 when the capsule was read)."""
+    section = capsule.manifest.get("system") or {}
+    paths = []
+    for library in section.get("libraries") or []:
+        grammar.matching("system.libraries", library, grammar.SYSTEM_LIBRARY, "a library path under /usr/local or /opt")
+        paths.append(capsule.folder / carried_path(library))
+    return tuple(paths)

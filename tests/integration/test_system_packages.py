@@ -54,7 +54,12 @@ def blur_notebook(system_kernel: Path, tmp_path_factory: pytest.TempPathFactory)
     expected = run(system_kernel, "-c", script).strip()
     notebook = folder / "blur.ipynb"
     kernelspec = {"display_name": "Python 3", "language": "python", "name": "python3"}
-    document = {"cells": [executed_cell(1, BLUR, expected)], "metadata": {"kernelspec": kernelspec}, "nbformat": 4, "nbformat_minor": 5}
+    document = {
+        "cells": [executed_cell(1, BLUR, expected)],
+        "metadata": {"kernelspec": kernelspec},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
     notebook.write_text(json.dumps(document))
     return notebook
 
@@ -104,7 +109,9 @@ def test_native_libraries_and_debian_python_packages_travel_and_the_notebook_rep
 def test_installing_an_unrelated_package_on_the_host_leaves_the_capsule_hash(
     system_kernel: Path, blur_notebook: Path, shared_cache: Path, tmp_path: Path
 ) -> None:
-    require(os.geteuid() == 0 and shutil.which("dpkg-deb") is not None, "installing a package on the host needs root and dpkg-deb")
+    require(
+        os.geteuid() == 0 and shutil.which("dpkg-deb") is not None, "installing a package on the host needs root and dpkg-deb"
+    )
     before = ok(envcapsule("snapshot", blur_notebook, "--python", system_kernel, "--json", cache=shared_cache)).json()
     name = "envcapsule-test-unrelated"
     root = tmp_path / "deb"
@@ -124,3 +131,29 @@ def test_installing_an_unrelated_package_on_the_host_leaves_the_capsule_hash(
         run("dpkg", "--remove", name)
     assert after["capsule_hash"] == before["capsule_hash"]
     assert after["system"]["packages"] == before["system"]["packages"]
+
+
+def test_pypi_mode_locks_the_index_files_of_the_same_versions(
+    system_kernel: Path, blur_notebook: Path, shared_cache: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "pypi.capsule"
+    snapped = envcapsule(
+        "snapshot",
+        blur_notebook,
+        "--python",
+        system_kernel,
+        "--system-python-packages",
+        "pypi",
+        "--out",
+        out,
+        "--json",
+        cache=shared_cache,
+    )
+    result = ok(snapped).json()
+    host_pyyaml = run(DEBIAN_PYTHON, "-c", "import yaml; print(yaml.__version__)").strip()
+    assert result["files"]["pyyaml"]["version"] == host_pyyaml
+    assert result["files"]["pyyaml"]["kind"] == "wheel"  # the manylinux wheel of that version, not an sdist built here
+    assert result["files"]["pyyaml"]["url"].startswith("https://")  # from the index, not the host's dist-packages
+    manifest = tomllib.loads((out / "capsule.toml").read_text())
+    assert "python3-yaml" not in {p["name"] for p in manifest["system"]["packages"]}
+    assert any("--system-python-packages=pypi" in w["message"] for w in manifest["warnings"])

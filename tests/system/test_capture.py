@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import shutil
-from collections.abc import Callable, Sequence
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -11,11 +14,12 @@ import pytest
 from envcapsule.capture.imports import notebook_imports
 from envcapsule.facts import Distribution, EnvironmentFacts, Interpreter, Platform
 from envcapsule.system.capture import capture_system
-from envcapsule.system.elf import ElfInfo, Resolver
+from envcapsule.system.elf import ElfInfo, Resolver, host_resolver
 from envcapsule.system.owners import HostPackage
 from tests.support import require
 
 LIBGL = Path("/usr/lib/x86_64-linux-gnu/libGL.so.1")
+LIBZ = Path("/lib/x86_64-linux-gnu/libz.so.1")
 YAML = HostPackage("python3-yaml", "6.0-3+b2", "amd64", "dpkg")
 PYGMENTS = HostPackage("python3-pygments", "2.14.0+dfsg-1", "all", "dpkg")
 
@@ -137,3 +141,52 @@ def test_a_host_without_dpkg_or_rpm_warns_once(tmp_path: Path) -> None:
 def test_the_notebooks_imports_are_read_from_its_code_cells(source: str, expected: set[str]) -> None:
     notebook = {"cells": [{"cell_type": "code", "source": source}, {"cell_type": "markdown", "source": "import markdown_only"}]}
     assert notebook_imports(notebook) == expected
+
+
+@pytest.fixture
+def opt_library() -> Iterator[Path]:
+    """A library built from source under /opt (a copy of zlib), as `make install PREFIX=/opt/...` leaves one."""
+    require(os.access("/opt", os.W_OK) and LIBZ.exists(), "writing under /opt (root) and Debian's zlib1g")
+    folder = Path(tempfile.mkdtemp(prefix="envcapsule-test-", dir="/opt"))
+    (folder / "lib").mkdir()
+    shutil.copyfile(LIBZ, folder / "lib" / "libdemo.so.1")
+    try:
+        yield folder / "lib" / "libdemo.so.1"
+    finally:
+        shutil.rmtree(folder)
+
+
+class MappedResolver(FixedResolver):
+    def __init__(self, where: dict[str, str]) -> None:
+        super().__init__()
+        object.__setattr__(self, "_where", where)
+
+    def resolve(self, name: str, elf: ElfInfo) -> str | None:
+        return self._where.get(name) or super().resolve(name, elf)
+
+
+def test_a_small_library_no_package_owns_under_opt_is_carried(tmp_path: Path, opt_library: Path) -> None:
+    facts, pip = facts_with(tmp_path)
+    resolver = MappedResolver({"libGLX.so.0": str(opt_library)})
+    captured = capture_system(facts, [pip], {}, set(), run=fake_owners({}), manager="dpkg", resolver=resolver)
+    assert [lib.path for lib in captured.carried] == [str(opt_library)]
+    assert not any(str(opt_library) in w for w in captured.warnings)
+    section = captured.section()
+    assert section is not None and section["libraries"] == [str(opt_library)]
+    # one outside /usr/local and /opt is named, not carried
+    assert any(
+        "libGLdispatch.so.0 (/usr/lib/libGLdispatch.so.0)" in w and "outside /usr/local and /opt" in w for w in captured.warnings
+    )
+
+
+def test_libraries_a_live_kernel_loaded_at_run_time_are_added_unless_the_interpreter_needs_them(tmp_path: Path) -> None:
+    require(Path("/usr/lib/python3.11/lib-dynload").is_dir() and LIBZ.exists(), "Debian's python3.11")
+    facts, _ = facts_with(tmp_path)
+    debian = dataclasses.replace(facts.interpreter, executable="/usr/bin/python3.11", base_prefix="/usr")
+    facts = dataclasses.replace(facts, interpreter=debian)
+    ffi = "/usr/lib/x86_64-linux-gnu/libffi.so.8"  # _ctypes in lib-dynload links it: the interpreter's own
+    loaded = [str(LIBGL), ffi, "/lib/x86_64-linux-gnu/libc.so.6", str(tmp_path / "env" / "lib" / "bundled.so")]
+    captured = capture_system(
+        facts, [], {}, set(), run=fake_owners({}), manager="dpkg", resolver=host_resolver({}), loaded=loaded
+    )
+    assert [(lib.soname, lib.needed_by) for lib in captured.unowned] == [("libGL.so.1", "the running kernel")]

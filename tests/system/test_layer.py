@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,6 +11,8 @@ import pytest
 from envcapsule.capsule import capsule_hash, check_values
 from envcapsule.errors import CapsuleError
 from envcapsule.image.dockerfile import ImageSpec, render_dockerfile
+from envcapsule.system.debs import Release, SystemPlan
+from envcapsule.system.layer import SystemLayer
 
 SPEC = ImageSpec(
     base_image="debian-with-python:bookworm",
@@ -97,3 +100,29 @@ def test_the_hash_follows_versions_not_what_a_package_was_recorded_for() -> None
     assert capsule_hash(relabelled) == base
     assert capsule_hash(upgraded) != base
     assert capsule_hash(manifest(python_packages="pypi")) != base
+
+
+def test_carried_libraries_go_back_to_their_paths_right_after_the_system_packages(tmp_path: Path) -> None:
+    capsule = tmp_path / "blur.capsule"
+    copy = capsule / "system" / "lib" / "opt" / "demo" / "lib" / "libdemo.so.1"
+    copy.parent.mkdir(parents=True)
+    copy.write_bytes(b"\x7fELF library")
+    layer = SystemLayer(SystemPlan("none", Release(None, None)), tmp_path / "debs", libraries=(copy,), capsule=capsule)
+    layer.write(tmp_path / "context")
+    assert (tmp_path / "context" / "system-lib" / "opt" / "demo" / "lib" / "libdemo.so.1").read_bytes() == b"\x7fELF library"
+    final = final_stage(render_dockerfile(dataclasses.replace(SPEC, system_packages="offline", system_libraries=True)))
+    assert final.index("dpkg --install") < final.index("COPY system-lib/ /\nRUN ldconfig") < final.index("useradd")
+
+
+@pytest.mark.parametrize(
+    "library",
+    [
+        "/opt/../lib/x86_64-linux-gnu/libc.so.6",
+        "/usr/lib/x86_64-linux-gnu/libc.so.6",
+        "/opt/demo/run.sh",
+        "/usr/local/./lib/x.so",
+    ],
+)
+def test_a_carried_library_outside_usr_local_and_opt_is_refused(library: str) -> None:
+    with pytest.raises(CapsuleError):
+        check_values(manifest(libraries=[library]))
