@@ -9,11 +9,12 @@ loader cache (``ldconfig -p``) and the default folders, in that order (ld.so(8))
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
 import subprocess
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -229,46 +230,48 @@ def system_libraries(files: Iterable[str], inside: Sequence[str], resolver: Reso
     one brings what it needs.
     """
     roots = tuple(os.path.join(os.path.realpath(folder), "") for folder in inside)
-    seen_files: set[str] = set()
     found: dict[str, NeededLibrary] = {}
-    queue = [f for f in files if is_shared_object(f)]
-    while queue:
-        path = queue.pop()
-        real = os.path.realpath(path)
-        if real in seen_files:
-            continue
-        seen_files.add(real)
-        elf = read_elf(real, resolver.known)
-        if elf is None:
-            continue
-        for name in elf.needed:
-            if name in LIBC_SONAMES or name in found:
-                continue
-            resolved = resolver.resolve(name, ElfInfo(path, elf.machine, elf.elf_class, elf.needed, elf.rpath, elf.runpath))
-            if resolved is not None and os.path.realpath(resolved).startswith(roots):
-                queue.append(resolved)
-            else:
-                found[name] = NeededLibrary(name, resolved, path)
+    shared = [f for f in files if is_shared_object(f)]
+    for name, resolved, needed_by, followed in _walk(shared, resolver, lambda path: os.path.realpath(path).startswith(roots)):
+        if not followed and name not in found:
+            found[name] = NeededLibrary(name, resolved, needed_by)
     return [found[name] for name in sorted(found)]
 
 
 def library_closure(files: Iterable[str], resolver: Resolver) -> set[str]:
-    """The real paths of ``files`` and of every library they load, directly or through one another."""
+    """The real paths of ``files`` and of every library they load, directly or through one another (libc's aside)."""
+    closure = {os.path.realpath(f) for f in files}
+    for _name, resolved, _needed_by, _followed in _walk(files, resolver, lambda path: True):
+        if resolved is not None:
+            closure.add(os.path.realpath(resolved))
+    return closure
+
+
+def _walk(files: Iterable[str], resolver: Resolver, follow: Callable[[str], bool]) -> Iterator[tuple[str, str | None, str, bool]]:
+    """Every needed library: (soname, where the loader finds it or None, the file that needs it, whether it was followed).
+
+    A library ``follow`` accepts has its own needs read in turn; each file is read once.
+    """
     seen: set[str] = set()
-    queue = [os.path.realpath(f) for f in files]
+    queue = list(files)
     while queue:
         path = queue.pop()
-        if path in seen:
+        real = os.path.realpath(path)
+        if real in seen:
             continue
-        seen.add(path)
-        elf = read_elf(path, resolver.known)
+        seen.add(real)
+        elf = read_elf(real, resolver.known)
         if elf is None:
             continue
+        origin = dataclasses.replace(elf, path=path)  # $ORIGIN is the folder the file was found in
         for name in elf.needed:
-            resolved = resolver.resolve(name, elf)
-            if resolved is not None:
-                queue.append(os.path.realpath(resolved))
-    return seen
+            if name in LIBC_SONAMES:
+                continue
+            resolved = resolver.resolve(name, origin)
+            followed = resolved is not None and follow(resolved)
+            if followed:
+                queue.append(str(resolved))
+            yield name, resolved, path, followed
 
 
 def host_resolver(environment: Mapping[str, str], known: ElfCache | None = None) -> Resolver:
