@@ -203,16 +203,20 @@ def split_system(
     PyPI sdists, unless ``python_mode`` is ``pypi``.
     """
     from envcapsule.system.elf import ElfCache, host_resolver
+    from envcapsule.system.owners import OwnerCache
 
-    owned = distribution_owned(facts) if facts.platform.os == "linux" else {}
+    owners = OwnerCache(cache_root() / "dpkg-owners.json")
+    owned = distribution_owned(facts, cache=owners) if facts.platform.os == "linux" else {}
     distributions = [d for d in facts.pip_distributions if d.name not in tooling and d.name not in owned]
     if minimal:
         keep = minimal_closure(facts)
         distributions = [d for d in distributions if d.name in keep]
     reached = reached_distributions(facts, distributions, notebook)
     known = ElfCache(cache_root() / "elf-dynamic.json")
+    resolver = host_resolver(facts.environment, known)
+    loaded = _kernel_maps(facts)
     system = capture_system(
-        facts, distributions, owned, reached, python_mode=python_mode, resolver=host_resolver(facts.environment, known)
+        facts, distributions, owned, reached, python_mode=python_mode, resolver=resolver, loaded=loaded, cache=owners
     )
     known.save()
     if python_mode == "pypi":

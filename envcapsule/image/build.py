@@ -112,7 +112,7 @@ def _build(
     if not all(cache.has(f) for f in plan.files):
         with _fetcher(capsule) as fetcher:
             cache.ensure(capsule, plan.files, fetcher, progress)
-    system = prepare_system_layer(capsule, client, base.name, root / "debs", progress)
+    system = prepare_system_layer(capsule, client, base.name, base.image_id, root / "debs", progress)
     conda = None
     if capsule.manifest.get("conda"):
         from envcapsule.conda.image import prepare_conda_build
@@ -200,7 +200,7 @@ def image_spec(capsule: Capsule, base: BaseImage, plan: Any, server_sha: str, sy
     }
     if base.standalone is not None:
         labels["envcapsule.python-build"] = base.standalone.key
-    if system is not None and system.mode is not None:
+    if system is not None and system.plan.names:
         labels[SYSTEM_PACKAGES_LABEL] = system.plan.label
     cuda = capsule.manifest.get("cuda") or {}
     if cuda.get("version"):

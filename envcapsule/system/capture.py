@@ -31,10 +31,11 @@ from envcapsule.system.elf import (
     library_closure,
     system_libraries,
 )
-from envcapsule.system.owners import HostPackage, Runner, owners_of, package_manager, run_command
+from envcapsule.system.owners import HostPackage, OwnerCache, Runner, owners_of, package_manager, run_command
 
 PYTHON_MODES = ("system", "pypi")
 HOST = "host"  # ask this host which package manager it has
+_LIBC_PLUGINS = ("libnss_", "libnsl.", "libidn2.", "libresolv.")
 APT_FILE = "apt.txt"
 LIBRARY_FOLDER = "system/lib"
 VENDOR_LIMIT = 8 * 1024 * 1024  # an unowned library up to this size travels in the capsule; a bigger one is a warning
@@ -89,7 +90,9 @@ class SystemCapture:
         return "".join(f"{p.name}\n" for p in self.packages)
 
 
-def distribution_owned(facts: EnvironmentFacts, run: Runner = run_command, manager: str | None = HOST) -> dict[str, HostPackage]:
+def distribution_owned(
+    facts: EnvironmentFacts, run: Runner = run_command, manager: str | None = HOST, cache: OwnerCache | None = None
+) -> dict[str, HostPackage]:
     """Distribution name -> the host package that installed it, for every Python distribution outside the environment's prefix."""
     manager = package_manager() if manager == HOST else manager
     prefixes = tuple(os.path.join(os.path.realpath(p), "") for p in _env_prefixes(facts))
@@ -98,7 +101,7 @@ def distribution_owned(facts: EnvironmentFacts, run: Runner = run_command, manag
         for d in facts.distributions
         if d.metadata_dir and not d.conda and not os.path.realpath(d.metadata_dir).startswith(prefixes)
     }
-    owned = owners_of(outside, manager, run)
+    owned = owners_of(outside, manager, run, cache)
     return {outside[path]: package for path, package in owned.items()}
 
 
@@ -113,6 +116,7 @@ def capture_system(
     manager: str | None = HOST,
     resolver: Resolver | None = None,
     loaded: Sequence[str] = (),
+    cache: OwnerCache | None = None,
 ) -> SystemCapture:
     """The system packages of a capture.
 
@@ -131,7 +135,7 @@ def capture_system(
     needed += _loaded_at_run_time(facts, loaded, inside, needed, resolver)
     found = [lib for lib in needed if lib.path is not None]
     missing = tuple(lib for lib in needed if lib.path is None)
-    library_owners = owners_of((lib.path or "" for lib in found), manager, run)
+    library_owners = owners_of((lib.path or "" for lib in found), manager, run, cache)
 
     provides: dict[str, tuple[HostPackage, list[str]]] = {}
     for lib in found:
@@ -188,6 +192,8 @@ def _loaded_at_run_time(
         real, name = os.path.realpath(path), os.path.basename(path)
         if name in LIBC_SONAMES or real in interpreter or real in known or name in known or real.startswith(roots):
             continue
+        if name.startswith(_LIBC_PLUGINS) or "/gconv/" in real:
+            continue  # loaded by libc itself (name service, character sets) whenever the process happens to need them
         known.add(name)
         found.append(NeededLibrary(name, path, "the running kernel"))
     return found

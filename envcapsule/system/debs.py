@@ -10,13 +10,14 @@ Otherwise the image installs the packages by name from the base's own repository
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -63,9 +64,10 @@ class SystemPlan:
 
     @property
     def label(self) -> str:
-        """The image label: what the system layer installed, ``name=version`` when the versions are exact."""
+        """The image label: the capsule's packages, and with exact files also what the layer installed (``name=version``)."""
         if self.mode == "offline":
-            return " ".join(f"{d.name}={d.version}" for d in self.debs)
+            installed = {d.name for d in self.debs}
+            return " ".join([*(f"{d.name}={d.version}" for d in self.debs), *(n for n in self.names if n not in installed)])
         return " ".join(self.names)
 
 
@@ -149,13 +151,40 @@ def plan_system(
                 "versions may differ from the capture (the build's log names them).",
             ),
         )
-    progress.step(f"Resolving {len(packages)} system package(s) against the base image {image} ({base_release.describe()})")
-    available, warnings = apt.pick_versions(packages)
-    debs = apt.resolve(available, base_status)
+    debs, warnings = _resolved(packages, base_status, apt, cache, progress, image, base_release)
     if debs:
         progress.step("Fetching system packages into the host cache", total=len(debs))
     fetched = tuple(_ensure_cached(cache, debs, apt, progress))
     return SystemPlan("offline", base_release, debs=fetched, names=names, warnings=tuple(warnings))
+
+
+def _resolved(
+    packages: Sequence[Mapping[str, Any]],
+    base_status: str,
+    apt: AptRunner,
+    cache: Path,
+    progress: Progress,
+    image: str,
+    release: Release,
+) -> tuple[list[DebFile], list[str]]:
+    """apt's answer for these packages on this base, remembered for as long as the host's package lists stay the same."""
+    key = sha256_bytes(
+        json.dumps(
+            [sorted(f"{p['name']}={p['version']}" for p in packages), sha256_bytes(base_status.encode()), apt.lists_stamp()]
+        ).encode()
+    )
+    record = cache / "plans" / f"{key}.json"
+    try:
+        data = json.loads(record.read_text(encoding="utf-8"))
+        return [DebFile(**deb) for deb in data["debs"]], list(data["warnings"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    progress.step(f"Resolving {len(packages)} system package(s) against the base image {image} ({release.describe()})")
+    available, warnings = apt.pick_versions(packages)
+    debs = apt.resolve(available, base_status)
+    with atomic_writer(record, "w", encoding="utf-8") as stream:
+        stream.write(json.dumps({"debs": [asdict(deb) for deb in debs], "warnings": warnings}))
+    return debs, warnings
 
 
 def cached_path(cache: Path, deb: DebFile) -> Path:
@@ -222,6 +251,13 @@ class AptRunner:
 
     def available(self) -> bool:
         return bool(self.apt_get and self.apt_cache)
+
+    def lists_stamp(self, lists: Path = Path("/var/lib/apt/lists")) -> list[Any]:
+        """What changes when ``apt-get update`` brings new package lists (names, sizes, times of the index files)."""
+        try:
+            return sorted([p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in lists.iterdir() if p.is_file())
+        except OSError:
+            return []
 
     def _run(self, argv: Sequence[str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Sequence
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from envcapsule import grammar
+from envcapsule.atomic import atomic_writer
 from envcapsule.capsule import Capsule
 from envcapsule.progress import Progress
 from envcapsule.system.capture import LIBRARY_FOLDER, carried_path, system_packages
@@ -28,7 +30,10 @@ class SystemLayer:
 
     @property
     def mode(self) -> str | None:
-        return None if self.plan.mode == "none" else self.plan.mode
+        """How the Dockerfile installs the packages; None when there is nothing to install (the base has them all)."""
+        if self.plan.mode == "none" or (self.plan.mode == "offline" and not self.plan.debs):
+            return None
+        return self.plan.mode
 
     def write(self, folder: Path) -> None:
         if self.mode is not None:
@@ -60,7 +65,9 @@ def site_dirs(capsule: Capsule) -> tuple[str, ...]:
     )
 
 
-def prepare_system_layer(capsule: Capsule, client: Any, base_image: str, cache: Path, progress: Progress) -> SystemLayer | None:
+def prepare_system_layer(
+    capsule: Capsule, client: Any, base_image: str, base_id: str, cache: Path, progress: Progress
+) -> SystemLayer | None:
     """The capsule's system layer on ``base_image``; None when the capsule needs nothing from the operating system."""
     packages: Sequence[Any] = system_packages(capsule.manifest)
     sites = site_dirs(capsule)
@@ -69,9 +76,24 @@ def prepare_system_layer(capsule: Capsule, client: Any, base_image: str, cache: 
         return None
     plan = SystemPlan("none", Release(None, None))
     if packages:
-        release, status = read_base(client, base_image)
+        release, status = _base_state(client, base_image, base_id, cache)
         plan = plan_system(packages, base_release=release, base_status=status, image=base_image, cache=cache, progress=progress)
     return SystemLayer(plan, cache, sites, libraries, capsule.folder)
+
+
+def _base_state(client: Any, image: str, image_id: str, cache: Path) -> tuple[Release, str | None]:
+    """The base image's release and dpkg status, read once per image id (an image never changes under its id)."""
+    grammar.sha256("base image id", image_id.removeprefix("sha256:"))
+    record = cache / "bases" / f"{image_id.removeprefix('sha256:')}.json"
+    try:
+        data = json.loads(record.read_text(encoding="utf-8"))
+        return Release(data["distro_id"], data["codename"]), data["status"]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    release, status = read_base(client, image)
+    with atomic_writer(record, "w", encoding="utf-8") as stream:
+        stream.write(json.dumps({"distro_id": release.distro_id, "codename": release.codename, "status": status}))
+    return release, status
 
 
 def carried_libraries(capsule: Capsule) -> tuple[Path, ...]:

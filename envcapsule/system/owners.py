@@ -6,11 +6,15 @@ so the cost does not grow with the number of libraries.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+
+from envcapsule.atomic import atomic_writer
 
 Runner = Callable[[Sequence[str]], str]
 
@@ -111,16 +115,68 @@ def rpm_owners(paths: Iterable[str], run: Runner = run_command) -> dict[str, Hos
     return found
 
 
-def owners_of(paths: Iterable[str], manager: str | None, run: Runner = run_command) -> dict[str, HostPackage]:
-    """path -> owning package with its version, by whichever package manager this host has."""
+def owners_of(
+    paths: Iterable[str], manager: str | None, run: Runner = run_command, cache: OwnerCache | None = None
+) -> dict[str, HostPackage]:
+    """path -> owning package with its version, by whichever package manager this host has.
+
+    With a ``cache`` dpkg is asked only about paths it has not answered since its database last changed.
+    """
     paths = list(dict.fromkeys(paths))
     if manager == "dpkg":
-        owners = dpkg_owners(paths, run)
+        known = cache.answers() if cache is not None else {}
+        asked = [path for path in paths if path not in known]
+        owners = dpkg_owners(asked, run)
         versions = dpkg_versions(owners.values(), run)
-        return {path: versions[owner] for path, owner in owners.items() if owner in versions}
+        found = {path: versions.get(owner) for path, owner in owners.items()}
+        if cache is not None:
+            cache.remember({path: found.get(path) for path in asked})
+        every = {**known, **{path: found.get(path) for path in asked}}
+        return {path: package for path in paths if (package := every.get(path)) is not None}
     if manager == "rpm":
         return rpm_owners(paths, run)
     return {}
+
+
+class OwnerCache:
+    """dpkg's answers, kept on disk for as long as its database (``/var/lib/dpkg/status``) stays as it was."""
+
+    def __init__(self, file: Path, status: Path = Path("/var/lib/dpkg/status")) -> None:
+        self.file = file
+        try:
+            stat = status.stat()
+            self.key: list[int] | None = [stat.st_mtime_ns, stat.st_size]
+        except OSError:
+            self.key = None
+        self._answers: dict[str, HostPackage | None] | None = None
+
+    def answers(self) -> dict[str, HostPackage | None]:
+        if self._answers is None:
+            self._answers = {}
+            try:
+                data = json.loads(self.file.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                data = None
+            if isinstance(data, dict) and self.key is not None and data.get("status") == self.key:
+                for path, value in (data.get("owners") or {}).items():
+                    self._answers[path] = (
+                        HostPackage(str(value[0]), str(value[1]), str(value[2]), "dpkg")
+                        if isinstance(value, list) and len(value) == 3
+                        else None
+                    )
+        return self._answers
+
+    def remember(self, found: Mapping[str, HostPackage | None]) -> None:
+        if not found or self.key is None:
+            return
+        answers = {**self.answers(), **found}
+        self._answers = answers
+        owners = {path: [p.name, p.version, p.architecture] if p else None for path, p in answers.items()}
+        try:
+            with atomic_writer(self.file, "w", encoding="utf-8") as stream:
+                stream.write(json.dumps({"status": self.key, "owners": owners}, separators=(",", ":")))
+        except OSError:
+            pass  # a cache that cannot be written only makes the next look-up slower
 
 
 def installed_versions(names: Iterable[str], manager: str | None, run: Runner = run_command) -> Mapping[str, HostPackage]:

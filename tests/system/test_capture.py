@@ -185,7 +185,8 @@ def test_libraries_a_live_kernel_loaded_at_run_time_are_added_unless_the_interpr
     debian = dataclasses.replace(facts.interpreter, executable="/usr/bin/python3.11", base_prefix="/usr")
     facts = dataclasses.replace(facts, interpreter=debian)
     ffi = "/usr/lib/x86_64-linux-gnu/libffi.so.8"  # _ctypes in lib-dynload links it: the interpreter's own
-    loaded = [str(LIBGL), ffi, "/lib/x86_64-linux-gnu/libc.so.6", str(tmp_path / "env" / "lib" / "bundled.so")]
+    nss = "/lib/x86_64-linux-gnu/libnss_mdns4_minimal.so.2"  # libc loads it for a host name look-up, when one happens
+    loaded = [str(LIBGL), ffi, nss, "/lib/x86_64-linux-gnu/libc.so.6", str(tmp_path / "env" / "lib" / "bundled.so")]
     captured = capture_system(
         facts, [], {}, set(), run=fake_owners({}), manager="dpkg", resolver=host_resolver({}), loaded=loaded
     )

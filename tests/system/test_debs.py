@@ -26,7 +26,12 @@ class FakeApt(AptRunner):
         self.repository = dict(repository)
         self.served = dict(served or {})
         self.downloads: list[str] = []
+        self.resolutions = 0
+        self.stamp = ["lists", 1]
         self.apt_get = self.apt_cache = "apt"
+
+    def lists_stamp(self, lists: Path = Path("/var/lib/apt/lists")) -> list[Any]:
+        return list(self.stamp)
 
     def show(self, pins: Sequence[str]) -> dict[tuple[str, str], dict[str, str]]:
         found = {}
@@ -42,6 +47,7 @@ class FakeApt(AptRunner):
         return found
 
     def resolve(self, pins: Sequence[str], base_status: str) -> list[DebFile]:
+        self.resolutions += 1
         debs = []
         for (name, version), record in self.show(pins).items():
             debs.append(DebFile(name, version, "amd64", f"{name}_{version}_amd64.deb", record["SHA256"], int(record["Size"])))
@@ -73,6 +79,10 @@ def test_same_release_fetches_checked_files_into_the_cache_once(tmp_path: Path) 
     second = plan(apt, tmp_path)
     assert second.debs == first.debs and apt.downloads == ["libgl1_1.6.0-1_amd64.deb"]  # the second build fetched nothing
     assert first.label == "libgl1=1.6.0-1"
+    assert apt.resolutions == 1  # apt's answer is remembered while the host's package lists stay the same
+    apt.stamp = ["lists", 2]
+    plan(apt, tmp_path)
+    assert apt.resolutions == 2
 
 
 def test_a_deb_whose_hash_does_not_match_is_refused_and_not_cached(tmp_path: Path) -> None:

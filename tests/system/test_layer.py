@@ -126,3 +126,11 @@ def test_carried_libraries_go_back_to_their_paths_right_after_the_system_package
 def test_a_carried_library_outside_usr_local_and_opt_is_refused(library: str) -> None:
     with pytest.raises(CapsuleError):
         check_values(manifest(libraries=[library]))
+
+
+def test_packages_the_base_already_has_need_no_layer_but_stay_on_the_label(tmp_path: Path) -> None:
+    plan = SystemPlan("offline", Release("debian", "bookworm"), debs=(), names=("libstdc++6", "zlib1g"))
+    layer = SystemLayer(plan, tmp_path)
+    assert layer.mode is None and plan.label == "libstdc++6 zlib1g"
+    layer.write(tmp_path / "context")
+    assert not (tmp_path / "context" / "system").exists()

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Sequence
+from pathlib import Path
 
-from envcapsule.system.owners import dpkg_owners, dpkg_versions, owners_of, path_forms, rpm_owners
+from envcapsule.system.owners import OwnerCache, dpkg_owners, dpkg_versions, owners_of, path_forms, rpm_owners
 from tests.support import require
 
 
@@ -71,3 +72,23 @@ def test_this_hosts_dpkg_names_the_owner_of_libgl() -> None:
     assert owners["/usr/lib/python3/dist-packages/yaml/__init__.py"].startswith("python3-yaml")
     versions = dpkg_versions(owners.values())
     assert versions[owners["/usr/lib/x86_64-linux-gnu/libGL.so.1"]].name == "libgl1"
+
+
+def test_answers_are_kept_until_the_package_database_changes(tmp_path: Path) -> None:
+    status = tmp_path / "status"
+    status.write_text("Package: libgl1\n")
+    calls, run = fake(
+        {
+            "dpkg-query -S": "libgl1:amd64: /usr/lib/x86_64-linux-gnu/libGL.so.1\n",
+            "dpkg-query -W": "libgl1:amd64\tlibgl1\t1.6.0-1\tamd64\n",
+        }
+    )
+    paths = ["/usr/lib/x86_64-linux-gnu/libGL.so.1", "/opt/own/libfoo.so"]
+    first = owners_of(paths, "dpkg", run, OwnerCache(tmp_path / "owners.json", status))  # type: ignore[arg-type]
+    asked = len(calls)
+    again = owners_of(paths, "dpkg", run, OwnerCache(tmp_path / "owners.json", status))  # type: ignore[arg-type]
+    assert again == first and first["/usr/lib/x86_64-linux-gnu/libGL.so.1"].version == "1.6.0-1"
+    assert len(calls) == asked  # nothing asked again, not even for the path no package owns
+    status.write_text("Package: libgl1\nPackage: cowsay\n")  # something was installed
+    owners_of(paths, "dpkg", run, OwnerCache(tmp_path / "owners.json", status))  # type: ignore[arg-type]
+    assert len(calls) == 2 * asked
