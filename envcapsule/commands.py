@@ -294,7 +294,11 @@ COMMANDS: dict[str, Command] = {
             "The files beside the notebook travel too (copied into $HOME at the same paths): the files\n"
             "git tracks, or the folder's files, minus hidden files, caches, virtual environments,\n"
             "capsules and what .envcapsuleignore names; --include and --exclude adjust that, and past\n"
-            "--max-files-size the largest are left out and named.",
+            "--max-files-size the largest are left out and named.\n\n"
+            "What the wheels do not bundle is recorded as system packages ([system] and apt.txt): the\n"
+            "dpkg/rpm owners of the native libraries the extension modules link against, and of the\n"
+            "distribution's own Python packages the notebook reaches (never relocked as PyPI sdists;\n"
+            "--system-python-packages=pypi locks the PyPI files of the same versions instead).",
             options=(
                 "out",
                 "strict",
