@@ -29,7 +29,7 @@ from envcapsule.lock.pipconfig import lookup_config
 from envcapsule.notebook_files.capture import CapturedFiles, choose_files, kernel_rules, store_files
 from envcapsule.paths import cache_root, default_capsule_dir
 from envcapsule.progress import NullProgress, Progress
-from envcapsule.system.capture import APT_FILE, PYTHON_MODES, SystemCapture, capture_system, carried_path, distribution_owned
+from envcapsule.system.capture import APT_FILE, PYTHON_MODES, HostSystem, SystemCapture, capture_system, carried_path, host_system
 
 
 @dataclass(frozen=True)
@@ -202,26 +202,30 @@ def split_system(
     distribution's own Python packages (dist-packages) are system packages, never relocked as
     PyPI sdists, unless ``python_mode`` is ``pypi``.
     """
-    from envcapsule.system.elf import ElfCache, host_resolver
-    from envcapsule.system.owners import OwnerCache
-
-    owners = OwnerCache(cache_root() / "dpkg-owners.json")
-    owned = distribution_owned(facts, cache=owners) if facts.platform.os == "linux" else {}
-    distributions = [d for d in facts.pip_distributions if d.name not in tooling and d.name not in owned]
+    host = facts_system(facts)
+    distributions = [d for d in facts.pip_distributions if d.name not in tooling and d.name not in host.owned]
     if minimal:
         keep = minimal_closure(facts)
         distributions = [d for d in distributions if d.name in keep]
     reached = reached_distributions(facts, distributions, notebook)
-    known = ElfCache(cache_root() / "elf-dynamic.json")
-    resolver = host_resolver(facts.environment, known)
-    loaded = _kernel_maps(facts)
-    system = capture_system(
-        facts, distributions, owned, reached, python_mode=python_mode, resolver=resolver, loaded=loaded, cache=owners
-    )
-    known.save()
+    system = capture_system(facts, host, distributions, reached, python_mode=python_mode)
     if python_mode == "pypi":
         distributions += [d for d in facts.pip_distributions if d.name in system.python_distributions]
     return distributions, system
+
+
+def facts_system(facts: EnvironmentFacts) -> HostSystem:
+    """What the environment needs from the operating system: from the facts when they carry it, else asked of this host."""
+    from envcapsule.system.elf import ElfCache, host_resolver
+    from envcapsule.system.owners import OwnerCache
+
+    if facts.system is not None:
+        return HostSystem.from_dict(facts.system)
+    known = ElfCache(cache_root() / "elf-dynamic.json")
+    owners = OwnerCache(cache_root() / "dpkg-owners.json")
+    host = host_system(facts, resolver=host_resolver(facts.environment, known), loaded=_kernel_maps(facts), cache=owners)
+    known.save()
+    return host
 
 
 def _kernel_maps(facts: EnvironmentFacts) -> list[str]:

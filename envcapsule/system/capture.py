@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from envcapsule import grammar
@@ -105,50 +105,135 @@ def distribution_owned(
     return {outside[path]: package for path, package in owned.items()}
 
 
-def capture_system(
+@dataclass(frozen=True)
+class HostLibrary:
+    library: NeededLibrary
+    distribution: str  # the distribution whose files need it; "" for a live kernel's run-time load
+    owner: HostPackage | None
+
+
+@dataclass(frozen=True)
+class HostSystem:
+    """What the machine that runs the environment says it needs from the operating system, before anything is chosen.
+
+    Collected where the environment lives (``snapshot``, ``inspect --json``); a snapshot from a
+    facts file uses the copy the file carries, since only that machine can answer.
+    """
+
+    manager: str | None
+    owned: Mapping[str, HostPackage] = field(default_factory=dict)  # distribution -> the system package that installed it
+    libraries: tuple[HostLibrary, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "manager": self.manager,
+            "owned": {name: _package_fields(package) for name, package in sorted(self.owned.items())},
+            "libraries": [
+                {
+                    "soname": item.library.soname,
+                    "path": item.library.path,
+                    "needed_by": item.library.needed_by,
+                    "distribution": item.distribution,
+                    "owner": _package_fields(item.owner) if item.owner else None,
+                }
+                for item in self.libraries
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> HostSystem:
+        """From a facts file (another machine's): every name and version is checked; ValueError says which is not."""
+        manager = data.get("manager")
+        if manager not in (None, "dpkg", "rpm"):
+            raise ValueError(f"its system.manager {str(manager)[:40]!r} is not dpkg, rpm or none")
+        owned = {str(name): _package(value, f"system.owned.{name}", manager) for name, value in (data.get("owned") or {}).items()}
+        libraries = []
+        for index, item in enumerate(data.get("libraries") or []):
+            owner = item.get("owner")
+            library = NeededLibrary(str(item["soname"]), item.get("path"), str(item.get("needed_by", "")))
+            package = _package(owner, f"system.libraries[{index}].owner", manager) if owner else None
+            libraries.append(HostLibrary(library, str(item.get("distribution", "")), package))
+        return cls(manager, owned, tuple(libraries))
+
+
+def _package_fields(package: HostPackage) -> list[str]:
+    return [package.name, package.version, package.architecture]
+
+
+def _package(value: Any, where: str, manager: str | None) -> HostPackage:
+    if not isinstance(value, list) or len(value) != 3 or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"its {where} is not [name, version, architecture]")
+    name, version, architecture = value
+    for what, text, pattern in (("name", name, grammar.PACKAGE_NAME), ("version", version, grammar.PACKAGE_VERSION)):
+        if not pattern.fullmatch(text):
+            raise ValueError(f"its {where} {what} {text[:60]!r} is not a system package {what}")
+    if not grammar.WORD.fullmatch(architecture):
+        raise ValueError(f"its {where} architecture {architecture[:40]!r} is not a word")
+    return HostPackage(name, version, architecture, manager or "dpkg")
+
+
+def host_system(
     facts: EnvironmentFacts,
-    locked: Sequence[Distribution],
-    owned_python: Mapping[str, HostPackage],
-    reached: Iterable[str],
     *,
-    python_mode: str = "system",
     run: Runner = run_command,
     manager: str | None = HOST,
     resolver: Resolver | None = None,
     loaded: Sequence[str] = (),
     cache: OwnerCache | None = None,
-) -> SystemCapture:
-    """The system packages of a capture.
+) -> HostSystem:
+    """Ask this host: which Python distributions its packages installed, and what every other one's ELF files need.
 
-    ``locked`` are the distributions the pip lock holds (their files are scanned for ELF
-    dependencies); ``owned_python`` the distribution-owned ones (``distribution_owned``);
-    ``reached`` the names the notebook and the locked packages need; ``manager`` is dpkg, rpm or
-    None (no package database), by default whichever this host has. ``loaded`` are the libraries
-    a live kernel has mapped (``/proc/self/maps``): those it opened at run time (``ctypes``,
-    ``dlopen``) that neither the scan nor the interpreter itself accounts for are added.
+    ``manager`` is dpkg, rpm or None (no package database), by default whichever this host has.
+    ``loaded`` are the libraries a live kernel has mapped (``/proc/self/maps``): those it opened at
+    run time (``ctypes``, ``dlopen``) that neither the scan nor the interpreter itself accounts for
+    are added.
     """
     manager = package_manager() if manager == HOST else manager
     resolver = resolver or host_resolver(facts.environment)
-    files = [path for dist in locked for path in distribution_files(dist)]
-    inside = _env_prefixes(facts) + [d.location for d in locked if d.location]
-    needed = system_libraries(files, inside, resolver)
-    needed += _loaded_at_run_time(facts, loaded, inside, needed, resolver)
-    found = [lib for lib in needed if lib.path is not None]
-    missing = tuple(lib for lib in needed if lib.path is None)
-    library_owners = owners_of((lib.path or "" for lib in found), manager, run, cache)
+    owned = distribution_owned(facts, run, manager, cache) if facts.platform.os == "linux" else {}
+    scanned = [d for d in facts.pip_distributions if d.name not in owned]
+    inside = _env_prefixes(facts) + [d.location for d in scanned if d.location]
+    needed: list[tuple[NeededLibrary, str]] = []
+    for dist in scanned:
+        needed += [(lib, dist.name) for lib in system_libraries(distribution_files(dist), inside, resolver)]
+    needed += [(lib, "") for lib in _loaded_at_run_time(facts, loaded, inside, [lib for lib, _ in needed], resolver)]
+    owners = owners_of({lib.path for lib, _ in needed if lib.path}, manager, run, cache)
+    return HostSystem(manager, owned, tuple(HostLibrary(lib, dist, owners.get(lib.path or "")) for lib, dist in needed))
+
+
+def capture_system(
+    facts: EnvironmentFacts,
+    host: HostSystem,
+    locked: Sequence[Distribution],
+    reached: Iterable[str],
+    *,
+    python_mode: str = "system",
+) -> SystemCapture:
+    """The system packages of a capture, from what the host said (``host_system``).
+
+    ``locked`` are the distributions the pip lock holds: the libraries their files need count
+    (and a live kernel's run-time loads); ``reached`` the names the notebook and the locked
+    packages need, which decides which distribution-owned Python packages go in.
+    """
+    names = {d.name for d in locked}
+    chosen: dict[str, HostLibrary] = {}
+    for item in host.libraries:
+        if (item.distribution in names or not item.distribution) and item.library.soname not in chosen:
+            chosen[item.library.soname] = item
+    found = [item for item in chosen.values() if item.library.path is not None]
+    missing = tuple(item.library for item in chosen.values() if item.library.path is None)
 
     provides: dict[str, tuple[HostPackage, list[str]]] = {}
-    for lib in found:
-        owner = library_owners.get(lib.path or "")
-        if owner is not None:
-            provides.setdefault(owner.name, (owner, []))[1].append(lib.soname)
+    for item in found:
+        if item.owner is not None:
+            provides.setdefault(item.owner.name, (item.owner, []))[1].append(item.library.soname)
     reached_set = set(reached)
-    used_python = sorted(name for name in owned_python if name in reached_set)
-    left_out = tuple(sorted(name for name in owned_python if name not in reached_set))
+    used_python = sorted(name for name in host.owned if name in reached_set)
+    left_out = tuple(sorted(name for name in host.owned if name not in reached_set))
     site_dirs: list[str] = []
     if python_mode == "system":
         for name in used_python:
-            owner = owned_python[name]
+            owner = host.owned[name]
             provides.setdefault(owner.name, (owner, []))[1].append(f"python:{name}")
             dist = facts.distribution(name)
             location = os.path.normpath(dist.location) if dist and dist.location else ""
@@ -158,17 +243,17 @@ def capture_system(
         SystemPackage(owner.name, owner.version, owner.architecture, tuple(sorted(set(names))))
         for owner, names in (provides[key] for key in sorted(provides))
     )
-    unowned = tuple(lib for lib in found if lib.path not in library_owners)
+    unowned = tuple(sorted((item.library for item in found if item.owner is None), key=lambda lib: lib.soname))
     return SystemCapture(
-        manager=manager,
+        manager=host.manager,
         packages=packages,
         python_mode=python_mode,
         python_distributions=tuple(used_python),
         site_dirs=tuple(site_dirs),
         left_out=left_out,
         unowned=unowned,
-        missing=missing,
-        warnings=tuple(_warnings(manager, packages, unowned, missing, used_python, python_mode)),
+        missing=tuple(sorted(missing, key=lambda lib: lib.soname)),
+        warnings=tuple(_warnings(host.manager, packages, unowned, missing, used_python, python_mode)),
         notes=tuple(_notes(left_out)),
     )
 

@@ -13,7 +13,7 @@ import pytest
 
 from envcapsule.capture.imports import notebook_imports
 from envcapsule.facts import Distribution, EnvironmentFacts, Interpreter, Platform
-from envcapsule.system.capture import capture_system
+from envcapsule.system.capture import HostSystem, SystemCapture, capture_system, host_system
 from envcapsule.system.elf import ElfInfo, Resolver, host_resolver
 from envcapsule.system.owners import HostPackage
 from tests.support import require
@@ -76,14 +76,38 @@ def fake_owners(answers: dict[str, HostPackage]) -> Callable[[Sequence[str]], st
     return run
 
 
+YAML_DIR = "/usr/lib/python3/dist-packages/PyYAML-6.0.dist-info"
+PYGMENTS_DIR = "/usr/lib/python3/dist-packages/Pygments-2.14.0.egg-info"
+
+
+def capture(
+    facts: EnvironmentFacts,
+    locked: list[Distribution],
+    reached: set[str],
+    answers: dict[str, HostPackage] | None = None,
+    *,
+    manager: str | None = "dpkg",
+    resolver: Resolver | None = None,
+    python_mode: str = "system",
+    loaded: tuple[str, ...] = (),
+) -> SystemCapture:
+    """What the host says (a fake dpkg), then what the capture keeps of it."""
+    run = fake_owners(answers or {})
+    host = host_system(facts, run=run, manager=manager, resolver=resolver or FixedResolver(), loaded=loaded)
+    assert HostSystem.from_dict(host.to_dict()) == host  # what a facts file carries is what was asked
+    return capture_system(facts, host, locked, reached, python_mode=python_mode)
+
+
 def test_library_owners_and_reached_distribution_packages_go_in(tmp_path: Path) -> None:
     facts, pip = facts_with(tmp_path)
     gl = HostPackage("libglx0", "1.6.0-1", "amd64", "dpkg")
-    run = fake_owners(
-        {"/usr/lib/libGLX.so.0": gl, "/usr/lib/libGLdispatch.so.0": HostPackage("libglvnd0", "1.6.0-1", "amd64", "dpkg")}
-    )
-    owned = {"pyyaml": YAML, "pygments": PYGMENTS}
-    captured = capture_system(facts, [pip], owned, {"glpkg", "pyyaml"}, run=run, manager="dpkg", resolver=FixedResolver())
+    answers = {
+        "/usr/lib/libGLX.so.0": gl,
+        "/usr/lib/libGLdispatch.so.0": HostPackage("libglvnd0", "1.6.0-1", "amd64", "dpkg"),
+        YAML_DIR: YAML,
+        PYGMENTS_DIR: PYGMENTS,
+    }
+    captured = capture(facts, [pip], {"glpkg", "pyyaml"}, answers)
     records = {p.name: p for p in captured.packages}
     assert records["libglx0"].provides == ("libGLX.so.0",)
     assert records["python3-yaml"].provides == ("python:pyyaml",) and records["python3-yaml"].version == "6.0-3+b2"
@@ -97,16 +121,7 @@ def test_library_owners_and_reached_distribution_packages_go_in(tmp_path: Path) 
 
 def test_pypi_mode_leaves_distribution_packages_to_the_lock_and_says_so(tmp_path: Path) -> None:
     facts, pip = facts_with(tmp_path)
-    captured = capture_system(
-        facts,
-        [pip],
-        {"pyyaml": YAML},
-        {"pyyaml"},
-        python_mode="pypi",
-        run=fake_owners({}),
-        manager="dpkg",
-        resolver=FixedResolver(),
-    )
+    captured = capture(facts, [pip], {"pyyaml"}, {YAML_DIR: YAML}, python_mode="pypi")
     assert all(not p.name.startswith("python3-") for p in captured.packages) and captured.site_dirs == ()
     assert captured.python_distributions == ("pyyaml",)
     assert any("--system-python-packages=pypi" in w for w in captured.warnings)
@@ -114,9 +129,7 @@ def test_pypi_mode_leaves_distribution_packages_to_the_lock_and_says_so(tmp_path
 
 def test_libraries_no_package_owns_or_the_host_lacks_are_named(tmp_path: Path) -> None:
     facts, pip = facts_with(tmp_path)
-    captured = capture_system(
-        facts, [pip], {}, set(), run=fake_owners({}), manager="dpkg", resolver=FixedResolver(("libGLX.so.0",))
-    )
+    captured = capture(facts, [pip], set(), resolver=FixedResolver(("libGLX.so.0",)))
     assert [lib.soname for lib in captured.missing] == ["libGLX.so.0"]
     assert any("needs libGLX.so.0, which this machine lacks too" in w for w in captured.warnings)
     assert "libGLdispatch.so.0" in {lib.soname for lib in captured.unowned}
@@ -124,7 +137,7 @@ def test_libraries_no_package_owns_or_the_host_lacks_are_named(tmp_path: Path) -
 
 def test_a_host_without_dpkg_or_rpm_warns_once(tmp_path: Path) -> None:
     facts, pip = facts_with(tmp_path)
-    captured = capture_system(facts, [pip], {}, set(), run=fake_owners({}), manager=None, resolver=FixedResolver())
+    captured = capture(facts, [pip], set(), manager=None)
     assert captured.packages == () and captured.section() is None
     assert len(captured.warnings) == 1 and "no dpkg or rpm" in captured.warnings[0]
 
@@ -168,7 +181,7 @@ class MappedResolver(FixedResolver):
 def test_a_small_library_no_package_owns_under_opt_is_carried(tmp_path: Path, opt_library: Path) -> None:
     facts, pip = facts_with(tmp_path)
     resolver = MappedResolver({"libGLX.so.0": str(opt_library)})
-    captured = capture_system(facts, [pip], {}, set(), run=fake_owners({}), manager="dpkg", resolver=resolver)
+    captured = capture(facts, [pip], set(), resolver=resolver)
     assert [lib.path for lib in captured.carried] == [str(opt_library)]
     assert not any(str(opt_library) in w for w in captured.warnings)
     section = captured.section()
@@ -187,7 +200,18 @@ def test_libraries_a_live_kernel_loaded_at_run_time_are_added_unless_the_interpr
     ffi = "/usr/lib/x86_64-linux-gnu/libffi.so.8"  # _ctypes in lib-dynload links it: the interpreter's own
     nss = "/lib/x86_64-linux-gnu/libnss_mdns4_minimal.so.2"  # libc loads it for a host name look-up, when one happens
     loaded = [str(LIBGL), ffi, nss, "/lib/x86_64-linux-gnu/libc.so.6", str(tmp_path / "env" / "lib" / "bundled.so")]
-    captured = capture_system(
-        facts, [], {}, set(), run=fake_owners({}), manager="dpkg", resolver=host_resolver({}), loaded=loaded
-    )
+    captured = capture(facts, [], set(), resolver=host_resolver({}), loaded=tuple(loaded))
     assert [(lib.soname, lib.needed_by) for lib in captured.unowned] == [("libGL.so.1", "the running kernel")]
+
+
+@pytest.mark.parametrize(
+    "system",
+    [
+        {"manager": "apk"},
+        {"manager": "dpkg", "owned": {"pyyaml": ["python3-yaml; rm -rf /", "6.0", "amd64"]}},
+        {"manager": "dpkg", "libraries": [{"soname": "libGL.so.1", "owner": ["libgl1", "1.6.0-1 && x", "amd64"]}]},
+    ],
+)
+def test_system_facts_from_another_machine_outside_their_grammar_are_refused(system: dict[str, object]) -> None:
+    with pytest.raises(ValueError):
+        HostSystem.from_dict(system)
