@@ -166,6 +166,7 @@ def snapshot(
     max_files_size: int | None = None,
     kernel_files: Sequence[Path] | None = None,
     facts: EnvironmentFacts | None = None,
+    system_python_packages: str = "system",
     facts_file: str | Path | None = None,
     platforms: str | Sequence[str] | None = None,
     progress: Progress | None = None,
@@ -178,6 +179,9 @@ def snapshot(
     are the folder's (git-tracked ones in a repository) or, from a live kernel, ``kernel_files``;
     ``include``/``exclude`` patterns (gitignore syntax) adjust them, and past ``max_files_size``
     bytes (default 100 MB) the largest are left out. The folder is written atomically.
+    The system packages the environment needs (owners of the native libraries its wheels do
+    not bundle, and of the distribution's own Python packages) go into ``[system]`` and
+    ``apt.txt``; ``system_python_packages="pypi"`` locks the latter from PyPI instead.
 
     ``facts_file`` (``envcapsule inspect --json`` on another machine) is locked instead of an
     interpreter here; ``platforms`` (``linux/amd64``, ``linux/arm64``, or both, the default) are
@@ -196,6 +200,7 @@ def snapshot(
         max_files_size=max_files_size,
         kernel_files=kernel_files,
         facts=facts,
+        system_python_packages=system_python_packages,
         facts_file=facts_file,
         platforms=platforms,
         progress=progress,

@@ -34,6 +34,7 @@ CAPSULE_DIR_LABEL = "envcapsule.capsule-dir"
 PYTHON_LABEL = "envcapsule.python"  # the image's Python (the capture's is in the capsule)
 PYTHON_BUILD_LABEL = "envcapsule.python-build"
 BASE_IMAGE_LABEL = "envcapsule.base-image"
+SYSTEM_PACKAGES_LABEL = "envcapsule.system-packages"  # what the system layer installed: name=version, space separated
 PLATFORM_LABEL = "envcapsule.platform"  # linux/amd64 or linux/arm64: what the image runs on
 CUDA_LABEL = "envcapsule.cuda"
 MIN_DRIVER_LABEL = "envcapsule.min-driver"

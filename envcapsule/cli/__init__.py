@@ -59,6 +59,7 @@ def _run_snapshot(args: Arguments) -> int:
             include=args.include or (),
             exclude=args.exclude or (),
             max_files_size=args.max_files_size,
+            system_python_packages=args.system_python_packages,
             facts_file=args.facts,
             platforms=args.platforms,
             progress=progress,
@@ -332,8 +333,14 @@ def _run_inspect(args: Arguments) -> int:
 
     facts = api.inspect(args.notebook, python=args.python)
     if args.json:
-        from envcapsule.factsfile import facts_document
+        from dataclasses import replace
 
+        from envcapsule.factsfile import facts_document
+        from envcapsule.snapshot import facts_system
+
+        # A snapshot from this file on another machine needs what only this one can say: its system packages.
+        if facts.system is None and facts.platform.os == "linux":
+            facts = replace(facts, system=facts_system(facts).to_dict())
         _print_json(facts_document(facts))
     else:
         render_facts(facts)

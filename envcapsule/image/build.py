@@ -13,7 +13,7 @@ from typing import Any
 from envcapsule import grammar
 from envcapsule.atomic import write_json
 from envcapsule.capsule import Capsule, read_capsule, require_writable
-from envcapsule.contract import BASE_IMAGE_LABEL, PLATFORM_LABEL
+from envcapsule.contract import BASE_IMAGE_LABEL, PLATFORM_LABEL, SYSTEM_PACKAGES_LABEL
 from envcapsule.errors import BuildError, EnvcapsuleError
 from envcapsule.image.base import BaseImage, BaseImageError, check_base_image, default_base_image
 from envcapsule.image.context import kernel_layers, write_context, write_server_context
@@ -25,6 +25,7 @@ from envcapsule.image.server_env import ServerLock, server_lock
 from envcapsule.image.wheelcache import WheelCache
 from envcapsule.platforms import platform_of
 from envcapsule.progress import NullProgress, Progress
+from envcapsule.system.layer import SystemLayer, prepare_system_layer
 
 BUILD_RECORD = "build.json"
 _STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
@@ -54,6 +55,8 @@ class BuildResult:
     server_image_id: str = ""  # the server stage, built on its own before the capsule's build
     server_steps: list[BuildStep] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    system_packages: list[str] = field(default_factory=list)  # what the system layer installed (name=version offline)
+    system_install: str | None = None  # offline (checked .deb files) or by-name (the base's repository)
     platform: str = "linux/amd64"  # what the image runs on (its OCI platform)
     emulated: bool = False  # built under emulation on an engine of another architecture
 
@@ -130,13 +133,14 @@ def _build(
     if not all(cache.has(f) for f in plan.files):
         with _fetcher(capsule) as fetcher:
             cache.ensure(capsule, plan.files, fetcher, progress)
+    system = prepare_system_layer(capsule, client, base.name, base.image_id, root / "debs", progress)
     conda = None
     if capsule.manifest.get("conda"):
         from envcapsule.conda.image import prepare_conda_build
 
         conda = prepare_conda_build(capsule, cache, root / "conda-installer", base.python_version, progress)
 
-    spec = image_spec(capsule, base, plan, server.sha256, platform)
+    spec = image_spec(capsule, base, plan, server.sha256, system, platform)
     installer = host_installer(target.machine)
     notices = [] if installer.uv else [f"The build installs with pip, since {installer.reason}."]
     server_key = layer_key(base.image_id, server.sha256, render_server_dockerfile(spec))
@@ -151,7 +155,7 @@ def _build(
     kernel_keys = {layer_key(server_key, name, *(f.sha256 for f in files)): True for name, files in kernel_layers(plan).items()}
     scratch = Path(tempfile.mkdtemp(prefix="envcapsule-context-")) if context_dir is None else context_dir
     try:
-        dockerfile = write_context(scratch, capsule, spec, plan, server, cache, conda, base.standalone, installer)
+        dockerfile = write_context(scratch, capsule, spec, plan, server, cache, conda, base.standalone, installer, system)
         shutil.copyfile(dockerfile, capsule.folder / "Dockerfile")
         if context_dir is not None:
             raise _ContextWritten(tag)
@@ -174,7 +178,9 @@ def _build(
         installer=installer.name,
         server_image_id=server_image_id,
         server_steps=server_steps,
-        warnings=[*untrusted, *base.warnings, *plan.skipped, *dict.fromkeys(notices)],
+        warnings=[*untrusted, *base.warnings, *(system.plan.warnings if system else ()), *plan.skipped, *dict.fromkeys(notices)],
+        system_packages=system.plan.label.split() if system else [],
+        system_install=system.mode if system else None,
         platform=platform,
         emulated=emulated,
     )
@@ -207,7 +213,14 @@ def chosen_base_image(capsule: Capsule, base_image: str | None) -> str:
     return name
 
 
-def image_spec(capsule: Capsule, base: BaseImage, plan: Any, server_sha: str, platform: str = "linux/amd64") -> ImageSpec:
+def image_spec(
+    capsule: Capsule,
+    base: BaseImage,
+    plan: Any,
+    server_sha: str,
+    system: SystemLayer | None = None,
+    platform: str = "linux/amd64",
+) -> ImageSpec:
     python = capsule.manifest["interpreter"]["version"]
     labels = {
         **expected_labels(capsule),
@@ -220,6 +233,8 @@ def image_spec(capsule: Capsule, base: BaseImage, plan: Any, server_sha: str, pl
     }
     if base.standalone is not None:
         labels["envcapsule.python-build"] = base.standalone.key
+    if system is not None and system.plan.names:
+        labels[SYSTEM_PACKAGES_LABEL] = system.plan.label
     cuda = capsule.manifest.get("cuda") or {}
     if cuda.get("version"):
         labels["envcapsule.cuda"] = str(cuda["version"])
@@ -240,6 +255,9 @@ def image_spec(capsule: Capsule, base: BaseImage, plan: Any, server_sha: str, pl
         conda=bool(conda),
         standalone_python=base.standalone.key if base.standalone else None,
         notebook_files=bool(capsule.files),
+        system_packages=system.mode if system else None,
+        system_site=bool(system and system.site_dirs),
+        system_libraries=bool(system and system.libraries),
     )
 
 

@@ -22,6 +22,7 @@ from envcapsule.image.wheelcache import WheelCache, link_into
 if TYPE_CHECKING:
     from envcapsule.conda.image import CondaBuild
     from envcapsule.image.python_dist import StandalonePython
+    from envcapsule.system.layer import SystemLayer
 
 CAPSULE_FILES = (MANIFEST, "pylock.toml", "requirements.txt", FACTS)
 NO_UV = Installer(None, "no uv was given")
@@ -44,11 +45,13 @@ def write_context(
     conda: CondaBuild | None = None,
     python: StandalonePython | None = None,
     installer: Installer = NO_UV,
+    system: SystemLayer | None = None,
 ) -> Path:
     """Fill ``folder`` (empty or new) with everything ``docker build`` needs; returns the Dockerfile.
 
     ``conda`` adds the conda installer and the conda packages of a conda capsule; ``python``
-    the standalone CPython for a base image without one; ``installer`` says whether uv goes in.
+    the standalone CPython for a base image without one; ``installer`` says whether uv goes in;
+    ``system`` the system packages (``system/``) and the system site folders (``system-site/``).
     """
     _write_server_inputs(folder, server, cache, python, installer)
     if conda is not None:
@@ -64,6 +67,8 @@ def write_context(
     entrypoint = folder / "entrypoint"
     entrypoint.write_text(ENTRYPOINT_SCRIPT)
     entrypoint.chmod(0o755)
+    if system is not None:
+        system.write(folder)
     _write_home(folder / "home", capsule, spec)
     if spec.notebook_files:
         _write_notebook_files(folder / "files", capsule)

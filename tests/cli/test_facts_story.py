@@ -31,11 +31,15 @@ def notebook(folder: Path) -> Path:
     return path
 
 
-def test_a_snapshot_from_the_facts_file_is_the_snapshot_of_the_interpreter(laptop_env: Path, tmp_path: Path, shared_cache: Path) -> None:
+def test_a_snapshot_from_the_facts_file_is_the_snapshot_of_the_interpreter(
+    laptop_env: Path, tmp_path: Path, shared_cache: Path
+) -> None:
     facts = tmp_path / "facts.json"
     facts.write_text(ok(envcapsule("inspect", "--python", laptop_env, "--json", cache=shared_cache)).stdout)  # what `>` writes
     nb = notebook(tmp_path / "project")
-    here = ok(envcapsule("snapshot", nb, "--python", laptop_env, "--out", tmp_path / "here.capsule", "--json", cache=shared_cache))
+    here = ok(
+        envcapsule("snapshot", nb, "--python", laptop_env, "--out", tmp_path / "here.capsule", "--json", cache=shared_cache)
+    )
     there = ok(envcapsule("snapshot", nb, "--facts", facts, "--out", tmp_path / "there.capsule", "--json", cache=shared_cache))
     assert there.json()["capsule_hash"] == here.json()["capsule_hash"]
     assert (tmp_path / "there.capsule" / "pylock.toml").read_text() == (tmp_path / "here.capsule" / "pylock.toml").read_text()
