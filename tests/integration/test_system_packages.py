@@ -11,11 +11,11 @@ import json
 import os
 import shutil
 import subprocess
-import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
+import tomllib
 
 from tests.cli.shell import envcapsule, ok
 from tests.support import BASE_IMAGE, DEBIAN_PYTHON, executed_cell, require, run
