@@ -79,7 +79,10 @@ def test_offline_after_a_cached_snapshot_locks_everything(tmp_path: Path, index:
 def test_strict_refuses_and_keeps_the_previous_capsule(tmp_path: Path, index: FakeIndex) -> None:
     first = snapshot(notebook(tmp_path), python=sys.executable, facts=facts_for(index.url))
     missing = Distribution("ghost", "1.0", wheel_tags=("py3-none-any",))
-    with pytest.raises(LockError, match=r"could not be locked exactly or cannot travel with the notebook: ghost==1.0 is not on the configured indexes"):
+    with pytest.raises(
+        LockError,
+        match=r"could not be locked exactly or cannot travel with the notebook: ghost==1.0 is not on the configured indexes",
+    ):
         snapshot(notebook(tmp_path), python=sys.executable, facts=facts_for(index.url, missing), strict=True)
     assert read_capsule(first.capsule).capsule_hash == first.capsule_hash
     assert sorted(p.name for p in tmp_path.iterdir()) == ["analysis.capsule", "analysis.ipynb"]

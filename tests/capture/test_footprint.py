@@ -57,7 +57,11 @@ def test_what_an_extra_pulls_in_is_tooling_too() -> None:
         Distribution(
             "jsonschema",
             "4.25",
-            requires_dist=('fqdn; extra == "format-nongpl"', 'isoduration; extra == "format-nongpl"', 'rfc3987; extra == "format"'),
+            requires_dist=(
+                'fqdn; extra == "format-nongpl"',
+                'isoduration; extra == "format-nongpl"',
+                'rfc3987; extra == "format"',
+            ),
         ),
         Distribution("fqdn", "1.5"),
         Distribution("isoduration", "20.11"),
