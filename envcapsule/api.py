@@ -203,19 +203,26 @@ def build(
     facts: EnvironmentFacts | None = None,
     base_image: str | None = None,
     no_cache: bool = False,
+    update_server: bool = False,
     client: DockerClient | None = None,
     progress: Progress | None = None,
 ) -> BuildResult:
     """Build the capsule of ``target`` (a notebook or a capsule folder) into ``envcapsule/<stem>:<hash[:12]>``.
 
     A notebook without a capsule is snapshotted first. An image already built for this
-    capsule is reused at once unless ``no_cache``.
+    capsule is reused at once unless ``no_cache`` or ``update_server``. The first build pins
+    the base image (image.lock) and the server environment (server.pylock.toml) in the
+    capsule; later builds use them, and ``update_server`` locks the server environment again.
+    The image carries the capsule's SBOM at /opt/envcapsule/sbom.cdx.json.
     """
     base_image = config.default_base_image(base_image)  # a broken config file stops here, before any work
     capsule = capsule_for(target, python=python, facts=facts, progress=progress)
     with engine_client(client) as engine:
-        built = build_image(capsule, base_image=base_image, no_cache=no_cache, client=engine, progress=progress)
-    make_sbom(capsule)  # now with the base image's digest and the server environment the build used
+        built = build_image(
+            capsule, base_image=base_image, no_cache=no_cache, update_server=update_server, client=engine, progress=progress
+        )
+    if built.reused:
+        make_sbom(capsule)  # a new build wrote the SBOM its image carries
     return built
 
 

@@ -157,6 +157,12 @@ OPTIONS: dict[str, Option] = {
         ),
         Option("no_cache", ("--no-cache",), "rebuild every layer, even if the image exists", action="store_true"),
         Option(
+            "update_server",
+            ("--update-server",),
+            "resolve the server environment (JupyterLab, Notebook, nbval) again and rewrite server.pylock.toml",
+            action="store_true",
+        ),
+        Option(
             "context",
             ("--context",),
             "only write the build context (Dockerfile + wheels) to DIR, to build by hand",
@@ -304,8 +310,12 @@ COMMANDS: dict[str, Command] = {
             "exists returns at once. The Dockerfile is written into the capsule folder.\n\n"
             "Where no registry can be reached, make a base image locally (for example with\n"
             "debootstrap and `docker import`) and name it once: ENVCAPSULE_BASE_IMAGE=NAME, or\n"
-            'base_image = "NAME" in ~/.config/envcapsule/config.toml.',
-            options=("base_image", "no_cache"),
+            'base_image = "NAME" in ~/.config/envcapsule/config.toml.\n\n'
+            "The first build pins the base image in image.lock (its RepoDigest, or its image ID when it\n"
+            "was made here) and the server environment in server.pylock.toml; later builds, on any host,\n"
+            "use exactly those, and --update-server locks the server environment again. The image carries\n"
+            "the capsule's SBOM at /opt/envcapsule/sbom.cdx.json, its sha256 in the envcapsule.sbom-sha256 label.",
+            options=("base_image", "no_cache", "update_server"),
             target=_NOTEBOOK_OR_CAPSULE,
             target_help="a notebook (its capsule is used or made) or a capsule folder",
             python=True,

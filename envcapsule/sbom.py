@@ -215,9 +215,9 @@ def system_packages(capsule: Capsule) -> list[Package]:
     return packages
 
 
-def base_image(capsule: Capsule) -> Package | None:
-    """The base image the capsule was last built on, by RepoDigest when it was pulled, else by image ID."""
-    build = _read_json(capsule.folder / "build.json")
+def base_image(capsule: Capsule, build: Mapping[str, Any] | None = None) -> Package | None:
+    """The base image the capsule was last built on (``build``, else build.json), by RepoDigest when it was pulled, else by image ID."""
+    build = _read_json(capsule.folder / "build.json") if build is None else build
     name = build.get("base_image")
     digest = build.get("base_image_digest") or build.get("base_image_id")
     if not name or not digest:
@@ -233,18 +233,30 @@ def base_image(capsule: Capsule) -> Package | None:
     return Package("oci", short, digest, _purl("oci", short, digest, qualifiers), {"sha256": digest.removeprefix("sha256:")})
 
 
-def server_packages(capsule: Capsule) -> list[Package] | None:
-    """The server environment's wheels: the lock the last build used, else the host's lock for the capsule's Python; None when neither is known."""
-    record = server_lock_record(capsule)
+def server_packages(capsule: Capsule, locked: Sequence[tuple[str, str]] | None = None) -> list[Package] | None:
+    """The server environment's wheels (file name, sha256): ``locked``, else the capsule's server.pylock.toml,
+    else the host's lock the last build used or would use; None when none is known."""
+    record = locked if locked is not None else _capsule_server_lock(capsule)
+    record = record if record is not None else [(f, s) for f, s, _ in server_lock_record(capsule) or ()] or None
     if record is None:
         return None
     packages = []
-    for filename, sha, _size in record:
+    for filename, sha in record:
         name, version = _wheel_name_version(filename)
         licence = licence_of("", sha, filename)
         purl = _purl("pypi", normalize_name(name), version, {"file_name": filename})
         packages.append(Package("pypi", name, version, purl, {"sha256": sha}, licence))
     return packages
+
+
+def _capsule_server_lock(capsule: Capsule) -> list[tuple[str, str]] | None:
+    from envcapsule.image.server_lockfile import SERVER_LOCK_FILE, read_server_lockfile
+
+    path = capsule.folder / SERVER_LOCK_FILE
+    if not path.is_file():
+        return None
+    files, _python, _machine = read_server_lockfile(path)
+    return [(f.filename, f.sha256) for f in sorted(files, key=lambda f: f.filename)]
 
 
 def server_lock_record(capsule: Capsule) -> list[tuple[str, str, str]] | None:
@@ -298,15 +310,18 @@ def _purl(kind: str, name: str, version: str | None, qualifiers: Mapping[str, An
 # --- the CycloneDX document -----------------------------------------------------------------------
 
 
-def capsule_bom(capsule: Capsule) -> tuple[Bom, dict[str, int]]:
+def capsule_bom(
+    capsule: Capsule, build: Mapping[str, Any] | None = None, server: Sequence[tuple[str, str]] | None = None
+) -> tuple[Bom, dict[str, int]]:
+    """The document of ``capsule``; ``build`` and ``server`` describe a build under way (else build.json and the locks say)."""
     from cyclonedx.model.bom import Bom, BomMetaData
     from cyclonedx.model.component import Component, ComponentType
     from cyclonedx.model.tool import ToolRepository
 
     facts = capsule.facts() if (capsule.folder / "facts.json").is_file() else {}
     kernel = [*python_packages(capsule, facts), *conda_packages(facts), *system_packages(capsule)]
-    base = base_image(capsule)
-    server = server_packages(capsule)
+    base = base_image(capsule, build)
+    server_environment = server_packages(capsule, server)
 
     stem = Path(capsule.notebooks[0]).stem if capsule.notebooks else capsule.folder.stem
     root = Component(
@@ -320,14 +335,14 @@ def capsule_bom(capsule: Capsule) -> tuple[Bom, dict[str, int]]:
     components = [_component(p, "kernel") for p in kernel]
     if base is not None:
         components.append(_component(base, "base-image", ComponentType.CONTAINER))
-    if server is not None:
+    if server_environment is not None:
         components.append(
             Component(
                 name="envcapsule-server-environment",
                 type=ComponentType.APPLICATION,
                 bom_ref=SERVER_GROUP,
                 description="JupyterLab, Notebook, jupyterhub-singleuser and the verify tooling, installed apart from the kernel",
-                components=[_component(p, SERVER_GROUP) for p in server],
+                components=[_component(p, SERVER_GROUP) for p in server_environment],
                 properties=_properties({"envcapsule:environment": SERVER_GROUP}),
             )
         )
@@ -342,7 +357,7 @@ def capsule_bom(capsule: Capsule) -> tuple[Bom, dict[str, int]]:
         "conda": sum(p.kind == "conda" for p in kernel),
         "deb": sum(p.kind == "deb" for p in kernel),
         "oci": int(base is not None),
-        "server": len(server or ()),
+        "server": len(server_environment or ()),
     }
     return bom, counts
 
@@ -416,6 +431,18 @@ def _first_line(problem: Any) -> str:
     where = "/".join(str(part) for part in getattr(data, "absolute_path", ()) or ())
     first = message.strip().splitlines()[0] if message.strip() else type(problem).__name__
     return f"{first} at {where}" if where else first
+
+
+def build_sbom(capsule: Capsule, build: Mapping[str, Any], server: Sequence[tuple[str, str]]) -> str:
+    """The validated SBOM of the image a build is making: its base (``build``: base_image, base_image_digest, base_image_id)
+    and server wheels known before the image exists, so the image can carry it and the capsule's copy is the same file."""
+    bom, _counts = capsule_bom(capsule, build, server)
+    return render_bom(bom)
+
+
+def write_sbom(folder: Path, text: str) -> None:
+    """``text`` as the capsule's sbom.cdx.json (unchanged bytes are not rewritten)."""
+    _write(folder / SBOM_FILE, text)
 
 
 def make_sbom(folder: Path, *, output: Path | None = None, format: str = "cyclonedx-json") -> SbomResult:  # noqa: A002

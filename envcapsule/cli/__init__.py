@@ -82,7 +82,14 @@ def _run_build(args: Arguments) -> int:
             else:
                 print(f"Build context written to {written.context}; build it with: docker build {written.context}")
             return 0
-        result = api.build(args.target, python=args.python, base_image=args.base_image, no_cache=args.no_cache, progress=progress)
+        result = api.build(
+            args.target,
+            python=args.python,
+            base_image=args.base_image,
+            no_cache=args.no_cache,
+            update_server=args.update_server,
+            progress=progress,
+        )
     if args.json:
         _print_json(result.to_json())
     else:

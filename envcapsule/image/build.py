@@ -6,24 +6,27 @@ import json
 import re
 import shutil
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from envcapsule import grammar
 from envcapsule.atomic import write_json
-from envcapsule.capsule import Capsule, read_capsule, require_writable
-from envcapsule.contract import BASE_IMAGE_LABEL
+from envcapsule.capsule import Capsule, read_capsule, require_writable, sha256_bytes
+from envcapsule.contract import BASE_IMAGE_LABEL, SBOM_SHA256_LABEL, SERVER_LOCK_LABEL
 from envcapsule.errors import BuildError, EnvcapsuleError
 from envcapsule.image.base import BaseImage, BaseImageError, check_base_image, default_base_image
+from envcapsule.image.base_lock import BasePin, pinned_reference, read_pin, write_pin
 from envcapsule.image.context import kernel_layers, write_context, write_server_context
 from envcapsule.image.dockerfile import ImageSpec, render_server_dockerfile
 from envcapsule.image.files import install_plan
 from envcapsule.image.installer import PIP_FALLBACK_NOTICE, Installer, host_installer
 from envcapsule.image.layer_locks import holding, layer_key
-from envcapsule.image.server_env import ServerLock, server_lock
+from envcapsule.image.server_env import ServerLock
+from envcapsule.image.server_lockfile import capsule_server_lock, write_server_lockfile
 from envcapsule.image.wheelcache import WheelCache
 from envcapsule.progress import NullProgress, Progress
+from envcapsule.sbom import build_sbom, write_sbom
 
 BUILD_RECORD = "build.json"
 _STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
@@ -53,6 +56,8 @@ class BuildResult:
     server_image_id: str = ""  # the server stage, built on its own before the capsule's build
     server_steps: list[BuildStep] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    sbom_sha256: str = ""  # of the image's /opt/envcapsule/sbom.cdx.json, the capsule's sbom.cdx.json
+    base_image_ref: str = ""  # what FROM named: the base's pinned digest, or its name
 
     @property
     def cached_steps(self) -> list[int]:
@@ -75,25 +80,37 @@ def build(
     *,
     base_image: str | None = None,
     no_cache: bool = False,
+    update_server: bool = False,
     client: Any = None,
     progress: Progress | None = None,
     context_dir: Path | None = None,
 ) -> BuildResult:
-    """Build (or find) the capsule's image; record the result in the capsule folder."""
+    """Build (or find) the capsule's image; record the result in the capsule folder.
+
+    The base is the one pinned in image.lock while the build names the same base, and the
+    server environment the one in server.pylock.toml; the first build writes both, and
+    ``update_server`` locks the server environment again.
+    """
     from envcapsule.engine import engine_client
 
     capsule = read_capsule(capsule_dir)  # refuses hand-edited lockfiles
     with engine_client(client) as engine:
-        return _build(capsule, engine, base_image, no_cache, progress or NullProgress(), context_dir)
+        return _build(capsule, engine, base_image, no_cache, update_server, progress or NullProgress(), context_dir)
 
 
 def _build(
-    capsule: Capsule, client: Any, base_image: str | None, no_cache: bool, progress: Progress, context_dir: Path | None
+    capsule: Capsule,
+    client: Any,
+    base_image: str | None,
+    no_cache: bool,
+    update_server: bool,
+    progress: Progress,
+    context_dir: Path | None,
 ) -> BuildResult:
     tag = image_tag(capsule)
     base_name = chosen_base_image(capsule, base_image)
     untrusted: list[str] = []
-    if not no_cache and context_dir is None:
+    if not no_cache and not update_server and context_dir is None:
         existing = _existing(client, tag, capsule, base_image, untrusted)
         if existing is not None:
             return existing
@@ -101,11 +118,12 @@ def _build(
     require_writable(capsule.folder, "a build writes its Dockerfile and build.json")
     interpreter = capsule.manifest["interpreter"]
     progress.step(f"Checking the base image {base_name}")
-    base = check_base_image(client, base_name, interpreter["version"], progress)
+    base = _pinned_base(client, capsule, base_name, interpreter["version"], progress)
     plan = install_plan(capsule)
     root = _cache_root()
     cache = WheelCache(root / "wheels")
-    server = server_lock(interpreter["version"], capsule.manifest["platform"]["machine"], cache, root / "server-env", progress)
+    server_environment = capsule_server_lock(capsule, cache, root / "server-env", progress, update=update_server)
+    server = server_environment.lock
     if not all(cache.has(f) for f in plan.files):
         with _fetcher(capsule) as fetcher:
             cache.ensure(capsule, plan.files, fetcher, progress)
@@ -115,7 +133,12 @@ def _build(
 
         conda = prepare_conda_build(capsule, cache, root / "conda-installer", base.python_version, progress)
 
-    spec = image_spec(capsule, base, plan, server.sha256)
+    sbom = build_sbom(
+        capsule,
+        {"base_image": base.name, "base_image_digest": base.digest, "base_image_id": base.image_id},
+        [(f.filename, f.sha256) for f in server.files],
+    )
+    spec = image_spec(capsule, base, plan, server.sha256, sha256_bytes(sbom.encode()))
     installer = host_installer(capsule.manifest["platform"]["machine"])
     notices = [] if installer.uv else [f"The build installs with pip, since {installer.reason}."]
     server_key = layer_key(base.image_id, server.sha256, render_server_dockerfile(spec))
@@ -128,7 +151,7 @@ def _build(
     kernel_keys = {layer_key(server_key, name, *(f.sha256 for f in files)): True for name, files in kernel_layers(plan).items()}
     scratch = Path(tempfile.mkdtemp(prefix="envcapsule-context-")) if context_dir is None else context_dir
     try:
-        dockerfile = write_context(scratch, capsule, spec, plan, server, cache, conda, base.standalone, installer)
+        dockerfile = write_context(scratch, capsule, spec, plan, server, cache, conda, base.standalone, installer, sbom)
         shutil.copyfile(dockerfile, capsule.folder / "Dockerfile")
         if context_dir is not None:
             raise _ContextWritten(tag)
@@ -151,10 +174,26 @@ def _build(
         installer=installer.name,
         server_image_id=server_image_id,
         server_steps=server_steps,
-        warnings=[*untrusted, *base.warnings, *plan.skipped, *dict.fromkeys(notices)],
+        warnings=[*untrusted, *base.warnings, *plan.skipped, *dict.fromkeys(notices), *filter(None, [server_environment.note])],
+        sbom_sha256=sha256_bytes(sbom.encode()),
+        base_image_ref=base.reference or base.name,
     )
+    # The pins and the SBOM describe the image just made; each is written whole, after it exists.
+    write_pin(capsule.folder, BasePin(base.name, base.image_id, base.digest))
+    if server_environment.write:
+        write_server_lockfile(capsule.folder, server, interpreter["version"], capsule.manifest["platform"]["machine"])
+    write_sbom(capsule.folder, sbom)
     _record(capsule.folder, result)
     return result
+
+
+def _pinned_base(client: Any, capsule: Capsule, name: str, python_version: str, progress: Progress) -> BaseImage:
+    """The base named ``name``, as image.lock pins it when it pins that name (a lock for another name is replaced)."""
+    pin = read_pin(capsule.folder)
+    reference = pinned_reference(client, pin) if pin is not None and pin.name == name else name
+    base = check_base_image(client, reference, python_version, progress)
+    digest = pin.digest if pin is not None and pin.name == name and pin.digest else base.digest
+    return replace(base, name=name, reference=reference, digest=digest)
 
 
 class _ContextWritten(Exception):
@@ -182,16 +221,18 @@ def chosen_base_image(capsule: Capsule, base_image: str | None) -> str:
     return name
 
 
-def image_spec(capsule: Capsule, base: BaseImage, plan: Any, server_sha: str) -> ImageSpec:
+def image_spec(capsule: Capsule, base: BaseImage, plan: Any, server_sha: str, sbom_sha: str | None = None) -> ImageSpec:
     python = capsule.manifest["interpreter"]["version"]
     labels = {
         **expected_labels(capsule),
         "envcapsule.notebook": capsule.notebooks[0] if capsule.notebooks else "",
         "envcapsule.capsule-dir": capsule.folder.name,
         "envcapsule.python": base.python_version or python,  # the image's Python; the capture's is in the capsule
-        "envcapsule.server-lock-sha256": server_sha,
+        SERVER_LOCK_LABEL: server_sha,
         BASE_IMAGE_LABEL: base.name,
     }
+    if sbom_sha is not None:
+        labels[SBOM_SHA256_LABEL] = sbom_sha
     if base.standalone is not None:
         labels["envcapsule.python-build"] = base.standalone.key
     cuda = capsule.manifest.get("cuda") or {}
@@ -202,7 +243,7 @@ def image_spec(capsule: Capsule, base: BaseImage, plan: Any, server_sha: str) ->
     if conda:
         labels["envcapsule.conda-platform"] = str(conda.get("platform", ""))
     return ImageSpec(
-        base_image=base.name,
+        base_image=base.reference or base.name,
         capsule_hash=capsule.capsule_hash,
         notebook=capsule.notebooks[0] if capsule.notebooks else None,
         capsule_dir=capsule.folder.name,
@@ -214,6 +255,7 @@ def image_spec(capsule: Capsule, base: BaseImage, plan: Any, server_sha: str) ->
         conda=bool(conda),
         standalone_python=base.standalone.key if base.standalone else None,
         notebook_files=bool(capsule.files),
+        sbom=sbom_sha is not None,
     )
 
 
@@ -339,7 +381,7 @@ def _existing(client: Any, tag: str, capsule: Capsule, base_image: str | None, u
         base_image_id="",
         base_image_digest=None,
         python_in_base=labels.get("envcapsule.python", ""),
-        server_lock_sha256=labels.get("envcapsule.server-lock-sha256", ""),
+        server_lock_sha256=labels.get(SERVER_LOCK_LABEL, ""),
         reused=True,
     )
 

@@ -77,7 +77,15 @@ def _build(args: argparse.Namespace, notebook: Path, progress: Progress) -> Magi
     from envcapsule import api
 
     python, facts = _kernel()
-    built = api.build(notebook, base_image=args.base_image, no_cache=args.no_cache, progress=progress, python=python, facts=facts)
+    built = api.build(
+        notebook,
+        base_image=args.base_image,
+        no_cache=args.no_cache,
+        update_server=args.update_server,
+        progress=progress,
+        python=python,
+        facts=facts,
+    )
     verdict = "image up to date" if built.reused else "image built"
     return MagicResult("build", verdict, [built.image, *(f"warning: {w}" for w in built.warnings)])
 
