@@ -72,9 +72,15 @@ def capsule_server_lock(
 
 def read_server_lockfile(path: Path) -> tuple[list[LockedFile], str, str]:
     """The locked wheels of a server.pylock.toml, and the Python minor and machine it is for; one sentence when damaged."""
-    from envcapsule.lock.pylock import read_pylock
+    from envcapsule import _toml as tomllib
 
-    lock = read_pylock(path.read_text(encoding="utf-8"), SERVER_LOCK_FILE)
+    try:
+        lock = Pylock.from_dict(tomllib.loads(path.read_text(encoding="utf-8")))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, PylockValidationError) as error:
+        raise CapsuleError(
+            f"{SERVER_LOCK_FILE} is not a valid PEP 751 lock ({error})",
+            "run `envcapsule build --update-server` to lock the server environment again",
+        ) from None
     tool = (lock.tool or {}).get("envcapsule") or {}
     files = []
     for package in lock.packages:
