@@ -259,9 +259,9 @@ OPTIONS: dict[str, Option] = {
         Option(
             "sbom_format",
             ("--format",),
-            "the SBOM's format (default cyclonedx-json: CycloneDX 1.6 JSON)",
+            "the SBOM's format: cyclonedx-json (CycloneDX 1.6, the default) or spdx-json (SPDX 2.3)",
             metavar="FORMAT",
-            choices=("cyclonedx-json",),
+            choices=("cyclonedx-json", "spdx-json"),
             default="cyclonedx-json",
         ),
         Option(
@@ -460,19 +460,25 @@ COMMANDS: dict[str, Command] = {
         ),
         Command(
             "sbom",
-            "print or write the capsule's software bill of materials (CycloneDX 1.6 JSON)",
+            "print or write the capsule's software bill of materials (CycloneDX 1.6 or SPDX 2.3 JSON)",
             "Make the capsule's SBOM from its lockfiles and facts: every Python distribution (purl\n"
             "pkg:pypi/..., version, sha256 of the exact file, licence from its metadata), every conda\n"
             "record (pkg:conda/...) and system package (pkg:deb/...), the base image once built\n"
             "(pkg:oci/...@sha256:...) and the server environment as one component of its own. It is\n"
             "validated against the CycloneDX 1.6 schema, written as sbom.cdx.json in the capsule folder,\n"
-            "and printed, or written to FILE with -o. A notebook without a capsule is snapshotted first.",
+            "and printed, or written to FILE with -o. --format spdx-json prints or writes the same contents\n"
+            "as SPDX 2.3 JSON instead, validated with spdx-tools (the capsule keeps its sbom.cdx.json).\n"
+            "A notebook without a capsule is snapshotted first. Each image carries the capsule's\n"
+            "sbom.cdx.json at /opt/envcapsule/sbom.cdx.json, its sha256 in the envcapsule.sbom-sha256 label.",
             options=("sbom_format",),
             target=_NOTEBOOK_OR_CAPSULE,
             target_help="a notebook (its capsule is used or made) or a capsule folder",
             python=True,
             cli_only=("sbom_output",),
-            examples=("envcapsule sbom analysis.ipynb -o analysis.cdx.json",),
+            examples=(
+                "envcapsule sbom analysis.ipynb -o analysis.cdx.json",
+                "envcapsule sbom analysis.ipynb --format spdx-json -o analysis.spdx.json",
+            ),
         ),
         Command(
             "inspect",

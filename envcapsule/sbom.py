@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from envcapsule.capsule import Capsule
 
 SBOM_FILE = "sbom.cdx.json"
-FORMATS = ("cyclonedx-json",)
+FORMATS = ("cyclonedx-json", "spdx-json")
 PYPI = "https://pypi.org/simple"
 SERVER_GROUP = "server-environment"
 
@@ -50,16 +50,17 @@ class SbomResult:
     capsule: Path
     path: Path | None  # the capsule's sbom.cdx.json, None when the capsule folder is read-only
     output: Path | None  # the extra file asked for with -o
-    document: str  # the CycloneDX JSON text
+    document: str  # the JSON text in ``format``
     counts: Mapping[str, int]  # components by kind: pypi, conda, deb, oci, server
+    format: str = "cyclonedx-json"  # of ``document`` and ``output``; the capsule's sbom.cdx.json is always CycloneDX
 
     def to_json(self) -> dict[str, Any]:
         return {
             "capsule": str(self.capsule),
             "path": str(self.path) if self.path else None,
             "output": str(self.output) if self.output else None,
-            "format": "cyclonedx-json",
-            "spec_version": "1.6",
+            "format": self.format,
+            "spec_version": "SPDX-2.3" if self.format == "spdx-json" else "1.6",
             "components": dict(self.counts),
         }
 
@@ -310,20 +311,50 @@ def _purl(kind: str, name: str, version: str | None, qualifiers: Mapping[str, An
 # --- the CycloneDX document -----------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Contents:
+    """What an SBOM of the capsule lists, whatever its format."""
+
+    kernel: Sequence[Package]
+    base: Package | None
+    server: Sequence[Package] | None
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {
+            "pypi": sum(p.kind == "pypi" for p in self.kernel),
+            "conda": sum(p.kind == "conda" for p in self.kernel),
+            "deb": sum(p.kind == "deb" for p in self.kernel),
+            "oci": int(self.base is not None),
+            "server": len(self.server or ()),
+        }
+
+
+def capsule_contents(
+    capsule: Capsule, build: Mapping[str, Any] | None = None, server: Sequence[tuple[str, str]] | None = None
+) -> Contents:
+    """``build`` and ``server`` describe a build under way; else build.json and the capsule's locks say."""
+    facts = capsule.facts() if (capsule.folder / "facts.json").is_file() else {}
+    kernel = [*python_packages(capsule, facts), *conda_packages(facts), *system_packages(capsule)]
+    return Contents(kernel, base_image(capsule, build), server_packages(capsule, server))
+
+
+def capsule_stem(capsule: Capsule) -> str:
+    return Path(capsule.notebooks[0]).stem if capsule.notebooks else capsule.folder.stem
+
+
 def capsule_bom(
     capsule: Capsule, build: Mapping[str, Any] | None = None, server: Sequence[tuple[str, str]] | None = None
 ) -> tuple[Bom, dict[str, int]]:
-    """The document of ``capsule``; ``build`` and ``server`` describe a build under way (else build.json and the locks say)."""
+    """The CycloneDX document of ``capsule``; ``build`` and ``server`` as for :func:`capsule_contents`."""
     from cyclonedx.model.bom import Bom, BomMetaData
     from cyclonedx.model.component import Component, ComponentType
     from cyclonedx.model.tool import ToolRepository
 
-    facts = capsule.facts() if (capsule.folder / "facts.json").is_file() else {}
-    kernel = [*python_packages(capsule, facts), *conda_packages(facts), *system_packages(capsule)]
-    base = base_image(capsule, build)
-    server_environment = server_packages(capsule, server)
+    contents = capsule_contents(capsule, build, server)
+    kernel, base, server_environment = contents.kernel, contents.base, contents.server
 
-    stem = Path(capsule.notebooks[0]).stem if capsule.notebooks else capsule.folder.stem
+    stem = capsule_stem(capsule)
     root = Component(
         name=stem,
         version=capsule.capsule_hash[:12],
@@ -349,17 +380,10 @@ def capsule_bom(
     tool = Component(name="envcapsule", version=__version__, type=ComponentType.APPLICATION, bom_ref="tool:envcapsule")
     bom = Bom(
         components=components,
-        metadata=BomMetaData(component=root, tools=ToolRepository(components=[tool]), timestamp=_created(capsule)),
+        metadata=BomMetaData(component=root, tools=ToolRepository(components=[tool]), timestamp=created_time(capsule)),
     )
     bom.register_dependency(root, components)
-    counts = {
-        "pypi": sum(p.kind == "pypi" for p in kernel),
-        "conda": sum(p.kind == "conda" for p in kernel),
-        "deb": sum(p.kind == "deb" for p in kernel),
-        "oci": int(base is not None),
-        "server": len(server_environment or ()),
-    }
-    return bom, counts
+    return bom, contents.counts
 
 
 def _component(package: Package, environment: str, kind: Any = None) -> Component:
@@ -397,7 +421,7 @@ def _properties(values: Mapping[str, str]) -> list[Any]:
     return [Property(name=name, value=value) for name, value in values.items()]
 
 
-def _created(capsule: Capsule) -> datetime:
+def created_time(capsule: Capsule) -> datetime:
     created = str(capsule.manifest.get("created") or "")
     try:
         return datetime.fromisoformat(created.replace("Z", "+00:00"))
@@ -446,20 +470,29 @@ def write_sbom(folder: Path, text: str) -> None:
 
 
 def make_sbom(folder: Path, *, output: Path | None = None, format: str = "cyclonedx-json") -> SbomResult:  # noqa: A002
-    """Write ``folder``'s sbom.cdx.json (when the folder is writable) and ``output`` (when given)."""
+    """Write ``folder``'s sbom.cdx.json (when the folder is writable) and ``output`` (when given).
+
+    The capsule keeps its CycloneDX SBOM whatever ``format`` asks; ``output`` and the result's document are in ``format``.
+    """
     if format not in FORMATS:
-        raise UsageError(f"the SBOM is written as {', '.join(FORMATS)}, not {format!r}", "pass --format cyclonedx-json")
+        raise UsageError(f"the SBOM is written as {' or '.join(FORMATS)}, not {format!r}", "pass --format cyclonedx-json")
     capsule = read_capsule(folder)
     bom, counts = capsule_bom(capsule)
     text = render_bom(bom)
+    if format == "spdx-json":
+        from envcapsule.sbom_spdx import spdx_document
+
+        document = spdx_document(capsule, capsule_contents(capsule))  # validated before anything is written
+    else:
+        document = text
     path: Path | None = folder / SBOM_FILE
     if os.access(folder, os.W_OK):
         _write(folder / SBOM_FILE, text)
     else:
         path = None
     if output is not None:
-        _write(output, text)
-    return SbomResult(capsule=folder, path=path, output=output, document=text, counts=counts)
+        _write(output, document)
+    return SbomResult(capsule=folder, path=path, output=output, document=document, counts=counts, format=format)
 
 
 def _write(path: Path, text: str) -> None:
