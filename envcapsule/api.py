@@ -555,7 +555,8 @@ def sbom(
 
     It lists every locked Python distribution (purl, version, sha256 of the exact file, licence),
     conda record and system package, the base image once built, and the server environment as
-    one component of its own. A notebook without a capsule is snapshotted first.
+    one component of its own. ``format="spdx-json"`` gives ``output`` and the result's document
+    as SPDX 2.3 JSON instead (spdx-tools). A notebook without a capsule is snapshotted first.
     """
     capsule = capsule_for(target, python=python, facts=facts, progress=progress)
     return make_sbom(capsule, output=Path(output).absolute() if output is not None else None, format=format)

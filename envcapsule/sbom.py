@@ -2,9 +2,10 @@
 
 It is made from the capsule's own records — pylock.toml (the exact file each Python package
 installs), facts.json (conda records, each distribution's metadata folder), capsule.toml
-(system packages) and build.json (the base image's digest and the server environment's lock,
-once built) — and validated against the CycloneDX schema before it is written, so an SBOM
-on disk always validates. The kernel environment's packages are top-level components; the
+(system packages), build.json (the base image's digest, once built) and server.pylock.toml
+(the server environment's lock) — and validated against the CycloneDX schema before it is
+written, so an SBOM on disk always validates. A build makes it before the image's last
+layer, which carries it at /opt/envcapsule/sbom.cdx.json. The kernel environment's packages are top-level components; the
 server environment (JupyterLab and envcapsule's tooling, apart from the kernel) is one
 component whose ``components`` are its wheels.
 """

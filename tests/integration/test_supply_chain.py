@@ -50,8 +50,13 @@ def built(tmp_path_factory: pytest.TempPathFactory, shared_cache: Path, docker_c
         result = ok(envcapsule("build", notebook, "--json", cache=shared_cache)).json()
         images.append(result["image_id"])
         yield {"capsule": root / "study.capsule", "result": result, "root": root, "images": images}
-    for image in images:
-        docker_client.images.remove(image, force=True)
+    import docker.errors
+
+    for image in dict.fromkeys(images):
+        try:
+            docker_client.images.remove(image, force=True)
+        except docker.errors.ImageNotFound:
+            pass
 
 
 def test_the_image_carries_the_capsules_sbom_under_its_label(built: dict[str, Any], docker_client: Any) -> None:
@@ -141,3 +146,23 @@ def test_a_host_with_another_cache_installs_the_capsules_server_lock(
     assert pinned <= distributions(docker_client, second["image_id"], SERVER_PYTHON)
     assert jupyterlab.is_file()  # fetched by the URL server.pylock.toml records
     assert tomllib.loads((capsule / "server.pylock.toml").read_text()) == locked
+
+
+def test_build_update_server_locks_the_server_environment_again(
+    built: dict[str, Any], shared_cache: Path, docker_client: Any
+) -> None:
+    capsule = built["capsule"]
+    lock = capsule / "server.pylock.toml"
+    # A lock from before nbval was part of the server environment: the build installs it as it is, until asked.
+    text = lock.read_text()
+    start = text.index('[[packages]]\nname = "nbval"')
+    lock.write_text(text[:start] + text[text.index("[[packages]]", start + 1) :])
+    assert "nbval" not in {p["name"] for p in tomllib.loads(lock.read_text())["packages"]}
+
+    refreshed = ok(
+        envcapsule("build", capsule, "--update-server", "--json", "--base-image", BASE_IMAGE, cache=shared_cache)
+    ).json()
+    built["images"].append(refreshed["image_id"])
+    assert refreshed["reused"] is False
+    assert "nbval" in {p["name"] for p in tomllib.loads(lock.read_text())["packages"]}
+    assert "nbval" in {name for name, _ in distributions(docker_client, refreshed["image_id"], SERVER_PYTHON)}
