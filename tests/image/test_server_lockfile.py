@@ -15,6 +15,7 @@ from envcapsule.image.files import LockedFile
 from envcapsule.image.server_env import ServerLock, server_lock_of
 from envcapsule.image.server_lockfile import SERVER_LOCK_FILE, capsule_server_lock, render_server_lockfile, write_server_lockfile
 from envcapsule.image.wheelcache import WheelCache
+from envcapsule.progress import NullProgress
 
 MANIFEST = {"interpreter": {"version": "3.11.2"}, "platform": {"machine": "x86_64"}}
 
@@ -40,7 +41,7 @@ def host_lock(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[dict[str,
     theirs = server_lock_of([wheel(tmp_path / "index", "jupyterlab-4.9.0-py3-none-any.whl", b"their jupyterlab")])
 
     def resolve(
-        python: str, machine: str, cache: WheelCache, lock_dir: Path, progress: Any = None, *, refresh: bool
+        python: str, machine: str, cache: WheelCache, lock_dir: Path, progress: Any = None, *, refresh: bool = False
     ) -> ServerLock:
         calls.append({"python": python, "machine": machine, "refresh": refresh})
         return theirs
@@ -114,3 +115,21 @@ def test_the_lock_is_pep_751_and_a_damaged_one_is_one_sentence(capsule: Capsule,
     with pytest.raises(CapsuleError, match=r"server\.pylock\.toml is not a valid PEP 751 lock") as caught:
         capsule_server_lock(capsule, WheelCache(tmp_path / "cache"), tmp_path / "server-env")
     assert str(caught.value).endswith("; run `envcapsule build --update-server` to lock the server environment again.")
+
+
+def test_a_binder_export_pins_the_capsules_server_lock_not_the_hosts(
+    capsule: Capsule, tmp_path: Path, host_lock: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from envcapsule.image import server_env
+    from envcapsule.share.binder import server_requirements
+
+    monkeypatch.setattr(server_env, "server_lock", server_lockfile.server_lock)  # the host's resolution, recorded
+    ours = server_lock_of([wheel(tmp_path / "index", "jupyterlab-4.4.0-py3-none-any.whl", b"our jupyterlab")])
+    write_server_lockfile(capsule.folder, ours, "3.11.2", "x86_64")
+
+    pinned = server_requirements(capsule, NullProgress())
+    assert f"jupyterlab==4.4.0 \\\n    --hash=sha256:{ours.files[0].sha256}\n" in pinned
+    assert host_lock == []
+    write_server_lockfile(capsule.folder, ours, "3.12.0", "x86_64")
+    assert "jupyterlab==4.9.0" in server_requirements(capsule, NullProgress())
+    assert len(host_lock) == 1
