@@ -458,7 +458,7 @@ def _first_line(problem: Any) -> str:
     return f"{first} at {where}" if where else first
 
 
-def build_sbom(capsule: Capsule, build: Mapping[str, Any], server: Sequence[tuple[str, str]]) -> str:
+def build_sbom(capsule: Capsule, build: Mapping[str, Any], server: Sequence[tuple[str, str]] | None) -> str:
     """The validated SBOM of the image a build is making: its base (``build``: base_image, base_image_digest, base_image_id)
     and server wheels known before the image exists, so the image can carry it and the capsule's copy is the same file."""
     bom, _counts = capsule_bom(capsule, build, server)

@@ -113,6 +113,7 @@ def _build(
     if not no_cache and not update_server and context_dir is None:
         existing = _existing(client, tag, capsule, base_image, untrusted)
         if existing is not None:
+            _pin_reused(capsule, existing)
             return existing
 
     require_writable(capsule.folder, "a build writes its Dockerfile and build.json")
@@ -185,6 +186,22 @@ def _build(
     write_sbom(capsule.folder, sbom)
     _record(capsule.folder, result)
     return result
+
+
+def _pin_reused(capsule: Capsule, existing: BuildResult) -> None:
+    """An image built before the capsule had an image.lock pins the base its build.json records."""
+    import os
+
+    if not grammar.IMAGE_REFERENCE.fullmatch(existing.base_image) or not grammar.SHA256.fullmatch(
+        existing.base_image_id.removeprefix("sha256:")
+    ):
+        return
+    if existing.base_image_digest is not None and not grammar.IMAGE_REFERENCE.fullmatch(existing.base_image_digest):
+        return
+    if not os.access(capsule.folder, os.W_OK):
+        return
+    if read_pin(capsule.folder) is None:
+        write_pin(capsule.folder, BasePin(existing.base_image, existing.base_image_id, existing.base_image_digest))
 
 
 def _pinned_base(client: Any, capsule: Capsule, name: str, python_version: str, progress: Progress) -> BaseImage:

@@ -166,3 +166,14 @@ def test_build_update_server_locks_the_server_environment_again(
     assert refreshed["reused"] is False
     assert "nbval" in {p["name"] for p in tomllib.loads(lock.read_text())["packages"]}
     assert "nbval" in {name for name, _ in distributions(docker_client, refreshed["image_id"], SERVER_PYTHON)}
+
+
+def test_a_capsule_built_before_image_lock_existed_is_pinned_by_its_next_build(
+    built: dict[str, Any], shared_cache: Path, docker_client: Any
+) -> None:
+    capsule = built["capsule"]
+    pinned = (capsule / "image.lock").read_text()
+    (capsule / "image.lock").unlink()
+    reused = ok(envcapsule("build", capsule, "--json", "--base-image", BASE_IMAGE, cache=shared_cache)).json()
+    assert reused["reused"] is True
+    assert (capsule / "image.lock").read_text() == pinned
