@@ -140,12 +140,16 @@ def _package(entry: Entry, spdx_id: str, purpose: Any) -> Any:
 
 def _licence(text: str | None) -> tuple[Any, str | None]:
     """An SPDX expression as the declared licence; any other text as NOASSERTION, kept in the licence comment."""
+    from license_expression import ExpressionError
     from spdx_tools.common.spdx_licensing import spdx_licensing
     from spdx_tools.spdx.model import SpdxNoAssertion
 
     if not text:
         return SpdxNoAssertion(), None
-    checked = spdx_licensing.validate(text)
-    if checked.errors or checked.invalid_symbols:
-        return SpdxNoAssertion(), f"Declared in its metadata: {text}"
-    return spdx_licensing.parse(text), None
+    try:
+        checked = spdx_licensing.validate(text)
+        if not checked.errors and not checked.invalid_symbols:
+            return spdx_licensing.parse(text), None
+    except (ExpressionError, AttributeError, ValueError):  # license-expression raises on some free text rather than reporting it
+        pass
+    return SpdxNoAssertion(), f"Declared in its metadata: {text}"

@@ -245,3 +245,27 @@ def test_envcapsule_sbom_format_spdx_json_writes_the_same_contents_as_valid_spdx
 
     printed = ok(envcapsule("sbom", capsule, "--format", "spdx-json", cache=cache))
     assert printed.stdout == out.read_text()
+
+
+@pytest.mark.parametrize(
+    ("declared", "expression"),
+    [
+        ("BSD-3-Clause AND 0BSD", "BSD-3-Clause AND 0BSD"),
+        ("MIT License", None),
+        ("Apache License, Version 2.0", None),
+        (None, None),
+    ],
+)
+def test_an_spdx_licence_is_declared_and_any_other_text_is_noassertion_with_a_comment(
+    declared: str | None, expression: str | None
+) -> None:
+    from spdx_tools.spdx.model import SpdxNoAssertion
+
+    from envcapsule.sbom_spdx import _licence
+
+    found, comment = _licence(declared)
+    if expression is None:
+        assert found == SpdxNoAssertion()
+        assert comment == (f"Declared in its metadata: {declared}" if declared else None)
+    else:
+        assert str(found) == expression and comment is None
