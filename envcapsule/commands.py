@@ -320,7 +320,11 @@ COMMANDS: dict[str, Command] = {
             target_help="a notebook (its capsule is used or made) or a capsule folder",
             python=True,
             cli_only=("context",),
-            examples=("envcapsule build analysis.ipynb", "envcapsule build analysis.capsule --base-image mirror/python:3.11"),
+            examples=(
+                "envcapsule build analysis.ipynb",
+                "envcapsule build analysis.capsule --base-image mirror/python:3.11",
+                "envcapsule build analysis.ipynb --update-server",
+            ),
         ),
         Command(
             "launch",
