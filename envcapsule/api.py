@@ -166,6 +166,7 @@ def snapshot(
     max_files_size: int | None = None,
     kernel_files: Sequence[Path] | None = None,
     facts: EnvironmentFacts | None = None,
+    system_python_packages: str = "system",
     progress: Progress | None = None,
 ) -> SnapshotResult:
     """Capture a notebook's kernel environment and its files into ``<notebook stem>.capsule/`` beside it (or ``out``).
@@ -176,6 +177,9 @@ def snapshot(
     are the folder's (git-tracked ones in a repository) or, from a live kernel, ``kernel_files``;
     ``include``/``exclude`` patterns (gitignore syntax) adjust them, and past ``max_files_size``
     bytes (default 100 MB) the largest are left out. The folder is written atomically.
+    The system packages the environment needs (owners of the native libraries its wheels do
+    not bundle, and of the distribution's own Python packages) go into ``[system]`` and
+    ``apt.txt``; ``system_python_packages="pypi"`` locks the latter from PyPI instead.
     """
     result = take(
         Path(notebook),
@@ -190,6 +194,7 @@ def snapshot(
         max_files_size=max_files_size,
         kernel_files=kernel_files,
         facts=facts,
+        system_python_packages=system_python_packages,
         progress=progress,
     )
     make_sbom(result.capsule)

@@ -105,6 +105,15 @@ def capsule_hash(manifest: Mapping[str, Any]) -> str:
         "environment": dict(sorted(manifest.get("environment", {}).items())),
         "base_image": manifest.get("base_image", {}).get("name"),
     }
+    system = manifest.get("system")
+    if system:
+        # The packages and how the kernel reads them; not what each was recorded for.
+        canonical["system"] = {
+            "packages": sorted((p.get("name"), p.get("version"), p.get("architecture")) for p in system.get("packages", [])),
+            "python_packages": system.get("python_packages"),
+            "site_packages": system.get("site_packages", []),
+            "libraries": system.get("libraries", []),
+        }
     if manifest.get("cuda"):
         # What the image depends on, not what the capturing host happened to have (driver, GPUs).
         canonical["cuda"] = {k: manifest["cuda"].get(k) for k in ("version", "source", "min_driver")}
@@ -317,6 +326,7 @@ def check_values(manifest: Mapping[str, Any]) -> None:
     if conda.get("lockfile") is not None:
         grammar.relative_path("conda.lockfile", conda["lockfile"])
     _optional_words(conda, "conda", ("platform",))
+    _check_system(_section(manifest, "system"))
     grammar.text("created", str(manifest.get("created", "")))
     if manifest.get("files"):
         from envcapsule.notebook_files.store import NotebookFile
@@ -324,6 +334,21 @@ def check_values(manifest: Mapping[str, Any]) -> None:
         for index, record in enumerate(_records(manifest, "files")):
             NotebookFile.from_record(record, f"files[{index}]")
         grammar.sha256("files_hash", manifest.get("files_hash"))
+
+
+def _check_system(system: Mapping[str, Any]) -> None:
+    """``[system]``: package names, versions and architectures in their package manager's grammar, site folders under /usr."""
+    if not system:
+        return
+    _optional_words(system, "system", ("manager", "python_packages"))
+    for index, record in enumerate(_records(system, "packages")):
+        grammar.matching(f"system.packages[{index}].name", record.get("name"), grammar.PACKAGE_NAME, "a system package name")
+        grammar.matching(f"system.packages[{index}].version", record.get("version"), grammar.PACKAGE_VERSION, "a package version")
+        grammar.word(f"system.packages[{index}].architecture", record.get("architecture"))
+    for index, folder in enumerate(system.get("site_packages") or []):
+        grammar.matching(f"system.site_packages[{index}]", folder, grammar.SYSTEM_SITE_DIR, "a system site-packages folder")
+    for index, library in enumerate(system.get("libraries") or []):
+        grammar.matching(f"system.libraries[{index}]", library, grammar.SYSTEM_LIBRARY, "a library path under /usr/local or /opt")
 
 
 def _section(manifest: Mapping[str, Any], name: str) -> Mapping[str, Any]:

@@ -113,6 +113,15 @@ OPTIONS: dict[str, Option] = {
             action="store_true",
         ),
         Option(
+            "system_python_packages",
+            ("--system-python-packages",),
+            "how Python packages from the system's package manager (dist-packages) travel: as those system "
+            "packages in the image (system, the default) or as the PyPI files of the same versions (pypi)",
+            metavar="system|pypi",
+            default="system",
+            choices=("system", "pypi"),
+        ),
+        Option(
             "include_tooling",
             ("--include-tooling",),
             "keep the distributions installed only because envcapsule is (left out by default)",
@@ -291,8 +300,21 @@ COMMANDS: dict[str, Command] = {
             "The files beside the notebook travel too (copied into $HOME at the same paths): the files\n"
             "git tracks, or the folder's files, minus hidden files, caches, virtual environments,\n"
             "capsules and what .envcapsuleignore names; --include and --exclude adjust that, and past\n"
-            "--max-files-size the largest are left out and named.",
-            options=("out", "strict", "offline", "include_tooling", "include", "exclude", "max_files_size"),
+            "--max-files-size the largest are left out and named.\n\n"
+            "What the wheels do not bundle is recorded as system packages ([system] and apt.txt): the\n"
+            "dpkg/rpm owners of the native libraries the extension modules link against, and of the\n"
+            "distribution's own Python packages the notebook reaches (never relocked as PyPI sdists;\n"
+            "--system-python-packages=pypi locks the PyPI files of the same versions instead).",
+            options=(
+                "out",
+                "strict",
+                "offline",
+                "include_tooling",
+                "include",
+                "exclude",
+                "max_files_size",
+                "system_python_packages",
+            ),
             magic_only=("minimal",),
             target="notebook",
             target_help="the .ipynb whose kernel environment is captured",

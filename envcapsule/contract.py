@@ -35,6 +35,7 @@ CAPSULE_DIR_LABEL = "envcapsule.capsule-dir"
 PYTHON_LABEL = "envcapsule.python"  # the image's Python (the capture's is in the capsule)
 PYTHON_BUILD_LABEL = "envcapsule.python-build"
 BASE_IMAGE_LABEL = "envcapsule.base-image"
+SYSTEM_PACKAGES_LABEL = "envcapsule.system-packages"  # what the system layer installed: name=version, space separated
 CUDA_LABEL = "envcapsule.cuda"
 MIN_DRIVER_LABEL = "envcapsule.min-driver"
 CONDA_PLATFORM_LABEL = "envcapsule.conda-platform"

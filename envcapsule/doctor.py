@@ -157,6 +157,7 @@ def _image_checks(client: Any, capsule: Any) -> list[Check]:
     tag = image_tag(capsule)
     built = _local_image(client, tag)
     checks.append(Check("image", True, f"{tag} is built" if built else f"{tag} is not built yet; `envcapsule build` builds it"))
+    checks += _system_check(client, tag, capsule.manifest, built)
     try:
         base = configured_base_image() or default_base_image(capsule.manifest)
     except EnvcapsuleError as error:
@@ -173,6 +174,37 @@ def _image_checks(client: Any, capsule: Any) -> list[Check]:
             f"{base} is not on this machine, and a build must pull it from a registry",
             "check that the registry can be reached, or make a base image here and name it with ENVCAPSULE_BASE_IMAGE",
         ),
+    ]
+
+
+def _system_check(client: Any, tag: str, manifest: Mapping[str, Any], built: bool) -> list[Check]:
+    """Which system packages the image carries (its label), or which the build will install and how."""
+    from envcapsule.contract import SYSTEM_PACKAGES_LABEL
+    from envcapsule.system.capture import system_packages
+
+    wanted = [str(p["name"]) for p in system_packages(manifest)]
+    if not wanted:
+        return []
+    shown = ", ".join(wanted[:8]) + (f" and {len(wanted) - 8} more" if len(wanted) > 8 else "")
+    if built:
+        labels = client.images.get(tag).labels or {}
+        carried = str(labels.get(SYSTEM_PACKAGES_LABEL, "")).split()
+        return [
+            Check(
+                "system packages",
+                True,
+                f"the image carries {len(carried)} system package(s) for the capsule's {len(wanted)}: {shown}",
+            )
+        ]
+    if shutil.which("apt-get"):
+        return [Check("system packages", True, f"a build installs {len(wanted)} system package(s): {shown}")]
+    return [
+        Check(
+            "system packages",
+            False,
+            f"the capsule needs {len(wanted)} system package(s) ({shown}) and this host has no apt to fetch them",
+            "build on a Debian or Ubuntu host, or let the image install them by name from its base's repository (the build needs the network then)",
+        )
     ]
 
 

@@ -42,22 +42,24 @@ class Drift:
     platform: tuple[str, ...] = ()
     conda: tuple[PackageChange, ...] = ()  # conda packages (conda-meta records) added, removed or changed
     files: tuple[FileChange, ...] = ()  # the notebook's files added, removed or changed beside it
+    system: tuple[PackageChange, ...] = ()  # system packages (dpkg/rpm) the environment needs, added, removed or changed
 
     @property
     def identical(self) -> bool:
-        return not (self.packages or self.interpreter or self.platform or self.conda or self.files)
+        return not (self.packages or self.interpreter or self.platform or self.conda or self.files or self.system)
 
     def lines(self) -> list[str]:
         conda = (f"conda package {change.describe()}" for change in self.conda)
+        system = (f"system package {change.describe()}" for change in self.system)
         files = (change.describe() for change in self.files)
-        return [*self.interpreter, *self.platform, *conda, *(change.describe() for change in self.packages), *files]
+        return [*self.interpreter, *self.platform, *system, *conda, *(change.describe() for change in self.packages), *files]
 
     def summary(self) -> str:
         """``62 added, 2 changed, interpreter CPython 3.11.2 → CPython 3.11.7``: the drift in one line."""
         if self.identical:
             return "identical"
         counts: dict[str, int] = {}
-        for change in (*self.packages, *self.conda):
+        for change in (*self.packages, *self.conda, *self.system):
             counts[change.kind] = counts.get(change.kind, 0) + 1
         parts = [f"{counts[kind]} {kind}" for kind in ("added", "changed", "removed") if counts.get(kind)]
         if self.files:
@@ -75,6 +77,8 @@ class Drift:
             drift["conda"] = {change.name: change.to_json() for change in self.conda}
         if self.files:
             drift["files"] = {change.path: change.to_json() for change in self.files}
+        if self.system:
+            drift["system"] = {change.name: change.to_json() for change in self.system}
         return drift
 
 
@@ -202,4 +206,29 @@ def capsule_drift(
     # envcapsule's own footprint is never drift: it was left out at capture and is left out now.
     ignore = excluded | (tooling_distributions(live) if excluded or not captured.distribution("envcapsule") else set())
     files = file_changes(capsule, folder or capsule.folder.parent, kernel_files)
-    return replace(compare(captured, live, ignore), files=files)
+    system = system_changes(capsule, live, ignore, folder or capsule.folder.parent)
+    return replace(compare(captured, live, ignore), files=files, system=system)
+
+
+def system_changes(capsule: Capsule, live: EnvironmentFacts, tooling: set[str], folder: Path) -> tuple[PackageChange, ...]:
+    """The system packages a snapshot now would record, against the capsule's ``[[system.packages]]``."""
+    from envcapsule.snapshot import split_system
+    from envcapsule.system.capture import system_packages
+
+    section = capsule.manifest.get("system") or {}
+    before = {str(p["name"]): str(p.get("version", "")) for p in system_packages(capsule.manifest)}
+    if not before and live.platform.os != "linux":
+        return ()
+    notebook = folder / capsule.notebooks[0] if capsule.notebooks and (folder / capsule.notebooks[0]).is_file() else None
+    _, now = split_system(live, notebook, tooling, python_mode=str(section.get("python_packages") or "system"))
+    after = {p.name: p.version for p in now.packages}
+    changes = []
+    for name in sorted(before.keys() | after.keys()):
+        old, new = before.get(name), after.get(name)
+        if old is None:
+            changes.append(PackageChange(name, "added", new=new))
+        elif new is None:
+            changes.append(PackageChange(name, "removed", old=old))
+        elif old != new:
+            changes.append(PackageChange(name, "changed", old=old, new=new))
+    return tuple(changes)

@@ -133,6 +133,12 @@ class BuildError(EnvcapsuleError):
     code = "build"
 
 
+class SystemPackagesError(BuildError):
+    """The capsule's system packages cannot be fetched, checked or installed for its base image."""
+
+    code = "system-packages"
+
+
 class LaunchError(EnvcapsuleError):
     """The container could not be started, or Jupyter in it never answered."""
 

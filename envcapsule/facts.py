@@ -137,6 +137,7 @@ class EnvironmentFacts:
     imported_modules: tuple[str, ...] = ()
     cuda: Mapping[str, Any] | None = None  # the probe's raw CUDA section; envcapsule.cuda.CudaFacts reads it
     conda_records: tuple[CondaRecord, ...] = ()  # the conda environment's packages, by name
+    system: Mapping[str, Any] | None = None  # what the host said about system packages (envcapsule.system.capture.HostSystem)
 
     @property
     def is_conda(self) -> bool:
@@ -182,6 +183,7 @@ class EnvironmentFacts:
             conda_records=tuple(
                 _build(CondaRecord, r) for r in sorted((data.get("conda") or {}).get("records") or (), key=lambda r: r["name"])
             ),
+            system=data.get("system") or None,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -205,6 +207,8 @@ class EnvironmentFacts:
             "imported_modules": list(self.imported_modules),
             "cuda": dict(self.cuda) if self.cuda is not None else None,
         }
+        if self.system is not None:
+            plain["system"] = dict(self.system)
         if self.conda_records:
             records = []
             for record in self.conda_records:

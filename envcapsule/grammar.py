@@ -20,6 +20,12 @@ DISTRIBUTION = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?")  # PEP 
 VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+!_-]*")  # PEP 440 versions, local labels included
 PYTHON_VERSION = re.compile(r"[0-9]+\.[0-9]+(?:\.[0-9]+)?[A-Za-z0-9.+]*")  # 3.11.2, 3.13.0rc1, 3.12.1+
 WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")  # machine, distro codename, conda platform, build keys
+# Debian policy §5.6.1/§5.6.12 (rpm's names and version-releases fit them too); epochs and tildes included.
+PACKAGE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9+._-]*")
+PACKAGE_VERSION = re.compile(r"(?:[0-9]+:)?[A-Za-z0-9][A-Za-z0-9.+~_-]*")
+SYSTEM_SITE_DIR = re.compile(r"/usr(?:/local)?/lib/python3(?:\.[0-9]+)?/(?:dist|site)-packages")
+# A library built from source that no package owns, carried in the capsule to the same path in the image.
+SYSTEM_LIBRARY = re.compile(r"/(?:usr/local|opt)(?:/(?!\.\.?/)[A-Za-z0-9_+-][A-Za-z0-9._+-]*)+\.so(?:\.[0-9]+)*")
 PLATFORM = re.compile(r"[a-z0-9]+/[a-z0-9_]+(?:/[a-z0-9]+)?")  # linux/amd64, linux/arm64/v8
 # The Docker reference grammar (distribution/reference): [host[:port]/]path[:tag][@digest], or an image id.
 _HOST = r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*(?::[0-9]+)?|\[[0-9A-Fa-f:]+\](?::[0-9]+)?)"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -21,12 +23,13 @@ from envcapsule.capsule import (
 from envcapsule.capture import find_kernel_python, probe_interpreter, read_notebook
 from envcapsule.capture.footprint import tooling_distributions
 from envcapsule.errors import EnvcapsuleError, LockError
-from envcapsule.facts import EnvironmentFacts
+from envcapsule.facts import Distribution, EnvironmentFacts
 from envcapsule.lock.entries import LockEntry
 from envcapsule.lock.pipconfig import lookup_config
 from envcapsule.notebook_files.capture import CapturedFiles, choose_files, kernel_rules, store_files
 from envcapsule.paths import cache_root, default_capsule_dir
 from envcapsule.progress import NullProgress, Progress
+from envcapsule.system.capture import APT_FILE, PYTHON_MODES, HostSystem, SystemCapture, capture_system, carried_path, host_system
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,7 @@ class SnapshotResult:
     used: tuple[str, ...] = ()  # distributions the live kernel imported, when known
     conda_packages: int = 0  # conda records locked in conda-lock.yml (conda environments only)
     notebook_files: CapturedFiles | None = None  # the files beside the notebook that travel with it
+    system: SystemCapture | None = None  # the system packages the environment needs (native libraries, distro Python)
 
     @property
     def locked(self) -> int:
@@ -60,6 +64,7 @@ class SnapshotResult:
             "used": list(self.used),
             "conda_packages": self.conda_packages,
             "notebook_files": _files_json(self.notebook_files),
+            "system": _system_json(self.system),
             "files": {e.name: {"version": e.version, "kind": e.kind, "url": e.url, "sha256": e.sha256} for e in self.entries},
         }
 
@@ -74,6 +79,20 @@ def _files_json(captured: CapturedFiles | None) -> dict[str, Any] | None:
         "files_hash": captured.manifest_section().get("files_hash"),
         "paths": [f.path for f in captured.files],
         "left_out": [{"path": item.path, "reason": item.reason} for item in captured.left_out],
+    }
+
+
+def _system_json(system: SystemCapture | None) -> dict[str, Any] | None:
+    if system is None:
+        return None
+    return {
+        "manager": system.manager,
+        "packages": [p.to_record() for p in system.packages],
+        "python_packages": system.python_mode,
+        "python_distributions": list(system.python_distributions),
+        "left_out": list(system.left_out),
+        "unowned": [{"library": lib.soname, "path": lib.path} for lib in system.unowned],
+        "notes": list(system.notes),
     }
 
 
@@ -97,6 +116,7 @@ def snapshot(
     max_files_size: int | None = None,
     kernel_files: Sequence[Path] | None = None,
     facts: EnvironmentFacts | None = None,
+    system_python_packages: str = "system",
     progress: Progress | None = None,
 ) -> SnapshotResult:
     """Capture the notebook's kernel environment and the files beside it into a capsule folder (written atomically).
@@ -125,12 +145,13 @@ def snapshot(
         progress.step(f"Probing {interpreter}")
         facts = probe_interpreter(interpreter)
 
+    if system_python_packages not in PYTHON_MODES:
+        raise EnvcapsuleError(
+            f"{system_python_packages!r} is not a way to carry the system's Python packages; choose one of {', '.join(PYTHON_MODES)}."
+        )
     tooling = set() if include_tooling else tooling_distributions(facts)
-    # In a conda environment conda's own packages go to conda-lock.yml; pip locks the rest.
-    distributions = [d for d in facts.pip_distributions if d.name not in tooling]
-    if minimal:
-        keep = minimal_closure(facts)
-        distributions = [d for d in distributions if d.name in keep]
+    progress.step("Finding the system packages the environment needs")
+    distributions, system = split_system(facts, notebook, tooling, minimal=minimal, python_mode=system_python_packages)
 
     with staged_capsule(out) as writer:
         entries = _lock(facts, distributions, writer.vendor_dir, interpreter, offline, progress)
@@ -139,9 +160,9 @@ def snapshot(
             progress.step(f"Hashing {len(selection.paths)} file(s) beside the notebook")
             captured = store_files(notebook.parent, selection, writer.staging, rules)
         if strict:
-            _refuse_strict(entries, captured)
+            _refuse_strict(entries, captured, system)
         progress.step("Writing the capsule")
-        manifest = _write_capsule_files(writer, notebook, facts, entries, sorted(tooling), captured)
+        manifest = _write_capsule_files(writer, notebook, facts, entries, sorted(tooling), captured, system)
         result = SnapshotResult(
             capsule=out,
             capsule_hash=manifest["capsule_hash"],
@@ -153,21 +174,86 @@ def snapshot(
             used=tuple(sorted(_used(facts))),
             conda_packages=int((manifest.get("conda") or {}).get("packages", 0)),
             notebook_files=captured,
+            system=system,
         )
     return result
 
 
-def _refuse_strict(entries: Sequence[LockEntry], captured: CapturedFiles | None) -> None:
+def _refuse_strict(entries: Sequence[LockEntry], captured: CapturedFiles | None, system: SystemCapture | None = None) -> None:
     """--strict: everything the image would lack or hold differently, in one sentence."""
     problems = [e.reason or e.name for e in entries if not e.is_locked]
     problems += [e.warning or e.name for e in entries if e.is_locked and e.strict_problem]
     problems += [item.sentence() for item in (captured.left_out if captured else ())]
+    problems += list(system.warnings if system else ())
     if problems:
         listed = " ".join(p if p.endswith(".") else p + "." for p in problems)
         raise LockError(
             f"{len(problems)} thing(s) could not be locked exactly or cannot travel with the notebook: {listed}",
             "fix them, or run without --strict to record them as warnings",
         )
+
+
+def split_system(
+    facts: EnvironmentFacts, notebook: Path | None, tooling: set[str], *, minimal: bool = False, python_mode: str = "system"
+) -> tuple[list[Distribution], SystemCapture]:
+    """The distributions pip locks, and the system packages: what the environment needs from the operating system.
+
+    In a conda environment conda's own packages go to conda-lock.yml; pip locks the rest. The
+    distribution's own Python packages (dist-packages) are system packages, never relocked as
+    PyPI sdists, unless ``python_mode`` is ``pypi``.
+    """
+    host = facts_system(facts)
+    distributions = [d for d in facts.pip_distributions if d.name not in tooling and d.name not in host.owned]
+    if minimal:
+        keep = minimal_closure(facts)
+        distributions = [d for d in distributions if d.name in keep]
+    reached = reached_distributions(facts, distributions, notebook)
+    system = capture_system(facts, host, distributions, reached, python_mode=python_mode)
+    if python_mode == "pypi":
+        distributions += [d for d in facts.pip_distributions if d.name in system.python_distributions]
+    return distributions, system
+
+
+def facts_system(facts: EnvironmentFacts) -> HostSystem:
+    """What the environment needs from the operating system: from the facts when they carry it, else asked of this host."""
+    from envcapsule.system.elf import ElfCache, host_resolver
+    from envcapsule.system.owners import OwnerCache
+
+    if facts.system is not None:
+        return HostSystem.from_dict(facts.system)
+    known = ElfCache(cache_root() / "elf-dynamic.json")
+    owners = OwnerCache(cache_root() / "dpkg-owners.json")
+    host = host_system(facts, resolver=host_resolver(facts.environment, known), loaded=_kernel_maps(facts), cache=owners)
+    known.save()
+    return host
+
+
+def _kernel_maps(facts: EnvironmentFacts) -> list[str]:
+    """In a live kernel (the magic), the shared objects this very process has mapped; elsewhere none."""
+    from envcapsule.system.elf import mapped_libraries
+
+    if not facts.imported_modules or os.path.realpath(sys.executable) != os.path.realpath(facts.interpreter.executable):
+        return []
+    try:
+        return mapped_libraries(Path("/proc/self/maps").read_text(encoding="utf-8", errors="replace"))
+    except OSError:
+        return []
+
+
+def reached_distributions(facts: EnvironmentFacts, locked: Sequence[Any], notebook: Path | None) -> set[str]:
+    """What the notebook and the locked distributions need: their requirement closure over the whole environment.
+
+    The roots are the locked distributions, those the notebook's code cells import, and those
+    a live kernel imported.
+    """
+    from envcapsule.capture.footprint import closure, requirements_of
+    from envcapsule.capture.imports import notebook_imports
+
+    modules = set(facts.imported_modules)
+    if notebook is not None:
+        modules |= notebook_imports(read_notebook(notebook))
+    providers = {d.name for d in facts.distributions if set(d.top_level) & modules}
+    return closure({d.name for d in locked} | providers, requirements_of(facts))
 
 
 def minimal_closure(facts: EnvironmentFacts) -> set[str]:
@@ -253,6 +339,7 @@ def _write_capsule_files(
     entries: Sequence[LockEntry],
     tooling: Sequence[str],
     captured: CapturedFiles | None = None,
+    system: SystemCapture | None = None,
 ) -> dict[str, Any]:
     from envcapsule.cuda import cuda_section
     from envcapsule.lock.pylock import build_pylock, render_pylock
@@ -272,6 +359,9 @@ def _write_capsule_files(
         notebooks.append({"path": notebook.name, "sha256": writer.copy_file(notebook, notebook.name)})
     vendor = [{"path": e.vendored_path, "sha256": e.sha256} for e in entries if e.vendored_path and e.sha256]
     vendor += [{"path": e.built.path, "sha256": e.built.sha256} for e in entries if e.built]
+    for library in system.carried if system is not None else ():
+        relative = carried_path(str(library.path))
+        vendor.append({"path": relative, "sha256": writer.copy_file(Path(str(library.path)), relative)})
     manifest: dict[str, Any] = {
         "schema": SCHEMA_VERSION,
         "envcapsule_version": __version__,
@@ -313,6 +403,14 @@ def _write_capsule_files(
     if captured is not None:
         manifest.update(captured.manifest_section())
         manifest["warnings"] += captured.warnings()
+    if system is not None:
+        manifest["warnings"] += [{"package": "system", "message": message} for message in system.warnings]
+        section = system.section()
+        if section is not None:
+            manifest["system"] = section
+            apt = system.apt_txt()
+            if apt is not None:
+                manifest["lockfiles"].append({"path": APT_FILE, "format": "apt", "sha256": writer.write_text(APT_FILE, apt)})
     manifest["capsule_hash"] = capsule_hash(manifest)
     writer.write_text(MANIFEST, render_manifest(manifest))
     return manifest

@@ -59,6 +59,7 @@ def _run_snapshot(args: Arguments) -> int:
             include=args.include or (),
             exclude=args.exclude or (),
             max_files_size=args.max_files_size,
+            system_python_packages=args.system_python_packages,
             progress=progress,
         )
     if args.json:

@@ -116,6 +116,11 @@ def render_snapshot(result: SnapshotResult) -> None:
         )
     if result.notebook_files is not None:
         out.print(f"  files         {result.notebook_files.describe()}")
+    if result.system is not None and result.system.packages:
+        names = ", ".join(f"{p.name} {p.version}" for p in result.system.packages)
+        out.print(f"  system        {len(result.system.packages)} package(s) for the image: {names}")
+    for note in result.system.notes if result.system is not None else ():
+        out.print(f"  [dim]{note}[/]")
     for warning in result.warnings:
         out.print(f"[yellow]warning:[/] {warning}")
 

@@ -32,7 +32,10 @@ class BaseImage:
 
 
 def default_base_image(manifest: Mapping[str, Any]) -> str:
-    """``python:<exact version>-slim-<debian codename>`` for a CPython capsule.
+    """``python:<exact version>-slim-<debian codename>`` for a CPython capsule (Debian of the host's release).
+
+    A capsule with system packages captured on Ubuntu gets ``ubuntu:<version>`` of that host, so
+    the packages can be installed at the captured versions; the build adds a standalone Python.
 
     CUDA from pip wheels needs only the host driver, so it keeps that base; CUDA from the
     system's libraries needs them in the image: an ``nvidia/cuda`` cuDNN runtime image, to
@@ -52,6 +55,10 @@ def default_base_image(manifest: Mapping[str, Any]) -> str:
                 "pass --base-image with an image that has CUDA of that version (Python is added when it has none)."
             )
         return image
+    system = (manifest.get("system") or {}).get("packages")
+    if system and platform.get("distro_id") == "ubuntu" and platform.get("distro_version"):
+        # The captured system packages exist at their versions in the host's own release; the build adds Python.
+        return f"ubuntu:{platform['distro_version']}"
     codename = platform.get("distro_codename") if platform.get("distro_id") == "debian" else None
     return f"python:{version}-slim-{codename or DEFAULT_CODENAME}"
 

@@ -13,7 +13,7 @@ from typing import Any
 from envcapsule import grammar
 from envcapsule.atomic import write_json
 from envcapsule.capsule import Capsule, read_capsule, require_writable, sha256_bytes
-from envcapsule.contract import BASE_IMAGE_LABEL, SBOM_SHA256_LABEL, SERVER_LOCK_LABEL
+from envcapsule.contract import BASE_IMAGE_LABEL, SBOM_SHA256_LABEL, SERVER_LOCK_LABEL, SYSTEM_PACKAGES_LABEL
 from envcapsule.errors import BuildError, EnvcapsuleError
 from envcapsule.image.base import BaseImage, BaseImageError, check_base_image, default_base_image
 from envcapsule.image.base_lock import BasePin, pinned_reference, read_pin, write_pin
@@ -27,6 +27,7 @@ from envcapsule.image.server_lockfile import capsule_server_lock, write_server_l
 from envcapsule.image.wheelcache import WheelCache
 from envcapsule.progress import NullProgress, Progress
 from envcapsule.sbom import build_sbom, write_sbom
+from envcapsule.system.layer import SystemLayer, prepare_system_layer
 
 BUILD_RECORD = "build.json"
 _STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
@@ -56,6 +57,8 @@ class BuildResult:
     server_image_id: str = ""  # the server stage, built on its own before the capsule's build
     server_steps: list[BuildStep] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    system_packages: list[str] = field(default_factory=list)  # what the system layer installed (name=version offline)
+    system_install: str | None = None  # offline (checked .deb files) or by-name (the base's repository)
     sbom_sha256: str = ""  # of the image's /opt/envcapsule/sbom.cdx.json, the capsule's sbom.cdx.json
     base_image_ref: str = ""  # what FROM named: the base's pinned digest, or its name
 
@@ -128,6 +131,7 @@ def _build(
     if not all(cache.has(f) for f in plan.files):
         with _fetcher(capsule) as fetcher:
             cache.ensure(capsule, plan.files, fetcher, progress)
+    system = prepare_system_layer(capsule, client, base.reference or base.name, base.image_id, root / "debs", progress)
     conda = None
     if capsule.manifest.get("conda"):
         from envcapsule.conda.image import prepare_conda_build
@@ -139,7 +143,7 @@ def _build(
         {"base_image": base.name, "base_image_digest": base.digest, "base_image_id": base.image_id},
         [(f.filename, f.sha256) for f in server.files],
     )
-    spec = image_spec(capsule, base, plan, server.sha256, sha256_bytes(sbom.encode()))
+    spec = image_spec(capsule, base, plan, server.sha256, system, sha256_bytes(sbom.encode()))
     installer = host_installer(capsule.manifest["platform"]["machine"])
     notices = [] if installer.uv else [f"The build installs with pip, since {installer.reason}."]
     server_key = layer_key(base.image_id, server.sha256, render_server_dockerfile(spec))
@@ -152,7 +156,7 @@ def _build(
     kernel_keys = {layer_key(server_key, name, *(f.sha256 for f in files)): True for name, files in kernel_layers(plan).items()}
     scratch = Path(tempfile.mkdtemp(prefix="envcapsule-context-")) if context_dir is None else context_dir
     try:
-        dockerfile = write_context(scratch, capsule, spec, plan, server, cache, conda, base.standalone, installer, sbom)
+        dockerfile = write_context(scratch, capsule, spec, plan, server, cache, conda, base.standalone, installer, system, sbom)
         shutil.copyfile(dockerfile, capsule.folder / "Dockerfile")
         if context_dir is not None:
             raise _ContextWritten(tag)
@@ -175,7 +179,16 @@ def _build(
         installer=installer.name,
         server_image_id=server_image_id,
         server_steps=server_steps,
-        warnings=[*untrusted, *base.warnings, *plan.skipped, *dict.fromkeys(notices), *filter(None, [server_environment.note])],
+        warnings=[
+            *untrusted,
+            *base.warnings,
+            *(system.plan.warnings if system else ()),
+            *plan.skipped,
+            *dict.fromkeys(notices),
+            *filter(None, [server_environment.note]),
+        ],
+        system_packages=system.plan.label.split() if system else [],
+        system_install=system.mode if system else None,
         sbom_sha256=sha256_bytes(sbom.encode()),
         base_image_ref=base.reference or base.name,
     )
@@ -238,7 +251,14 @@ def chosen_base_image(capsule: Capsule, base_image: str | None) -> str:
     return name
 
 
-def image_spec(capsule: Capsule, base: BaseImage, plan: Any, server_sha: str, sbom_sha: str | None = None) -> ImageSpec:
+def image_spec(
+    capsule: Capsule,
+    base: BaseImage,
+    plan: Any,
+    server_sha: str,
+    system: SystemLayer | None = None,
+    sbom_sha: str | None = None,
+) -> ImageSpec:
     python = capsule.manifest["interpreter"]["version"]
     labels = {
         **expected_labels(capsule),
@@ -252,6 +272,8 @@ def image_spec(capsule: Capsule, base: BaseImage, plan: Any, server_sha: str, sb
         labels[SBOM_SHA256_LABEL] = sbom_sha
     if base.standalone is not None:
         labels["envcapsule.python-build"] = base.standalone.key
+    if system is not None and system.plan.names:
+        labels[SYSTEM_PACKAGES_LABEL] = system.plan.label
     cuda = capsule.manifest.get("cuda") or {}
     if cuda.get("version"):
         labels["envcapsule.cuda"] = str(cuda["version"])
@@ -272,6 +294,9 @@ def image_spec(capsule: Capsule, base: BaseImage, plan: Any, server_sha: str, sb
         conda=bool(conda),
         standalone_python=base.standalone.key if base.standalone else None,
         notebook_files=bool(capsule.files),
+        system_packages=system.mode if system else None,
+        system_site=bool(system and system.site_dirs),
+        system_libraries=bool(system and system.libraries),
         sbom=sbom_sha is not None,
     )
 

@@ -23,6 +23,7 @@ from envcapsule.sbom import SBOM_FILE
 if TYPE_CHECKING:
     from envcapsule.conda.image import CondaBuild
     from envcapsule.image.python_dist import StandalonePython
+    from envcapsule.system.layer import SystemLayer
 
 CAPSULE_FILES = (MANIFEST, "pylock.toml", "requirements.txt", FACTS)
 NO_UV = Installer(None, "no uv was given")
@@ -45,12 +46,14 @@ def write_context(
     conda: CondaBuild | None = None,
     python: StandalonePython | None = None,
     installer: Installer = NO_UV,
+    system: SystemLayer | None = None,
     sbom: str | None = None,
 ) -> Path:
     """Fill ``folder`` (empty or new) with everything ``docker build`` needs; returns the Dockerfile.
 
     ``conda`` adds the conda installer and the conda packages of a conda capsule; ``python``
     the standalone CPython for a base image without one; ``installer`` says whether uv goes in;
+    ``system`` the system packages (``system/``) and the system site folders (``system-site/``);
     ``sbom`` is the image's SBOM text (``spec.sbom`` says the Dockerfile copies it).
     """
     _write_server_inputs(folder, server, cache, python, installer)
@@ -67,6 +70,8 @@ def write_context(
     entrypoint = folder / "entrypoint"
     entrypoint.write_text(ENTRYPOINT_SCRIPT)
     entrypoint.chmod(0o755)
+    if system is not None:
+        system.write(folder)
     _write_home(folder / "home", capsule, spec)
     if spec.notebook_files:
         _write_notebook_files(folder / "files", capsule)

@@ -68,6 +68,9 @@ class ImageSpec:
     conda: bool = False  # the kernel environment is a conda environment (see render_conda_dockerfile)
     standalone_python: str | None = None  # the key of the CPython build in python/, when the base has no Python
     notebook_files: bool = False  # files/ holds the notebook's files, for $HOME
+    system_packages: str | None = None  # "offline": system/debs/ holds checked .deb files; "by-name": system/apt.txt names them
+    system_site: bool = False  # system-site/ holds a .pth that shows the kernel the system's Python packages
+    system_libraries: bool = False  # system-lib/ holds libraries no package owns, at their paths in the image
     sbom: bool = False  # sbom/ holds the image's SBOM, for /opt/envcapsule
 
     def __post_init__(self) -> None:
@@ -89,6 +92,8 @@ class ImageSpec:
             grammar.text(f"label {key}", value)
         if self.standalone_python is not None:
             grammar.word("standalone Python build", self.standalone_python)
+        if self.system_packages not in (None, "offline", "by-name"):
+            raise grammar.refused("system packages", self.system_packages, "offline or by-name")
 
     @property
     def start(self) -> str:
@@ -105,11 +110,14 @@ def render_dockerfile(spec: ImageSpec) -> str:
         server_stage(spec),
         *(kernel_stage(layer) for layer in spec.kernel_layers),
         final_base(spec),
+        system_layer(spec),
+        system_libraries_layer(spec),
         user_layer(),
         environment_layer(spec),
         server_copy(),
         *(kernel_copy(layer) for layer in spec.kernel_layers),
         "" if spec.kernel_layers else f"RUN python3 -m venv --without-pip {KERNEL_PREFIX}",
+        system_site_layer(spec),
         kernelspec_layer(),
         files_layer(spec),
         notebook_layer(),
@@ -174,6 +182,45 @@ def kernel_stage(layer: str) -> str:
 
 def final_base(spec: ImageSpec) -> str:
     return f"# The image: base, user, environments, notebook, labels - from stable to volatile.\nFROM {spec.start}"
+
+
+def system_layer(spec: ImageSpec, apt_txt: str = "system/apt.txt") -> str:
+    """The system packages, right after the base: exact .deb files installed offline, or names from the base's repository.
+
+    The package names never reach this text: they are in files of the build context.
+    """
+    if spec.system_packages == "offline":
+        return (
+            "# System packages: the .deb files the host fetched and checked against the repository's index, installed offline.\n"
+            "COPY system/ /tmp/envcapsule/system/\n"
+            "RUN DEBIAN_FRONTEND=noninteractive dpkg --install /tmp/envcapsule/system/debs/*.deb \\\n"
+            " && rm -rf /tmp/envcapsule/system"
+        )
+    if spec.system_packages == "by-name":
+        return (
+            "# System packages, by name from the base image's own repository (no exact .deb files from a host cache here).\n"
+            f"COPY {apt_txt} /tmp/envcapsule/system/apt.txt\n"
+            "RUN export DEBIAN_FRONTEND=noninteractive \\\n"
+            " && apt-get update \\\n"
+            " && xargs --arg-file=/tmp/envcapsule/system/apt.txt apt-get install --yes --no-install-recommends \\\n"
+            " && rm -rf /var/lib/apt/lists/* /tmp/envcapsule/system"
+        )
+    return ""
+
+
+def system_libraries_layer(spec: ImageSpec) -> str:
+    """Libraries built from source that no package owns, back at their paths under /usr/local or /opt."""
+    if not spec.system_libraries:
+        return ""
+    return "# Libraries no system package owns, carried in the capsule.\nCOPY system-lib/ /\nRUN ldconfig"
+
+
+def system_site_layer(spec: ImageSpec, source: str = "system-site/") -> str:
+    """A .pth in the kernel environment naming the system's site folders, as ``--system-site-packages`` did on the host."""
+    if not spec.system_site:
+        return ""
+    minor = ".".join(spec.python_version.split(".")[:2])
+    return f"COPY {source} {KERNEL_PREFIX}/lib/python{minor}/site-packages/"
 
 
 def user_layer() -> str:
@@ -311,6 +358,8 @@ def render_conda_dockerfile(spec: ImageSpec) -> str:
         conda_stage(),
         *(conda_pip_stage(layer) for layer in spec.kernel_layers),
         final_base(spec),
+        system_layer(spec),
+        system_libraries_layer(spec),
         user_layer(),
         environment_layer(spec),
         server_copy(),

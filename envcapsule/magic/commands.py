@@ -57,6 +57,7 @@ def _snapshot(args: argparse.Namespace, notebook: Path, progress: Progress) -> M
         include=args.include or (),
         exclude=args.exclude or (),
         max_files_size=args.max_files_size,
+        system_python_packages=args.system_python_packages,
         kernel_files=kernel_files(notebook.parent),
         progress=progress,
         python=python,

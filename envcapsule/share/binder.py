@@ -28,6 +28,8 @@ from envcapsule.progress import NullProgress, Progress
 from envcapsule.share import gitrepo
 from envcapsule.share.binder_dockerfile import BinderPaths, render_binder_dockerfile
 from envcapsule.share.errors import ShareError
+from envcapsule.system.capture import system_packages
+from envcapsule.system.layer import PTH_FILE, site_dirs
 
 BINDER_DIR = "binder"
 HIDDEN_BINDER_DIR = ".binder"
@@ -106,6 +108,11 @@ def binder_files(
         "kernel.json": kernelspec_json(f"Python {python} (capsule {capsule.capsule_hash[:12]})"),
         "entrypoint": ENTRYPOINT_SCRIPT,
     }
+    # apt.txt, the Binder convention: the Dockerfile installs it by name (repo2docker reads it only without a Dockerfile).
+    if spec.system_packages:
+        files["apt.txt"] = (capsule.folder / "apt.txt").read_text(encoding="utf-8")
+    if spec.system_site:
+        files[PTH_FILE] = "".join(f"{folder}\n" for folder in site_dirs(capsule))
     marker = {
         "generator": "envcapsule",
         "envcapsule_version": __version__,
@@ -137,6 +144,8 @@ def binder_image_spec(capsule: Capsule, notebook_rel: str, base_image: str) -> I
         created=str(capsule.manifest.get("created", "")),
         environment=dict(capsule.manifest.get("environment", {})),
         labels=labels,
+        system_packages="by-name" if (capsule.folder / "apt.txt").is_file() and system_packages(capsule.manifest) else None,
+        system_site=bool(site_dirs(capsule)),
     )
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from envcapsule.image import dockerfile as pieces
+from envcapsule.system.layer import PTH_FILE
 
 BINDER_ENTRYPOINT = ("/bin/sh", pieces.ENTRYPOINT)  # no exec bit needed: a checkout may lose it
 # Unset on Binder; elsewhere they point pip at a mirror or a wheel folder (the hashes still decide what installs).
@@ -42,6 +43,8 @@ def render_binder_dockerfile(spec: pieces.ImageSpec, paths: BinderPaths) -> str:
         kernel_layers=(KERNEL_LAYER,),
         environment=spec.environment,
         labels=spec.labels,
+        system_packages="by-name" if spec.system_packages else None,
+        system_site=spec.system_site,
     )
     folder = paths.binder
     parts = [
@@ -50,10 +53,12 @@ def render_binder_dockerfile(spec: pieces.ImageSpec, paths: BinderPaths) -> str:
         pieces.index_server_stage(staged.base_image, f"{folder}/server-requirements.txt", PIP_BUILD_ARGS),
         pieces.index_kernel_stage(KERNEL_LAYER, f"{folder}/requirements.txt", paths.vendor, PIP_BUILD_ARGS),
         pieces.final_base(staged),
+        pieces.system_layer(staged, f"{folder}/apt.txt"),
         pieces.user_layer(),
         pieces.environment_layer(staged),
         pieces.server_copy(),
         pieces.kernel_copy(KERNEL_LAYER),
+        pieces.system_site_layer(staged, f"{folder}/{PTH_FILE}"),
         pieces.python3_kernelspec_layer(f"{folder}/kernel.json", f"{folder}/entrypoint"),
         "# The repository, as Binder users expect it: the notebook at $HOME/"
         + paths.notebook
@@ -62,7 +67,7 @@ def render_binder_dockerfile(spec: pieces.ImageSpec, paths: BinderPaths) -> str:
         pieces.runtime_layer(BINDER_ENTRYPOINT),
         pieces.labels_layer(staged),
     ]
-    return "\n\n".join(parts) + "\n"
+    return "\n\n".join(part for part in parts if part) + "\n"
 
 
 def header(spec: pieces.ImageSpec, paths: BinderPaths) -> str:
