@@ -217,23 +217,34 @@ def build(
     base_image: str | None = None,
     no_cache: bool = False,
     platform: str | None = None,
+    update_server: bool = False,
     client: DockerClient | None = None,
     progress: Progress | None = None,
 ) -> BuildResult:
     """Build the capsule of ``target`` (a notebook or a capsule folder) into ``envcapsule/<stem>:<hash[:12]>``.
 
     A notebook without a capsule is snapshotted first. An image already built for this
-    capsule is reused at once unless ``no_cache``. ``platform`` (``linux/amd64`` or
-    ``linux/arm64``) defaults to the engine's own when the capsule targets it; another
-    architecture builds under emulation (QEMU), and its tag ends in ``-<arch>``.
+    capsule is reused at once unless ``no_cache`` or ``update_server``. The first build pins
+    the base image (image.lock) and the server environment (server.pylock.toml) in the
+    capsule; later builds use them, and ``update_server`` locks the server environment again.
+    ``platform`` (``linux/amd64`` or ``linux/arm64``) defaults to the engine's own when the
+    capsule targets it; another architecture builds under emulation (QEMU), and its tag ends in
+    ``-<arch>``. The image carries the capsule's SBOM at /opt/envcapsule/sbom.cdx.json.
     """
     base_image = config.default_base_image(base_image)  # a broken config file stops here, before any work
     capsule = capsule_for(target, python=python, facts=facts, progress=progress)
     with engine_client(client) as engine:
         built = build_image(
-            capsule, base_image=base_image, no_cache=no_cache, platform=platform, client=engine, progress=progress
+            capsule,
+            base_image=base_image,
+            no_cache=no_cache,
+            platform=platform,
+            update_server=update_server,
+            client=engine,
+            progress=progress,
         )
-    make_sbom(capsule)  # now with the base image's digest and the server environment the build used
+    if built.reused:
+        make_sbom(capsule)  # a new build wrote the SBOM its image carries
     return built
 
 
@@ -566,7 +577,8 @@ def sbom(
 
     It lists every locked Python distribution (purl, version, sha256 of the exact file, licence),
     conda record and system package, the base image once built, and the server environment as
-    one component of its own. A notebook without a capsule is snapshotted first.
+    one component of its own. ``format="spdx-json"`` gives ``output`` and the result's document
+    as SPDX 2.3 JSON instead (spdx-tools). A notebook without a capsule is snapshotted first.
     """
     capsule = capsule_for(target, python=python, facts=facts, progress=progress)
     return make_sbom(capsule, output=Path(output).absolute() if output is not None else None, format=format)

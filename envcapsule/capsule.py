@@ -35,6 +35,9 @@ FACTS = "facts.json"
 # Written beside the capsule's files after the snapshot (build, push and verify results, the rendered Dockerfile).
 # They describe the capsule's image, so a snapshot that gives the same capsule hash keeps them.
 RECORDS = ("build.json", "push.json", "verify.json", "Dockerfile")
+# The pins a build writes (the base image's digest, the server environment's lock), outside the capsule hash:
+# a snapshot keeps them whatever it captures, and a build checks that they fit before using them.
+PINS = ("image.lock", "server.pylock.toml")
 
 
 @dataclass(frozen=True)
@@ -196,7 +199,10 @@ def _publish(staging: Path, destination: Path) -> None:
 
 
 def _carry_records(previous: Path, staged: Path) -> None:
-    """Keep the previous capsule's build, push and verify records when the new one has the same capsule and files hashes."""
+    """Keep the previous capsule's pins, and its build, push and verify records when the new one has the same capsule and files hashes."""
+    for name in PINS:
+        if (previous / name).is_file() and not (staged / name).exists():
+            shutil.copy2(previous / name, staged / name)
     if _recorded_hash(previous) is None or _recorded_hash(previous) != _recorded_hash(staged):
         return
     if _recorded_hash(previous, "files_hash") != _recorded_hash(staged, "files_hash"):

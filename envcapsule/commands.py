@@ -186,6 +186,12 @@ OPTIONS: dict[str, Option] = {
         ),
         Option("no_cache", ("--no-cache",), "rebuild every layer, even if the image exists", action="store_true"),
         Option(
+            "update_server",
+            ("--update-server",),
+            "resolve the server environment (JupyterLab, Notebook, nbval) again and rewrite server.pylock.toml",
+            action="store_true",
+        ),
+        Option(
             "context",
             ("--context",),
             "only write the build context (Dockerfile + wheels) to DIR, to build by hand",
@@ -282,9 +288,9 @@ OPTIONS: dict[str, Option] = {
         Option(
             "sbom_format",
             ("--format",),
-            "the SBOM's format (default cyclonedx-json: CycloneDX 1.6 JSON)",
+            "the SBOM's format: cyclonedx-json (CycloneDX 1.6, the default) or spdx-json (SPDX 2.3)",
             metavar="FORMAT",
-            choices=("cyclonedx-json",),
+            choices=("cyclonedx-json", "spdx-json"),
             default="cyclonedx-json",
         ),
         Option(
@@ -351,8 +357,12 @@ COMMANDS: dict[str, Command] = {
             "exists returns at once. The Dockerfile is written into the capsule folder.\n\n"
             "Where no registry can be reached, make a base image locally (for example with\n"
             "debootstrap and `docker import`) and name it once: ENVCAPSULE_BASE_IMAGE=NAME, or\n"
-            'base_image = "NAME" in ~/.config/envcapsule/config.toml.',
-            options=("base_image", "no_cache", "platform"),
+            'base_image = "NAME" in ~/.config/envcapsule/config.toml.\n\n'
+            "The first build pins the base image in image.lock (its RepoDigest, or its image ID when it\n"
+            "was made here) and the server environment in server.pylock.toml; later builds, on any host,\n"
+            "use exactly those, and --update-server locks the server environment again. The image carries\n"
+            "the capsule's SBOM at /opt/envcapsule/sbom.cdx.json, its sha256 in the envcapsule.sbom-sha256 label.",
+            options=("base_image", "no_cache", "platform", "update_server"),
             target=_NOTEBOOK_OR_CAPSULE,
             target_help="a notebook (its capsule is used or made) or a capsule folder",
             python=True,
@@ -361,6 +371,7 @@ COMMANDS: dict[str, Command] = {
                 "envcapsule build analysis.ipynb",
                 "envcapsule build analysis.capsule --base-image mirror/python:3.11",
                 "envcapsule build analysis.capsule --platform linux/arm64",
+                "envcapsule build analysis.ipynb --update-server",
             ),
         ),
         Command(
@@ -501,19 +512,25 @@ COMMANDS: dict[str, Command] = {
         ),
         Command(
             "sbom",
-            "print or write the capsule's software bill of materials (CycloneDX 1.6 JSON)",
+            "print or write the capsule's software bill of materials (CycloneDX 1.6 or SPDX 2.3 JSON)",
             "Make the capsule's SBOM from its lockfiles and facts: every Python distribution (purl\n"
             "pkg:pypi/..., version, sha256 of the exact file, licence from its metadata), every conda\n"
             "record (pkg:conda/...) and system package (pkg:deb/...), the base image once built\n"
             "(pkg:oci/...@sha256:...) and the server environment as one component of its own. It is\n"
             "validated against the CycloneDX 1.6 schema, written as sbom.cdx.json in the capsule folder,\n"
-            "and printed, or written to FILE with -o. A notebook without a capsule is snapshotted first.",
+            "and printed, or written to FILE with -o. --format spdx-json prints or writes the same contents\n"
+            "as SPDX 2.3 JSON instead, validated with spdx-tools (the capsule keeps its sbom.cdx.json).\n"
+            "A notebook without a capsule is snapshotted first. Each image carries the capsule's\n"
+            "sbom.cdx.json at /opt/envcapsule/sbom.cdx.json, its sha256 in the envcapsule.sbom-sha256 label.",
             options=("sbom_format",),
             target=_NOTEBOOK_OR_CAPSULE,
             target_help="a notebook (its capsule is used or made) or a capsule folder",
             python=True,
             cli_only=("sbom_output",),
-            examples=("envcapsule sbom analysis.ipynb -o analysis.cdx.json",),
+            examples=(
+                "envcapsule sbom analysis.ipynb -o analysis.cdx.json",
+                "envcapsule sbom analysis.ipynb --format spdx-json -o analysis.spdx.json",
+            ),
         ),
         Command(
             "inspect",

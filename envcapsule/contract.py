@@ -25,6 +25,7 @@ SERVER_PYTHON = f"{SERVER_PREFIX}/bin/python"
 ENTRYPOINT = "/usr/local/bin/envcapsule-entrypoint"
 TOKEN_DIR = "/tmp/envcapsule"  # the launched server's token file, readable by uid 1000 only
 TOKEN_FILE = f"{TOKEN_DIR}/jupyter-token"
+SBOM_PATH = f"{ROOT}/sbom.cdx.json"  # the capsule's sbom.cdx.json, as the image's last file
 
 # --- labels: images are trusted by these, never by their tags ------------------------------------
 CAPSULE_HASH_LABEL = "envcapsule.capsule-hash"
@@ -39,6 +40,8 @@ PLATFORM_LABEL = "envcapsule.platform"  # linux/amd64 or linux/arm64: what the i
 CUDA_LABEL = "envcapsule.cuda"
 MIN_DRIVER_LABEL = "envcapsule.min-driver"
 CONDA_PLATFORM_LABEL = "envcapsule.conda-platform"
+SBOM_SHA256_LABEL = "envcapsule.sbom-sha256"  # the sha256 of the file at SBOM_PATH
+SERVER_LOCK_LABEL = "envcapsule.server-lock-sha256"
 
 # --- labels on containers ----------------------------------------------------------------------------
 MANAGED_LABEL = "envcapsule.managed"

@@ -2,9 +2,10 @@
 
 It is made from the capsule's own records — pylock.toml (the exact file each Python package
 installs), facts.json (conda records, each distribution's metadata folder), capsule.toml
-(system packages) and build.json (the base image's digest and the server environment's lock,
-once built) — and validated against the CycloneDX schema before it is written, so an SBOM
-on disk always validates. The kernel environment's packages are top-level components; the
+(system packages), build.json (the base image's digest, once built) and server.pylock.toml
+(the server environment's lock) — and validated against the CycloneDX schema before it is
+written, so an SBOM on disk always validates. A build makes it before the image's last
+layer, which carries it at /opt/envcapsule/sbom.cdx.json. The kernel environment's packages are top-level components; the
 server environment (JupyterLab and envcapsule's tooling, apart from the kernel) is one
 component whose ``components`` are its wheels.
 """
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
     from envcapsule.capsule import Capsule
 
 SBOM_FILE = "sbom.cdx.json"
-FORMATS = ("cyclonedx-json",)
+FORMATS = ("cyclonedx-json", "spdx-json")
 PYPI = "https://pypi.org/simple"
 SERVER_GROUP = "server-environment"
 
@@ -50,16 +51,17 @@ class SbomResult:
     capsule: Path
     path: Path | None  # the capsule's sbom.cdx.json, None when the capsule folder is read-only
     output: Path | None  # the extra file asked for with -o
-    document: str  # the CycloneDX JSON text
+    document: str  # the JSON text in ``format``
     counts: Mapping[str, int]  # components by kind: pypi, conda, deb, oci, server
+    format: str = "cyclonedx-json"  # of ``document`` and ``output``; the capsule's sbom.cdx.json is always CycloneDX
 
     def to_json(self) -> dict[str, Any]:
         return {
             "capsule": str(self.capsule),
             "path": str(self.path) if self.path else None,
             "output": str(self.output) if self.output else None,
-            "format": "cyclonedx-json",
-            "spec_version": "1.6",
+            "format": self.format,
+            "spec_version": "SPDX-2.3" if self.format == "spdx-json" else "1.6",
             "components": dict(self.counts),
         }
 
@@ -215,9 +217,9 @@ def system_packages(capsule: Capsule) -> list[Package]:
     return packages
 
 
-def base_image(capsule: Capsule) -> Package | None:
-    """The base image the capsule was last built on, by RepoDigest when it was pulled, else by image ID."""
-    build = _read_json(capsule.folder / "build.json")
+def base_image(capsule: Capsule, build: Mapping[str, Any] | None = None) -> Package | None:
+    """The base image the capsule was last built on (``build``, else build.json), by RepoDigest when it was pulled, else by image ID."""
+    build = _read_json(capsule.folder / "build.json") if build is None else build
     name = build.get("base_image")
     digest = build.get("base_image_digest") or build.get("base_image_id")
     if not name or not digest:
@@ -233,18 +235,30 @@ def base_image(capsule: Capsule) -> Package | None:
     return Package("oci", short, digest, _purl("oci", short, digest, qualifiers), {"sha256": digest.removeprefix("sha256:")})
 
 
-def server_packages(capsule: Capsule) -> list[Package] | None:
-    """The server environment's wheels: the lock the last build used, else the host's lock for the capsule's Python; None when neither is known."""
-    record = server_lock_record(capsule)
+def server_packages(capsule: Capsule, locked: Sequence[tuple[str, str]] | None = None) -> list[Package] | None:
+    """The server environment's wheels (file name, sha256): ``locked``, else the capsule's server.pylock.toml,
+    else the host's lock the last build used or would use; None when none is known."""
+    record = locked if locked is not None else _capsule_server_lock(capsule)
+    record = record if record is not None else [(f, s) for f, s, _ in server_lock_record(capsule) or ()] or None
     if record is None:
         return None
     packages = []
-    for filename, sha, _size in record:
+    for filename, sha in record:
         name, version = _wheel_name_version(filename)
         licence = licence_of("", sha, filename)
         purl = _purl("pypi", normalize_name(name), version, {"file_name": filename})
         packages.append(Package("pypi", name, version, purl, {"sha256": sha}, licence))
     return packages
+
+
+def _capsule_server_lock(capsule: Capsule) -> list[tuple[str, str]] | None:
+    from envcapsule.image.server_lockfile import SERVER_LOCK_FILE, read_server_lockfile
+
+    path = capsule.folder / SERVER_LOCK_FILE
+    if not path.is_file():
+        return None
+    files, _python, _machine = read_server_lockfile(path)
+    return [(f.filename, f.sha256) for f in sorted(files, key=lambda f: f.filename)]
 
 
 def server_lock_record(capsule: Capsule) -> list[tuple[str, str, str]] | None:
@@ -298,17 +312,50 @@ def _purl(kind: str, name: str, version: str | None, qualifiers: Mapping[str, An
 # --- the CycloneDX document -----------------------------------------------------------------------
 
 
-def capsule_bom(capsule: Capsule) -> tuple[Bom, dict[str, int]]:
+@dataclass(frozen=True)
+class Contents:
+    """What an SBOM of the capsule lists, whatever its format."""
+
+    kernel: Sequence[Package]
+    base: Package | None
+    server: Sequence[Package] | None
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {
+            "pypi": sum(p.kind == "pypi" for p in self.kernel),
+            "conda": sum(p.kind == "conda" for p in self.kernel),
+            "deb": sum(p.kind == "deb" for p in self.kernel),
+            "oci": int(self.base is not None),
+            "server": len(self.server or ()),
+        }
+
+
+def capsule_contents(
+    capsule: Capsule, build: Mapping[str, Any] | None = None, server: Sequence[tuple[str, str]] | None = None
+) -> Contents:
+    """``build`` and ``server`` describe a build under way; else build.json and the capsule's locks say."""
+    facts = capsule.facts() if (capsule.folder / "facts.json").is_file() else {}
+    kernel = [*python_packages(capsule, facts), *conda_packages(facts), *system_packages(capsule)]
+    return Contents(kernel, base_image(capsule, build), server_packages(capsule, server))
+
+
+def capsule_stem(capsule: Capsule) -> str:
+    return Path(capsule.notebooks[0]).stem if capsule.notebooks else capsule.folder.stem
+
+
+def capsule_bom(
+    capsule: Capsule, build: Mapping[str, Any] | None = None, server: Sequence[tuple[str, str]] | None = None
+) -> tuple[Bom, dict[str, int]]:
+    """The CycloneDX document of ``capsule``; ``build`` and ``server`` as for :func:`capsule_contents`."""
     from cyclonedx.model.bom import Bom, BomMetaData
     from cyclonedx.model.component import Component, ComponentType
     from cyclonedx.model.tool import ToolRepository
 
-    facts = capsule.facts() if (capsule.folder / "facts.json").is_file() else {}
-    kernel = [*python_packages(capsule, facts), *conda_packages(facts), *system_packages(capsule)]
-    base = base_image(capsule)
-    server = server_packages(capsule)
+    contents = capsule_contents(capsule, build, server)
+    kernel, base, server_environment = contents.kernel, contents.base, contents.server
 
-    stem = Path(capsule.notebooks[0]).stem if capsule.notebooks else capsule.folder.stem
+    stem = capsule_stem(capsule)
     root = Component(
         name=stem,
         version=capsule.capsule_hash[:12],
@@ -320,31 +367,24 @@ def capsule_bom(capsule: Capsule) -> tuple[Bom, dict[str, int]]:
     components = [_component(p, "kernel") for p in kernel]
     if base is not None:
         components.append(_component(base, "base-image", ComponentType.CONTAINER))
-    if server is not None:
+    if server_environment is not None:
         components.append(
             Component(
                 name="envcapsule-server-environment",
                 type=ComponentType.APPLICATION,
                 bom_ref=SERVER_GROUP,
                 description="JupyterLab, Notebook, jupyterhub-singleuser and the verify tooling, installed apart from the kernel",
-                components=[_component(p, SERVER_GROUP) for p in server],
+                components=[_component(p, SERVER_GROUP) for p in server_environment],
                 properties=_properties({"envcapsule:environment": SERVER_GROUP}),
             )
         )
     tool = Component(name="envcapsule", version=__version__, type=ComponentType.APPLICATION, bom_ref="tool:envcapsule")
     bom = Bom(
         components=components,
-        metadata=BomMetaData(component=root, tools=ToolRepository(components=[tool]), timestamp=_created(capsule)),
+        metadata=BomMetaData(component=root, tools=ToolRepository(components=[tool]), timestamp=created_time(capsule)),
     )
     bom.register_dependency(root, components)
-    counts = {
-        "pypi": sum(p.kind == "pypi" for p in kernel),
-        "conda": sum(p.kind == "conda" for p in kernel),
-        "deb": sum(p.kind == "deb" for p in kernel),
-        "oci": int(base is not None),
-        "server": len(server or ()),
-    }
-    return bom, counts
+    return bom, contents.counts
 
 
 def _component(package: Package, environment: str, kind: Any = None) -> Component:
@@ -382,7 +422,7 @@ def _properties(values: Mapping[str, str]) -> list[Any]:
     return [Property(name=name, value=value) for name, value in values.items()]
 
 
-def _created(capsule: Capsule) -> datetime:
+def created_time(capsule: Capsule) -> datetime:
     created = str(capsule.manifest.get("created") or "")
     try:
         return datetime.fromisoformat(created.replace("Z", "+00:00"))
@@ -418,21 +458,42 @@ def _first_line(problem: Any) -> str:
     return f"{first} at {where}" if where else first
 
 
+def build_sbom(capsule: Capsule, build: Mapping[str, Any], server: Sequence[tuple[str, str]] | None) -> str:
+    """The validated SBOM of the image a build is making: its base (``build``: base_image, base_image_digest, base_image_id)
+    and server wheels known before the image exists, so the image can carry it and the capsule's copy is the same file."""
+    bom, _counts = capsule_bom(capsule, build, server)
+    return render_bom(bom)
+
+
+def write_sbom(folder: Path, text: str) -> None:
+    """``text`` as the capsule's sbom.cdx.json (unchanged bytes are not rewritten)."""
+    _write(folder / SBOM_FILE, text)
+
+
 def make_sbom(folder: Path, *, output: Path | None = None, format: str = "cyclonedx-json") -> SbomResult:  # noqa: A002
-    """Write ``folder``'s sbom.cdx.json (when the folder is writable) and ``output`` (when given)."""
+    """Write ``folder``'s sbom.cdx.json (when the folder is writable) and ``output`` (when given).
+
+    The capsule keeps its CycloneDX SBOM whatever ``format`` asks; ``output`` and the result's document are in ``format``.
+    """
     if format not in FORMATS:
-        raise UsageError(f"the SBOM is written as {', '.join(FORMATS)}, not {format!r}", "pass --format cyclonedx-json")
+        raise UsageError(f"the SBOM is written as {' or '.join(FORMATS)}, not {format!r}", "pass --format cyclonedx-json")
     capsule = read_capsule(folder)
     bom, counts = capsule_bom(capsule)
     text = render_bom(bom)
+    if format == "spdx-json":
+        from envcapsule.sbom_spdx import spdx_document
+
+        document = spdx_document(capsule, capsule_contents(capsule))  # validated before anything is written
+    else:
+        document = text
     path: Path | None = folder / SBOM_FILE
     if os.access(folder, os.W_OK):
         _write(folder / SBOM_FILE, text)
     else:
         path = None
     if output is not None:
-        _write(output, text)
-    return SbomResult(capsule=folder, path=path, output=output, document=text, counts=counts)
+        _write(output, document)
+    return SbomResult(capsule=folder, path=path, output=output, document=document, counts=counts, format=format)
 
 
 def _write(path: Path, text: str) -> None:

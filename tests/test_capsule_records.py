@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from docker.errors import ImageNotFound
 
-from envcapsule.capsule import RECORDS, read_capsule
+from envcapsule.capsule import PINS, RECORDS, read_capsule
 from envcapsule.errors import CapsuleError
 from envcapsule.image.build import build
 from envcapsule.share import push
@@ -63,6 +63,20 @@ def test_a_snapshot_of_a_changed_notebook_drops_records_of_the_old_image(noteboo
     make_capsule(notebook, index)
 
     assert [name for name in RECORDS if (capsule / name).exists()] == []
+
+
+def test_a_snapshot_of_a_changed_notebook_keeps_the_base_and_server_pins(notebook: Path, index: FakeIndex) -> None:
+    capsule = notebook.with_name("analysis.capsule")
+    before = read_capsule(capsule).capsule_hash
+    pins = {name: f"{name} of the base and server environment this capsule builds on\n" for name in PINS}
+    for name, text in pins.items():
+        (capsule / name).write_text(text)
+    notebook.write_text(notebook.read_text().replace('"cells": []', '"cells": [], "changed": true'))
+
+    make_capsule(notebook, index)
+
+    assert read_capsule(capsule).capsule_hash != before
+    assert {name: (capsule / name).read_text() for name in PINS} == pins
 
 
 def test_records_are_created_with_the_umask_mode(notebook: Path) -> None:

@@ -199,5 +199,73 @@ def test_envcapsule_sbom_prints_the_document_or_writes_it_with_o(tmp_path: Path,
     summary = ok(envcapsule("sbom", capsule, "-o", out, "--json", cache=cache)).json()
     assert summary["components"]["conda"] == 1 and summary["output"] == str(out)
 
-    wrong = envcapsule("sbom", capsule, "--format", "spdx-json", cache=cache)
-    assert wrong.code == 2 and "invalid choice: 'spdx-json'" in wrong.stderr
+    wrong = envcapsule("sbom", capsule, "--format", "spdx-xml", cache=cache)
+    assert wrong.code == 2 and "invalid choice: 'spdx-xml'" in wrong.stderr
+
+
+def test_envcapsule_sbom_format_spdx_json_writes_the_same_contents_as_valid_spdx_2_3(tmp_path: Path, cache: Path) -> None:
+    from spdx_tools.spdx.parser.parse_anything import parse_file
+    from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
+
+    capsule = _capsule(tmp_path, cache)
+    out = tmp_path / "study.spdx.json"
+    ok(envcapsule("sbom", capsule, "--format", "spdx-json", "-o", out, cache=cache))
+
+    document = parse_file(str(out))
+    assert validate_full_spdx_document(document, "SPDX-2.3") == []
+    assert json.loads((capsule / SBOM_FILE).read_text())["bomFormat"] == "CycloneDX"  # the capsule keeps its CycloneDX SBOM
+    data = json.loads(out.read_text())
+    assert data["spdxVersion"] == "SPDX-2.3"
+    assert {
+        "spdxElementId": "SPDXRef-DOCUMENT",
+        "relationshipType": "DESCRIBES",
+        "relatedSpdxElement": "SPDXRef-capsule",
+    } in data["relationships"]
+    packages = {p["name"]: p for p in data["packages"]}
+    numpy = packages["numpy"]
+    assert numpy["externalRefs"] == [
+        {
+            "referenceCategory": "PACKAGE_MANAGER",
+            "referenceType": "purl",
+            "referenceLocator": "pkg:pypi/numpy@2.1.0?file_name=numpy-2.1.0-cp311-cp311-manylinux_2_17_x86_64.whl",
+        }
+    ]
+    assert numpy["checksums"] == [{"algorithm": "SHA256", "checksumValue": NUMPY_SHA}]
+    assert numpy["licenseDeclared"] == "BSD-3-Clause AND 0BSD"
+    assert packages["tiny-helpers"]["licenseDeclared"] == "NOASSERTION"
+    assert packages["tiny-helpers"]["licenseComments"] == "Declared in its metadata: MIT License"
+    assert {c["algorithm"] for c in packages["libzlib"]["checksums"]} == {"SHA256", "MD5"}
+    assert packages["python"]["primaryPackagePurpose"] == "CONTAINER"
+    contains = {
+        (r["spdxElementId"], r["relatedSpdxElement"]) for r in data["relationships"] if r["relationshipType"] == "CONTAINS"
+    }
+    jupyterlab = next(p["SPDXID"] for p in data["packages"] if p["name"] == "jupyterlab")
+    assert ("SPDXRef-server-environment", jupyterlab) in contains
+    assert ("SPDXRef-capsule", "SPDXRef-server-environment") in contains
+
+    printed = ok(envcapsule("sbom", capsule, "--format", "spdx-json", cache=cache))
+    assert printed.stdout == out.read_text()
+
+
+@pytest.mark.parametrize(
+    ("declared", "expression"),
+    [
+        ("BSD-3-Clause AND 0BSD", "BSD-3-Clause AND 0BSD"),
+        ("MIT License", None),
+        ("Apache License, Version 2.0", None),
+        (None, None),
+    ],
+)
+def test_an_spdx_licence_is_declared_and_any_other_text_is_noassertion_with_a_comment(
+    declared: str | None, expression: str | None
+) -> None:
+    from spdx_tools.spdx.model import SpdxNoAssertion
+
+    from envcapsule.sbom_spdx import _licence
+
+    found, comment = _licence(declared)
+    if expression is None:
+        assert found == SpdxNoAssertion()
+        assert comment == (f"Declared in its metadata: {declared}" if declared else None)
+    else:
+        assert str(found) == expression and comment is None

@@ -91,6 +91,7 @@ def _run_build(args: Arguments) -> int:
             base_image=args.base_image,
             no_cache=args.no_cache,
             platform=args.platform,
+            update_server=args.update_server,
             progress=progress,
         )
     if args.json:

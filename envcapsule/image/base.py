@@ -28,6 +28,7 @@ class BaseImage:
     python_version: str
     warnings: list[str] = field(default_factory=list)
     standalone: StandalonePython | None = None  # the interpreter envcapsule adds, when the base has none
+    reference: str = ""  # what the Dockerfile's FROM names: ``name``, or the digest image.lock pins it to
 
 
 def default_base_image(manifest: Mapping[str, Any]) -> str:
@@ -92,7 +93,7 @@ def check_base_image(
     if found != python_version and standalone is None:
         warnings.append(f"The base image {name} has Python {found}, not {python_version} as captured (same minor version).")
     digests = image.attrs.get("RepoDigests") or []
-    return BaseImage(name, image.id, digests[0] if digests else None, found, warnings, standalone)
+    return BaseImage(name, image.id, digests[0] if digests else None, found, warnings, standalone, reference=name)
 
 
 def _standalone_python(version: str, docker_arch: str, progress: Progress | None) -> StandalonePython:

@@ -6,25 +6,28 @@ import json
 import re
 import shutil
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from envcapsule import grammar
 from envcapsule.atomic import write_json
-from envcapsule.capsule import Capsule, read_capsule, require_writable
-from envcapsule.contract import BASE_IMAGE_LABEL, PLATFORM_LABEL, SYSTEM_PACKAGES_LABEL
+from envcapsule.capsule import Capsule, read_capsule, require_writable, sha256_bytes
+from envcapsule.contract import BASE_IMAGE_LABEL, PLATFORM_LABEL, SBOM_SHA256_LABEL, SERVER_LOCK_LABEL, SYSTEM_PACKAGES_LABEL
 from envcapsule.errors import BuildError, EnvcapsuleError
 from envcapsule.image.base import BaseImage, BaseImageError, check_base_image, default_base_image
+from envcapsule.image.base_lock import BasePin, pinned_reference, read_pin, write_pin
 from envcapsule.image.context import kernel_layers, write_context, write_server_context
 from envcapsule.image.dockerfile import ImageSpec, render_server_dockerfile
 from envcapsule.image.files import build_target, install_plan
 from envcapsule.image.installer import PIP_FALLBACK_NOTICE, Installer, host_installer
 from envcapsule.image.layer_locks import holding, layer_key
-from envcapsule.image.server_env import ServerLock, server_lock
+from envcapsule.image.server_env import ServerLock
+from envcapsule.image.server_lockfile import capsule_server_lock, write_server_lockfile
 from envcapsule.image.wheelcache import WheelCache
 from envcapsule.platforms import platform_of
 from envcapsule.progress import NullProgress, Progress
+from envcapsule.sbom import build_sbom, write_sbom
 from envcapsule.system.layer import SystemLayer, prepare_system_layer
 
 BUILD_RECORD = "build.json"
@@ -59,6 +62,8 @@ class BuildResult:
     system_install: str | None = None  # offline (checked .deb files) or by-name (the base's repository)
     platform: str = "linux/amd64"  # what the image runs on (its OCI platform)
     emulated: bool = False  # built under emulation on an engine of another architecture
+    sbom_sha256: str = ""  # of the image's /opt/envcapsule/sbom.cdx.json, the capsule's sbom.cdx.json
+    base_image_ref: str = ""  # what FROM named: the base's pinned digest, or its name
 
     @property
     def cached_steps(self) -> list[int]:
@@ -82,17 +87,23 @@ def build(
     *,
     base_image: str | None = None,
     no_cache: bool = False,
+    update_server: bool = False,
     client: Any = None,
     progress: Progress | None = None,
     context_dir: Path | None = None,
     platform: str | None = None,
 ) -> BuildResult:
-    """Build (or find) the capsule's image for ``platform`` (default: the engine's, when targeted); record the result."""
+    """Build (or find) the capsule's image for ``platform`` (default: the engine's, when targeted); record the result.
+
+    The base is the one pinned in image.lock while the build names the same base, and the
+    server environment the one in server.pylock.toml; the first build writes both, and
+    ``update_server`` locks the server environment again.
+    """
     from envcapsule.engine import engine_client
 
     capsule = read_capsule(capsule_dir)  # refuses hand-edited lockfiles
     with engine_client(client) as engine:
-        return _build(capsule, engine, base_image, no_cache, progress or NullProgress(), context_dir, platform)
+        return _build(capsule, engine, base_image, no_cache, update_server, progress or NullProgress(), context_dir, platform)
 
 
 def _build(
@@ -100,6 +111,7 @@ def _build(
     client: Any,
     base_image: str | None,
     no_cache: bool,
+    update_server: bool,
     progress: Progress,
     context_dir: Path | None,
     platform: str | None = None,
@@ -112,9 +124,10 @@ def _build(
     tag = image_tag(capsule, platform)
     base_name = chosen_base_image(capsule, base_image)
     untrusted: list[str] = []
-    if not no_cache and context_dir is None:
+    if not no_cache and not update_server and context_dir is None:
         existing = _existing(client, tag, capsule, base_image, untrusted, platform)
         if existing is not None:
+            _pin_reused(capsule, existing)
             return existing
 
     require_writable(capsule.folder, "a build writes its Dockerfile and build.json")
@@ -124,23 +137,33 @@ def _build(
         progress.step(f"Building for {platform} under emulation (QEMU) on this {native} engine: slow, but the real thing")
     progress.step(f"Checking the base image {base_name}")
     base = check_emulation(
-        lambda: check_base_image(client, base_name, interpreter["version"], progress, platform), native, platform
+        lambda: _pinned_base(client, capsule, base_name, interpreter["version"], progress, platform), native, platform
     )
     plan = install_plan(capsule, platform)
     root = _cache_root()
     cache = WheelCache(root / "wheels")
-    server = server_lock(interpreter["version"], target.machine, cache, root / "server-env", progress)
+    server_environment = capsule_server_lock(
+        capsule, cache, root / "server-env", progress, update=update_server, machine=target.machine
+    )
+    server = server_environment.lock
     if not all(cache.has(f) for f in plan.files):
         with _fetcher(capsule) as fetcher:
             cache.ensure(capsule, plan.files, fetcher, progress)
-    system = prepare_system_layer(capsule, client, base.name, base.image_id, root / "debs", progress)
+    system = prepare_system_layer(
+        capsule, client, base.reference or base.name, base.image_id, root / "debs", progress, foreign=emulated
+    )
     conda = None
     if capsule.manifest.get("conda"):
         from envcapsule.conda.image import prepare_conda_build
 
         conda = prepare_conda_build(capsule, cache, root / "conda-installer", base.python_version, progress)
 
-    spec = image_spec(capsule, base, plan, server.sha256, system, platform)
+    sbom = build_sbom(
+        capsule,
+        {"base_image": base.name, "base_image_digest": base.digest, "base_image_id": base.image_id},
+        [(f.filename, f.sha256) for f in server.files],
+    )
+    spec = image_spec(capsule, base, plan, server.sha256, system, sha256_bytes(sbom.encode()), platform)
     installer = host_installer(target.machine)
     notices = [] if installer.uv else [f"The build installs with pip, since {installer.reason}."]
     server_key = layer_key(base.image_id, server.sha256, render_server_dockerfile(spec))
@@ -155,7 +178,7 @@ def _build(
     kernel_keys = {layer_key(server_key, name, *(f.sha256 for f in files)): True for name, files in kernel_layers(plan).items()}
     scratch = Path(tempfile.mkdtemp(prefix="envcapsule-context-")) if context_dir is None else context_dir
     try:
-        dockerfile = write_context(scratch, capsule, spec, plan, server, cache, conda, base.standalone, installer, system)
+        dockerfile = write_context(scratch, capsule, spec, plan, server, cache, conda, base.standalone, installer, system, sbom)
         shutil.copyfile(dockerfile, capsule.folder / "Dockerfile")
         if context_dir is not None:
             raise _ContextWritten(tag)
@@ -178,14 +201,55 @@ def _build(
         installer=installer.name,
         server_image_id=server_image_id,
         server_steps=server_steps,
-        warnings=[*untrusted, *base.warnings, *(system.plan.warnings if system else ()), *plan.skipped, *dict.fromkeys(notices)],
+        warnings=[
+            *untrusted,
+            *base.warnings,
+            *(system.plan.warnings if system else ()),
+            *plan.skipped,
+            *dict.fromkeys(notices),
+            *filter(None, [server_environment.note]),
+        ],
         system_packages=system.plan.label.split() if system else [],
         system_install=system.mode if system else None,
         platform=platform,
         emulated=emulated,
+        sbom_sha256=sha256_bytes(sbom.encode()),
+        base_image_ref=base.reference or base.name,
     )
+    # The pins and the SBOM describe the image just made; each is written whole, after it exists.
+    write_pin(capsule.folder, BasePin(base.name, base.image_id, base.digest))
+    if server_environment.write:
+        write_server_lockfile(capsule.folder, server, interpreter["version"], capsule.manifest["platform"]["machine"])
+    write_sbom(capsule.folder, sbom)
     _record(capsule.folder, result)
     return result
+
+
+def _pin_reused(capsule: Capsule, existing: BuildResult) -> None:
+    """An image built before the capsule had an image.lock pins the base its build.json records."""
+    import os
+
+    if not grammar.IMAGE_REFERENCE.fullmatch(existing.base_image) or not grammar.SHA256.fullmatch(
+        existing.base_image_id.removeprefix("sha256:")
+    ):
+        return
+    if existing.base_image_digest is not None and not grammar.IMAGE_REFERENCE.fullmatch(existing.base_image_digest):
+        return
+    if not os.access(capsule.folder, os.W_OK):
+        return
+    if read_pin(capsule.folder) is None:
+        write_pin(capsule.folder, BasePin(existing.base_image, existing.base_image_id, existing.base_image_digest))
+
+
+def _pinned_base(
+    client: Any, capsule: Capsule, name: str, python_version: str, progress: Progress, platform: str = "linux/amd64"
+) -> BaseImage:
+    """The base named ``name``, as image.lock pins it when it pins that name (a lock for another name is replaced)."""
+    pin = read_pin(capsule.folder)
+    reference = pinned_reference(client, pin) if pin is not None and pin.name == name else name
+    base = check_base_image(client, reference, python_version, progress, platform)
+    digest = pin.digest if pin is not None and pin.name == name and pin.digest else base.digest
+    return replace(base, name=name, reference=reference, digest=digest)
 
 
 class _ContextWritten(Exception):
@@ -219,6 +283,7 @@ def image_spec(
     plan: Any,
     server_sha: str,
     system: SystemLayer | None = None,
+    sbom_sha: str | None = None,
     platform: str = "linux/amd64",
 ) -> ImageSpec:
     python = capsule.manifest["interpreter"]["version"]
@@ -227,10 +292,12 @@ def image_spec(
         "envcapsule.notebook": capsule.notebooks[0] if capsule.notebooks else "",
         "envcapsule.capsule-dir": capsule.folder.name,
         "envcapsule.python": base.python_version or python,  # the image's Python; the capture's is in the capsule
-        "envcapsule.server-lock-sha256": server_sha,
+        SERVER_LOCK_LABEL: server_sha,
         BASE_IMAGE_LABEL: base.name,
         PLATFORM_LABEL: platform,
     }
+    if sbom_sha is not None:
+        labels[SBOM_SHA256_LABEL] = sbom_sha
     if base.standalone is not None:
         labels["envcapsule.python-build"] = base.standalone.key
     if system is not None and system.plan.names:
@@ -243,7 +310,7 @@ def image_spec(
     if conda:
         labels["envcapsule.conda-platform"] = str(conda.get("platform", ""))
     return ImageSpec(
-        base_image=base.name,
+        base_image=base.reference or base.name,
         capsule_hash=capsule.capsule_hash,
         notebook=capsule.notebooks[0] if capsule.notebooks else None,
         capsule_dir=capsule.folder.name,
@@ -258,6 +325,7 @@ def image_spec(
         system_packages=system.mode if system else None,
         system_site=bool(system and system.site_dirs),
         system_libraries=bool(system and system.libraries),
+        sbom=sbom_sha is not None,
     )
 
 
@@ -394,7 +462,7 @@ def _existing(
         base_image_id="",
         base_image_digest=None,
         python_in_base=labels.get("envcapsule.python", ""),
-        server_lock_sha256=labels.get("envcapsule.server-lock-sha256", ""),
+        server_lock_sha256=labels.get(SERVER_LOCK_LABEL, ""),
         reused=True,
         platform=platform,
     )

@@ -18,6 +18,7 @@ from envcapsule.image.files import InstallPlan, LockedFile
 from envcapsule.image.installer import Installer, write_installer
 from envcapsule.image.server_env import ServerLock
 from envcapsule.image.wheelcache import WheelCache, link_into
+from envcapsule.sbom import SBOM_FILE
 
 if TYPE_CHECKING:
     from envcapsule.conda.image import CondaBuild
@@ -46,12 +47,14 @@ def write_context(
     python: StandalonePython | None = None,
     installer: Installer = NO_UV,
     system: SystemLayer | None = None,
+    sbom: str | None = None,
 ) -> Path:
     """Fill ``folder`` (empty or new) with everything ``docker build`` needs; returns the Dockerfile.
 
     ``conda`` adds the conda installer and the conda packages of a conda capsule; ``python``
     the standalone CPython for a base image without one; ``installer`` says whether uv goes in;
-    ``system`` the system packages (``system/``) and the system site folders (``system-site/``).
+    ``system`` the system packages (``system/``) and the system site folders (``system-site/``);
+    ``sbom`` is the image's SBOM text (``spec.sbom`` says the Dockerfile copies it).
     """
     _write_server_inputs(folder, server, cache, python, installer)
     if conda is not None:
@@ -72,6 +75,8 @@ def write_context(
     _write_home(folder / "home", capsule, spec)
     if spec.notebook_files:
         _write_notebook_files(folder / "files", capsule)
+    if spec.sbom:
+        _write_sbom(folder / "sbom", sbom or "")
     dockerfile = folder / "Dockerfile"
     dockerfile.write_text(render_dockerfile(spec), encoding="utf-8")
     return dockerfile
@@ -131,6 +136,14 @@ def _write_notebook_files(folder: Path, capsule: Capsule) -> None:
         os.chmod(root, 0o755)
         for name in names:
             os.chmod(os.path.join(root, name), 0o644)
+
+
+def _write_sbom(folder: Path, text: str) -> None:
+    # The engine keys a COPY on names, content and modes: fixed modes keep the umask out of that key.
+    folder.mkdir(mode=0o755)
+    folder.chmod(0o755)
+    (folder / SBOM_FILE).write_text(text, encoding="utf-8")
+    (folder / SBOM_FILE).chmod(0o644)
 
 
 def _write_home(home: Path, capsule: Capsule, spec: ImageSpec) -> None:

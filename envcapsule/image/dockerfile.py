@@ -12,6 +12,7 @@ Layout of the build context (made by ``envcapsule.image.context``)::
     entrypoint      a shell script that execs its arguments
     files/          the notebook's files (data, local modules), copied into $HOME in a layer of their own
     home/           the notebook and its capsule, copied into $HOME
+    sbom/           sbom.cdx.json, the capsule's SBOM, for /opt/envcapsule/sbom.cdx.json
 
 Installs happen in builder stages from files the host already fetched, hash-checked and
 with no index (uv where it runs on the base, else pip: ``envcapsule.image.installer``); the
@@ -41,6 +42,7 @@ from envcapsule.contract import (
     NB_UID,
     PORT,
     PYTHON_PREFIX,
+    ROOT,
     SERVER_PREFIX,
 )
 from envcapsule.image.installer import INSTALLER_DIR, install_command
@@ -69,6 +71,7 @@ class ImageSpec:
     system_packages: str | None = None  # "offline": system/debs/ holds checked .deb files; "by-name": system/apt.txt names them
     system_site: bool = False  # system-site/ holds a .pth that shows the kernel the system's Python packages
     system_libraries: bool = False  # system-lib/ holds libraries no package owns, at their paths in the image
+    sbom: bool = False  # sbom/ holds the image's SBOM, for /opt/envcapsule
 
     def __post_init__(self) -> None:
         if not _BUILD_ARG.fullmatch(self.base_image):
@@ -118,6 +121,7 @@ def render_dockerfile(spec: ImageSpec) -> str:
         kernelspec_layer(),
         files_layer(spec),
         notebook_layer(),
+        sbom_layer(spec),
         runtime_layer(),
         labels_layer(spec),
     ]
@@ -280,6 +284,13 @@ def notebook_layer(source: str = "home/") -> str:
     return f"COPY --chown={NB_UID}:{NB_UID} {source} {HOME}/"
 
 
+def sbom_layer(spec: ImageSpec, source: str = "sbom/") -> str:
+    """The SBOM last among the files: it names the base's digest and every locked file, so it changes with any of them."""
+    if not spec.sbom:
+        return ""
+    return f"# The image's SBOM (CycloneDX 1.6), the capsule's sbom.cdx.json; its sha256 is a label.\nCOPY {source} {ROOT}/"
+
+
 def runtime_layer(entrypoint: Sequence[str] = (ENTRYPOINT,)) -> str:
     command = ["jupyter", "lab", "--ip=0.0.0.0", f"--port={PORT}", "--no-browser"]
     return f"USER jovyan\nWORKDIR {HOME}\nEXPOSE {PORT}\nENTRYPOINT {json.dumps(list(entrypoint))}\nCMD {json.dumps(command)}"
@@ -357,6 +368,7 @@ def render_conda_dockerfile(spec: ImageSpec) -> str:
         kernelspec_layer(),
         files_layer(spec),
         notebook_layer(),
+        sbom_layer(spec),
         runtime_layer(),
         labels_layer(spec),
     ]

@@ -39,15 +39,27 @@ class ServerLock:
 
 
 def server_lock(
-    python_version: str, machine: str, cache: WheelCache, lock_dir: Path, progress: Progress | None = None
+    python_version: str,
+    machine: str,
+    cache: WheelCache,
+    lock_dir: Path,
+    progress: Progress | None = None,
+    *,
+    refresh: bool = False,
 ) -> ServerLock:
+    """The host's server lock for this Python minor and architecture, resolved once (again with ``refresh``)."""
     minor = "".join(python_version.split(".")[:2])
-    wanted = hashlib.sha256(" ".join(SERVER_PACKAGES).encode()).hexdigest()[:12]
-    record = lock_dir / f"cp{minor}-{machine}-{wanted}.txt"
-    if not record.is_file():
+    record = host_record(lock_dir, minor, machine)
+    if refresh or not record.is_file():
         (progress or NullProgress()).step("Resolving the server environment (once per Python version)")
         _resolve(minor, machine, cache, record)
     return read_wheel_record(record, cache)
+
+
+def host_record(lock_dir: Path, minor: str, machine: str) -> Path:
+    """Where the host cache keeps its server lock for ``cp<minor>`` on ``machine`` and the current SERVER_PACKAGES."""
+    wanted = hashlib.sha256(" ".join(SERVER_PACKAGES).encode()).hexdigest()[:12]
+    return lock_dir / f"cp{minor}-{machine}-{wanted}.txt"
 
 
 def _platforms(machine: str) -> list[str]:
@@ -113,8 +125,14 @@ def read_wheel_record(record: Path, cache: WheelCache) -> ServerLock:
     if missing:
         record.unlink()  # the cache was pruned: resolve again next time
         raise EnvcapsuleError(f"The cached server environment lost {missing[0].filename}; run the build again to fetch it.")
-    requirements = "".join(f"{f.name}=={f.version} --hash=sha256:{f.sha256}\n" for f in files)
-    return ServerLock(tuple(files), requirements)
+    return server_lock_of(files)
+
+
+def server_lock_of(files: Sequence[LockedFile]) -> ServerLock:
+    """The lock of ``files`` in file-name order, so the same files always give the same requirements and sha256."""
+    ordered = sorted(files, key=lambda f: f.filename)
+    requirements = "".join(f"{f.name}=={f.version} --hash=sha256:{f.sha256}\n" for f in ordered)
+    return ServerLock(tuple(ordered), requirements)
 
 
 def clear(lock_dir: Path) -> None:

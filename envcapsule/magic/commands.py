@@ -84,6 +84,7 @@ def _build(args: argparse.Namespace, notebook: Path, progress: Progress) -> Magi
         base_image=args.base_image,
         no_cache=args.no_cache,
         platform=args.platform,
+        update_server=args.update_server,
         progress=progress,
         python=python,
         facts=facts,

@@ -54,6 +54,8 @@ class Core(Protocol):
 
     def running(self) -> api.Running: ...
 
+    def usage(self, notebook: Path) -> dict[str, Any]: ...
+
     def share(self, notebook: Path) -> dict[str, Any]: ...
 
     def close(self) -> None: ...
@@ -132,6 +134,27 @@ class LocalCore:
         except _engine_failures() as error:
             self._engine.forget()
             raise EngineError(f"The Docker engine failed to answer ({error}); check it with `docker info`.") from error
+
+    def usage(self, notebook: Path) -> dict[str, Any]:
+        """What each container serving the notebook's capsule uses now: CPU %, memory against its limit, uptime."""
+        from envcapsule.image.build import image_tag
+
+        folder = default_capsule_dir(notebook)
+        if not (folder / MANIFEST).is_file():
+            return {"containers": []}
+        tag = image_tag(read_capsule(folder, verify=False))
+        try:
+            running = api.ps(client=self._engine.client())
+        except _engine_failures() as error:
+            self._engine.forget()
+            raise EngineError(f"The Docker engine failed to answer ({error}); check it with `docker info`.") from error
+        return {
+            "containers": [
+                {"container": item.container, "name": item.name, "usage": running.usage[item.container].to_json()}
+                for item in running.containers
+                if item.image == tag and item.container in running.usage  # one that exited meanwhile is left out
+            ]
+        }
 
     def share(self, notebook: Path) -> dict[str, Any]:
         from envcapsule.share import ShareError, binder_link, gitrepo

@@ -30,6 +30,14 @@ class StatusHandler(EnvcapsuleHandler):
         self.reply({**status, "path": notebook.relative, "jobs": jobs})
 
 
+class UsageHandler(EnvcapsuleHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        notebook = await self.notebook(self.get_query_argument("path", ""))
+        self.reply({**await self.call(self.core.usage, notebook.path), "path": notebook.relative})
+
+
 class ShareHandler(EnvcapsuleHandler):
     @web.authenticated
     @authorized
@@ -148,6 +156,7 @@ def routes() -> list[tuple[str, type[EnvcapsuleHandler]]]:
         (f"{API}/build", BuildHandler),
         (f"{API}/launch", LaunchHandler),
         (f"{API}/stop", StopHandler),
+        (f"{API}/usage", UsageHandler),
         (f"{API}/verify", VerifyHandler),
         (f"{API}/share", ShareHandler),
         (f"{API}/jobs/([^/]+)", JobHandler),

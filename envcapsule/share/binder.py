@@ -150,18 +150,26 @@ def binder_image_spec(capsule: Capsule, notebook_rel: str, base_image: str) -> I
 
 
 def server_requirements(capsule: Capsule, progress: Progress) -> str:
-    """The image's server environment (JupyterLab, Notebook, jupyterhub-singleuser), pinned by sha256 like the kernel's."""
+    """The image's server environment (JupyterLab, Notebook, jupyterhub-singleuser), pinned by sha256 like the kernel's:
+    the capsule's server.pylock.toml when it fits the capsule's Python, else this host's lock."""
     from envcapsule.image.files import build_target
-    from envcapsule.image.server_env import server_lock
+    from envcapsule.image.server_env import server_lock, server_lock_of
+    from envcapsule.image.server_lockfile import SERVER_LOCK_FILE, read_server_lockfile
     from envcapsule.image.wheelcache import WheelCache
     from envcapsule.paths import cache_root
 
     root = cache_root()
     # Binder builds for linux/amd64, whatever platform the capsule was captured on.
     interpreter, machine = capsule.manifest["interpreter"]["version"], build_target(capsule, "linux/amd64").machine
-    lock = server_lock(interpreter, machine, WheelCache(root / "wheels"), root / "server-env", progress)
+    files = None
+    if (capsule.folder / SERVER_LOCK_FILE).is_file():
+        locked, for_python, for_machine = read_server_lockfile(capsule.folder / SERVER_LOCK_FILE)
+        if (for_python, for_machine) == (".".join(str(interpreter).split(".")[:2]), machine):
+            files = server_lock_of(locked).files
+    if files is None:
+        files = server_lock(interpreter, machine, WheelCache(root / "wheels"), root / "server-env", progress).files
     header = "# The image's Jupyter server environment, apart from the kernel; written by envcapsule.\n"
-    return header + "".join(f"{f.name}=={f.version} \\\n    --hash=sha256:{f.sha256}\n" for f in lock.files)
+    return header + "".join(f"{f.name}=={f.version} \\\n    --hash=sha256:{f.sha256}\n" for f in files)
 
 
 def _inside(root: Path, path: Path, what: str) -> str:

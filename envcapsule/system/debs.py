@@ -122,8 +122,12 @@ def plan_system(
     host: Release | None = None,
     progress: Progress | None = None,
     apt: AptRunner | None = None,
+    foreign: bool = False,
 ) -> SystemPlan:
-    """The system layer's plan for ``packages`` (``[[system.packages]]``) on a base of ``base_release``."""
+    """The system layer's plan for ``packages`` (``[[system.packages]]``) on a base of ``base_release``.
+
+    ``foreign``: the image is for another CPU than this host's, so its own repository serves them.
+    """
     progress = progress or NullProgress()
     names = tuple(str(p["name"]) for p in packages)
     if not packages:
@@ -136,12 +140,13 @@ def plan_system(
         )
     host = host or host_release()
     apt = apt or AptRunner()
-    if host != base_release or not apt.available():
-        why = (
-            "this host has no apt"
-            if not apt.available()
-            else f"the base image runs {base_release.describe()} and this host {host.describe()}"
-        )
+    if foreign or host != base_release or not apt.available():
+        if foreign:
+            why = "the image is for another CPU than this host's"
+        elif not apt.available():
+            why = "this host has no apt"
+        else:
+            why = f"the base image runs {base_release.describe()} and this host {host.describe()}"
         return SystemPlan(
             "by-name",
             base_release,

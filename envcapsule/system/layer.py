@@ -66,9 +66,13 @@ def site_dirs(capsule: Capsule) -> tuple[str, ...]:
 
 
 def prepare_system_layer(
-    capsule: Capsule, client: Any, base_image: str, base_id: str, cache: Path, progress: Progress
+    capsule: Capsule, client: Any, base_image: str, base_id: str, cache: Path, progress: Progress, *, foreign: bool = False
 ) -> SystemLayer | None:
-    """The capsule's system layer on ``base_image``; None when the capsule needs nothing from the operating system."""
+    """The capsule's system layer on ``base_image``; None when the capsule needs nothing from the operating system.
+
+    ``foreign``: the image is for another CPU than this host's, whose apt fetches only its own
+    architecture's files, so the image installs the packages by name from its own repository.
+    """
     packages: Sequence[Any] = system_packages(capsule.manifest)
     sites = site_dirs(capsule)
     libraries = carried_libraries(capsule)
@@ -77,7 +81,9 @@ def prepare_system_layer(
     plan = SystemPlan("none", Release(None, None))
     if packages:
         release, status = _base_state(client, base_image, base_id, cache)
-        plan = plan_system(packages, base_release=release, base_status=status, image=base_image, cache=cache, progress=progress)
+        plan = plan_system(
+            packages, base_release=release, base_status=status, image=base_image, cache=cache, progress=progress, foreign=foreign
+        )
     return SystemLayer(plan, cache, sites, libraries, capsule.folder)
 
 

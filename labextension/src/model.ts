@@ -7,16 +7,20 @@ import { EnvcapsuleRequestError, requestAPI } from './request';
 import {
   IActionError,
   ICapsuleStatus,
+  IContainerUsage,
   IEnvcapsuleModel,
   IJob,
   IJobRef,
   IShareResult,
   IStartOptions,
+  IUsage,
   JobKind
 } from './tokens';
 
 /** How often the status of the active notebook is refreshed while nothing else asks. */
 const STATUS_POLL_MS = 30000;
+/** How often the resource use of the capsule's running containers is refreshed while the sidebar is open. */
+const USAGE_POLL_MS = 5000;
 
 /**
  * The sidebar's state: it follows the active notebook, keeps its capsule status fresh,
@@ -39,6 +43,11 @@ export class EnvcapsuleModel implements IEnvcapsuleModel {
         void this.refresh();
       }
     }, options.pollInterval ?? STATUS_POLL_MS);
+    this._usageTimer = window.setInterval(() => {
+      if (this._watched && !document.hidden) {
+        void this.refreshUsage();
+      }
+    }, options.usagePollInterval ?? USAGE_POLL_MS);
   }
 
   /** Whether someone looks at the status (the sidebar is open): only then is it polled. */
@@ -82,6 +91,10 @@ export class EnvcapsuleModel implements IEnvcapsuleModel {
     return this._jobs.latestFor(this._path);
   }
 
+  get usage(): ReadonlyMap<string, IUsage> {
+    return this._usage;
+  }
+
   get stateChanged(): ISignal<IEnvcapsuleModel, void> {
     return this._stateChanged;
   }
@@ -119,6 +132,9 @@ export class EnvcapsuleModel implements IEnvcapsuleModel {
       }
       this._status = status;
       this._statusError = null;
+      if (status.containers.length && this._watched) {
+        void this.refreshUsage();
+      }
       for (const job of status.jobs ?? []) {
         if (job.state === 'running') {
           this._jobs.track(job);
@@ -133,6 +149,35 @@ export class EnvcapsuleModel implements IEnvcapsuleModel {
         this._refreshing = false;
         this._emit();
       }
+    }
+  }
+
+  /** Ask what the capsule's running containers use now; only when the status shows some. */
+  async refreshUsage(): Promise<void> {
+    const path = this._path;
+    if (path === null || this._usageBusy || !this._status?.containers.length) {
+      if (this._usage.size && !this._status?.containers.length) {
+        this._usage = new Map();
+        this._emit();
+      }
+      return;
+    }
+    this._usageBusy = true;
+    try {
+      const reply = await requestAPI<{ containers: IContainerUsage[] }>(
+        'usage',
+        { method: 'GET' },
+        { path },
+        this._settings
+      );
+      if (path === this._path) {
+        this._usage = new Map(reply.containers.map(item => [item.container, item.usage]));
+        this._emit();
+      }
+    } catch {
+      // Resource use is a bonus: the status says why the engine cannot be asked.
+    } finally {
+      this._usageBusy = false;
     }
   }
 
@@ -211,6 +256,7 @@ export class EnvcapsuleModel implements IEnvcapsuleModel {
     }
     this._isDisposed = true;
     window.clearInterval(this._timer);
+    window.clearInterval(this._usageTimer);
     this._jobs.dispose();
     this._tracker.currentChanged.disconnect(this._onCurrentChanged, this);
     this._follow(null);
@@ -235,6 +281,7 @@ export class EnvcapsuleModel implements IEnvcapsuleModel {
     }
     this._panel = panel;
     this._status = null;
+    this._usage = new Map();
     this._statusError = null;
     this._actionError = null;
     this._shareResult = null;
@@ -287,6 +334,9 @@ export class EnvcapsuleModel implements IEnvcapsuleModel {
   private _shareResult: IShareResult | null = null;
   private _jobs: JobBoard;
   private _timer: number;
+  private _usageTimer: number;
+  private _usage: ReadonlyMap<string, IUsage> = new Map();
+  private _usageBusy = false;
   private _watched = false;
   private _isDisposed = false;
   private _stateChanged = new Signal<IEnvcapsuleModel, void>(this);
@@ -298,6 +348,7 @@ export namespace EnvcapsuleModel {
     tracker: INotebookTracker;
     settings?: ServerConnection.ISettings;
     pollInterval?: number;
+    usagePollInterval?: number;
   }
 }
 

@@ -16,6 +16,26 @@ export interface IContainer {
   url: string | null;
 }
 
+/** What one container uses now (`GET usage?path=NB` → `containers[].usage`). */
+export interface IUsage {
+  /** Of one CPU, as `docker stats` shows it: 200 is two CPUs busy; null when not sampled. */
+  cpu_percent: number | null;
+  cpu_seconds: number;
+  memory_bytes: number;
+  /** The --memory limit; null when the container has none. */
+  memory_limit_bytes: number | null;
+  cpus_limit: number | null;
+  started: string;
+  uptime_seconds: number;
+}
+
+/** `GET usage?path=NB`. */
+export interface IContainerUsage {
+  container: string;
+  name: string;
+  usage: IUsage;
+}
+
 /** `GET status?path=NB`. */
 export interface ICapsuleStatus {
   path: string;
@@ -118,6 +138,8 @@ export interface IEnvcapsuleModel {
   readonly shareResult: IShareResult | null;
   /** The latest job of each kind for the active notebook. */
   readonly jobs: ReadonlyArray<IJob>;
+  /** What each of the capsule's running containers uses, by container id, refreshed while the sidebar is open. */
+  readonly usage: ReadonlyMap<string, IUsage>;
   /** Emitted whenever anything above changes. */
   readonly stateChanged: ISignal<IEnvcapsuleModel, void>;
   /** Emitted once when a job ends (done, failed or cancelled). */

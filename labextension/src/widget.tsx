@@ -58,7 +58,7 @@ function Sidebar(props: { model: IEnvcapsuleModel; commands: CommandRegistry }):
       <CapsuleSection status={model.status} loading={model.status === null && model.statusError === null} />
       <Actions model={model} commands={commands} />
       <JobList jobs={model.jobs} commands={commands} onCancel={id => void model.cancel(id)} />
-      <ImageSection status={model.status} onStop={container => void model.stop(container)} />
+      <ImageSection status={model.status} usage={model.usage} onStop={container => void model.stop(container)} />
       <VerifySection status={model.status} />
     </div>
   );

@@ -1,4 +1,5 @@
-"""The envcapsule sidebar in a real JupyterLab and a real Chromium: snapshot, see drift, meet a stopped engine."""
+"""The envcapsule sidebar in a real JupyterLab and a real Chromium: snapshot, see drift, meet a stopped engine,
+watch a running container's resource use."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import ARTIFACTS, Browser, LabServer
+from tests.cli.shell import envcapsule, ok
+from tests.support import BASE_IMAGE
 
 pytestmark = pytest.mark.integration
 
@@ -46,7 +49,7 @@ def button(page: Any, command: str) -> Any:
     return page.locator(f'{SIDEBAR} button[data-command="envcapsule:{command}"]')
 
 
-def open_notebook_and_sidebar(page: Any, lab: LabServer) -> None:
+def open_notebook_and_sidebar(page: Any, lab: LabServer, state: str = "none") -> None:
     from playwright.sync_api import expect
 
     page.goto(f"{lab.url}lab/tree/{lab.notebook}?token={lab.token}")
@@ -57,7 +60,7 @@ def open_notebook_and_sidebar(page: Any, lab: LabServer) -> None:
     if not page.locator(SIDEBAR).is_visible():
         tab.click()  # it was the current tab already, and the first click collapsed it
     expect(page.locator(f"{SIDEBAR} .jp-envcapsule-title")).to_have_text(lab.notebook)
-    expect(page.locator(STATE)).to_have_attribute("data-state", "none", timeout=60_000)
+    expect(page.locator(STATE)).to_have_attribute("data-state", state, timeout=60_000)
 
 
 def snapshot_from_sidebar(page: Any, name: str) -> None:
@@ -172,3 +175,44 @@ def test_a_stopped_engine_is_explained_while_snapshot_still_works(lab: LabServer
     except BaseException:
         screenshot(page, "failure-no-engine")
         raise
+
+
+def test_a_running_containers_resource_use_is_shown_and_refreshed_while_the_sidebar_is_open(
+    lab: LabServer, browser: Browser, kernel_env: Path, shared_cache: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    notebook = lab.root / lab.notebook
+    ok(envcapsule("snapshot", notebook, "--python", kernel_env, cache=shared_cache))
+    launched = ok(
+        envcapsule(
+            "launch", notebook, "--base-image", BASE_IMAGE, "--memory", "512m", "--no-browser", "--json", cache=shared_cache
+        )
+    ).json()
+    page = browser.page
+    try:
+        open_notebook_and_sidebar(page, lab, state="up-to-date")
+        usage = page.locator(f"{SIDEBAR} .jp-envcapsule-containers .jp-envcapsule-usage")
+        expect(usage).to_contain_text("of 512.0 MiB", timeout=30_000)
+        expect(usage).to_have_text(re.compile(r"^CPU \d+\.\d% · [\d.]+ (B|KiB|MiB) of 512\.0 MiB · up \d+ (s|min)$"))
+        first = usage.inner_text()
+        expect(usage).not_to_have_text(first, timeout=15_000)  # uptime moves on: the line is refreshed while open
+        screenshot(page, "5-usage")
+
+        def asked() -> int:
+            return sum(1 for _, url in browser.responses if "/envcapsule/api/usage?" in url)
+
+        assert asked() >= 2
+        page.locator(f'.jp-SideBar.jp-mod-left .lm-TabBar-tab[data-id="{SIDEBAR[1:]}"]').click()  # close the sidebar
+        expect(page.locator(SIDEBAR)).to_be_hidden()
+        page.wait_for_timeout(1500)  # a request already under way may still answer
+        closed = asked()
+        page.wait_for_timeout(11_000)
+        assert asked() == closed, "the sidebar kept asking for resource use while closed"
+    except BaseException:
+        screenshot(page, "failure-usage")
+        raise
+    finally:
+        envcapsule("stop", launched["container"], cache=shared_cache)
+    ours = [line for line in browser.console_errors if "envcapsule" in line]
+    assert not ours, f"the sidebar logged errors in the browser console: {ours}"

@@ -136,3 +136,17 @@ def test_uid_1000_taken_by_another_user_is_renamed_to_jovyan() -> None:
     final = final_stage(render_dockerfile(SPEC))
     assert 'usermod --login jovyan --home /home/jovyan --move-home "$taken"' in final
     assert 'groupmod --new-name jovyan "$group"' in final
+
+
+def test_the_sbom_is_copied_after_the_notebook_and_before_the_labels() -> None:
+    final = final_stage(render_dockerfile(dataclasses.replace(SPEC, sbom=True)))
+    copy = final.index("COPY sbom/ /opt/envcapsule/")
+    assert final.index("COPY --chown=1000:1000 home/ /home/jovyan/") < copy < final.index("LABEL ")
+    assert "sbom/" not in render_dockerfile(SPEC)
+
+
+def test_a_pinned_base_is_named_by_digest_in_every_from() -> None:
+    pinned = "docker.io/library/python@sha256:" + "2" * 64
+    text = render_dockerfile(dataclasses.replace(SPEC, base_image=pinned))
+    assert {line for line in text.splitlines() if line.startswith("FROM ") and " AS " not in line} == {f"FROM {pinned}"}
+    assert "python:3.11.2-slim-bookworm" not in text

@@ -119,6 +119,18 @@ class FakeCore:
         usage = Usage(launched.container, 12.5, 3.25, 150 * 2**20, 2**30, 2.0, "2026-01-01T00:00:00Z", 90.0)
         return Running((launched,), {launched.container: usage})
 
+    def usage(self, notebook: Path) -> dict[str, Any]:
+        self.calls.append(("usage", {"notebook": notebook}))
+        if "usage" in self.failures:
+            raise self.failures["usage"]
+        running = self.running()
+        return {
+            "containers": [
+                {"container": c.container, "name": c.name, "usage": running.usage[c.container].to_json()}
+                for c in running.containers
+            ]
+        }
+
     def share(self, notebook: Path) -> dict[str, Any]:
         self.calls.append(("share", {"notebook": notebook}))
         return {"link": None, "badge": None, "no_link": f"{notebook.name} is not in a git repository.", "warnings": []}

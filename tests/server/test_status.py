@@ -122,3 +122,19 @@ async def test_without_a_session_the_interpreter_comes_from_the_metadata_kernels
     )
     assert (await api("status", params={"path": "nb.ipynb"})).code == 200
     assert fake_core.calls[-1][1]["python"] == expected
+
+
+async def test_usage_of_a_notebook_without_a_capsule_lists_no_containers(api: Api, notebook: str) -> None:
+    response = await api("usage", params={"path": notebook})
+    assert response.code == 200
+    assert payload(response) == {"path": notebook, "containers": []}
+
+
+async def test_usage_when_the_engine_is_down_is_503_with_the_reason(
+    api: Api, notebook: str, jp_root_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    snapshot_offline(jp_root_dir / notebook)
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
+    response = await api("usage", params={"path": notebook})
+    assert response.code == 503
+    assert "No Docker engine is listening" in payload(response)["error"]

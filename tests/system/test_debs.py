@@ -137,3 +137,11 @@ def test_this_hosts_apt_resolves_libgl1_against_an_empty_base(tmp_path: Path) ->
     names = {d.name for d in debs}
     assert {"libgl1", "libglvnd0", "libglx0"} <= names
     assert all(len(d.sha256) == 64 and d.filename.endswith(f"_{d.architecture}.deb") for d in debs)
+
+
+def test_an_image_for_another_cpu_installs_by_name(tmp_path: Path) -> None:
+    apt = FakeApt({("libgl1", "1.6.0-1"): b"deb-bytes"})
+    result = plan_system(
+        PACKAGES, base_release=BOOKWORM, base_status=STATUS, image="base", cache=tmp_path, host=BOOKWORM, apt=apt, foreign=True
+    )
+    assert result.mode == "by-name" and apt.downloads == [] and "another CPU" in result.warnings[0]

@@ -1,6 +1,6 @@
 import * as React from 'react';
 
-import { ICapsuleStatus, IVerifyCell, IVerifySummary } from '../tokens';
+import { ICapsuleStatus, IUsage, IVerifyCell, IVerifySummary } from '../tokens';
 
 const ENGINE_HINT =
   'Start the engine (sudo systemctl start docker, or open Docker Desktop; for Podman: ' +
@@ -9,6 +9,7 @@ const ENGINE_HINT =
 /** The capsule's image and the containers running it. */
 export function ImageSection(props: {
   status: ICapsuleStatus | null;
+  usage?: ReadonlyMap<string, IUsage>;
   onStop: (container: string) => void;
 }): JSX.Element | null {
   const { status, onStop } = props;
@@ -47,12 +48,51 @@ export function ImageSection(props: {
               <button className="jp-mod-styled jp-envcapsule-stop" onClick={() => onStop(container.container)}>
                 Stop
               </button>
+              <UsageLine usage={props.usage?.get(container.container)} />
             </li>
           ))}
         </ul>
       )}
     </section>
   );
+}
+
+/** CPU %, memory against its limit and uptime of one container, as `envcapsule ps` shows them. */
+function UsageLine(props: { usage: IUsage | undefined }): JSX.Element | null {
+  const { usage } = props;
+  if (!usage) {
+    return null;
+  }
+  const cpu = usage.cpu_percent === null ? '' : `CPU ${usage.cpu_percent.toFixed(1)}%`;
+  const limit = usage.memory_limit_bytes === null ? '' : ` of ${bytes(usage.memory_limit_bytes)}`;
+  const parts = [cpu, `${bytes(usage.memory_bytes)}${limit}`, `up ${duration(usage.uptime_seconds)}`];
+  return (
+    <span className="jp-envcapsule-usage" title={`started ${usage.started}`}>
+      {parts.filter(part => part).join(' · ')}
+    </span>
+  );
+}
+
+export function bytes(count: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = count;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+}
+
+export function duration(seconds: number): string {
+  if (seconds < 60) {
+    return `${Math.floor(seconds)} s`;
+  }
+  if (seconds < 3600) {
+    return `${Math.floor(seconds / 60)} min`;
+  }
+  const hours = Math.floor(seconds / 3600);
+  return hours < 48 ? `${hours} h ${Math.floor((seconds % 3600) / 60)} min` : `${Math.floor(hours / 24)} days`;
 }
 
 /** The last verify result kept beside the capsule. */
