@@ -303,7 +303,6 @@ def _lock(
     offline: bool,
     progress: Progress,
 ) -> list[LockEntry]:
-    from envcapsule.lock.index import IndexClient
     from envcapsule.lock.resolve import ResolutionCache, resolve_distributions
     from envcapsule.lock.vendor import wheel_builder
 
@@ -313,14 +312,7 @@ def _lock(
     def lock_on(
         index_urls: Sequence[str], find_links: Sequence[str], where: Sequence[str], dists: Sequence[Any]
     ) -> list[LockEntry]:
-        with IndexClient(
-            index_urls,
-            find_links,
-            cache_dir=cache_root() / "index",
-            cert=config.cert,
-            trusted_hosts=config.trusted_hosts,
-            offline=offline,
-        ) as client:
+        with index_client(config, index_urls, find_links, offline) as client:
             return resolve_distributions(
                 dists,
                 client,
@@ -340,6 +332,20 @@ def _lock(
     return [found.get(entry.name, entry) for entry in entries]
 
 
+def index_client(config: Any, index_urls: Sequence[str], find_links: Sequence[str], offline: bool) -> Any:
+    """A look-up client on these indexes, with pip's certificate settings and the on-disk cache every snapshot shares."""
+    from envcapsule.lock.index import IndexClient
+
+    return IndexClient(
+        index_urls,
+        find_links,
+        cache_dir=cache_root() / "index",
+        cert=config.cert,
+        trusted_hosts=config.trusted_hosts,
+        offline=offline,
+    )
+
+
 def _elsewhere(spec: str, folder: Path) -> Path:
     """The wheel builder of a snapshot from a facts file: the interpreter is on the machine the facts describe."""
     raise RuntimeError("the facts came from another machine, so only that machine can build it; snapshot there")
@@ -349,7 +355,6 @@ def _lock_targets(
     facts: EnvironmentFacts, entries: Sequence[LockEntry], platforms: Sequence[str], offline: bool, progress: Progress
 ) -> list[TargetLock]:
     """Each target platform's files, from the same indexes as the capture's (look-ups cached on disk)."""
-    from envcapsule.lock.index import IndexClient
     from envcapsule.lock.targets import lock_targets
     from envcapsule.platforms import Target, target_glibc
 
@@ -360,14 +365,7 @@ def _lock_targets(
     framework = [
         i for i in dict.fromkeys(e.index for e in entries if e.index) if i not in config.index_urls and not i.startswith("file:")
     ]
-    with IndexClient(
-        [*config.index_urls, *(i for i in framework if i)],
-        config.find_links,
-        cache_dir=cache_root() / "index",
-        cert=config.cert,
-        trusted_hosts=config.trusted_hosts,
-        offline=offline,
-    ) as client:
+    with index_client(config, [*config.index_urls, *(i for i in framework if i)], config.find_links, offline) as client:
         return lock_targets(
             facts,
             entries,

@@ -95,6 +95,20 @@ def wait_for_saved_capsule(lab: LabServer, seconds: float = 30) -> dict[str, Any
     pytest.fail(f"the saved notebook carries no envcapsule metadata after {seconds}s")
 
 
+def open_command_palette(page: Any) -> Any:
+    """View → Activate Command Palette, once more if a busy page swallowed the first click; its search field."""
+    field = page.locator(".jp-ModalCommandPalette input, .lm-CommandPalette-input").first
+    for _ in range(3):
+        page.get_by_role("menuitem", name="View").click()
+        page.get_by_role("menuitem", name="Activate Command Palette").click()
+        try:
+            field.wait_for(state="visible", timeout=10_000)
+            return field
+        except Exception:  # playwright's TimeoutError: the palette did not open
+            page.keyboard.press("Escape")
+    raise AssertionError("the command palette did not open after three tries")
+
+
 def test_snapshot_is_up_to_date_then_a_changed_package_shows_drift(lab: LabServer, browser: Browser, kernel_env: Path) -> None:
     from playwright.sync_api import expect
 
@@ -104,9 +118,7 @@ def test_snapshot_is_up_to_date_then_a_changed_package_shows_drift(lab: LabServe
         expect(button(page, "build")).to_be_disabled()  # nothing to build before a snapshot
         screenshot(page, "1-no-capsule")
 
-        page.get_by_role("menuitem", name="View").click()
-        page.get_by_role("menuitem", name="Activate Command Palette").click()
-        page.locator(".jp-ModalCommandPalette input, .lm-CommandPalette-input").first.fill("envcapsule")
+        open_command_palette(page).fill("envcapsule")
         expect(page.locator(".lm-CommandPalette-item", has_text="envcapsule: Snapshot")).to_be_visible()
         page.keyboard.press("Escape")
 
