@@ -253,7 +253,7 @@ def capture_system(
         left_out=left_out,
         unowned=unowned,
         missing=tuple(sorted(missing, key=lambda lib: lib.soname)),
-        warnings=tuple(_warnings(host.manager, packages, unowned, missing, used_python, python_mode)),
+        warnings=tuple(_warnings(host.manager, unowned, missing, used_python, python_mode)),
         notes=tuple(_notes(left_out)),
     )
 
@@ -315,7 +315,6 @@ def _listed(names: Sequence[str]) -> str:
 
 def _warnings(
     manager: str | None,
-    packages: Sequence[SystemPackage],
     unowned: Sequence[NeededLibrary],
     missing: Sequence[NeededLibrary],
     used_python: Sequence[str],

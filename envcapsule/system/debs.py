@@ -367,7 +367,7 @@ class AptRunner:
         # apt names a file with its epoch as %3a; the cache and the build context use the plain name.
         for deb in debs:
             for found in folder.glob(f"{deb.name}_*_{deb.architecture}.deb"):
-                if unquote(found.name) != found.name or found.name != deb.filename:
+                if found.name != deb.filename:
                     os.replace(found, folder / deb.filename)
 
 

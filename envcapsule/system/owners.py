@@ -177,9 +177,3 @@ class OwnerCache:
                 stream.write(json.dumps({"status": self.key, "owners": owners}, separators=(",", ":")))
         except OSError:
             pass  # a cache that cannot be written only makes the next look-up slower
-
-
-def installed_versions(names: Iterable[str], manager: str | None, run: Runner = run_command) -> Mapping[str, HostPackage]:
-    if manager == "dpkg":
-        return dpkg_versions(names, run)
-    return {}
