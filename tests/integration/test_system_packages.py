@@ -85,6 +85,14 @@ def test_native_libraries_and_debian_python_packages_travel_and_the_notebook_rep
     # the rest of dist-packages is one line, not locked
     assert snapped["system"]["left_out"] and "python-apt" not in snapped["files"]
 
+    # diff and status, as typed: the same kernel is identical; Debian's own python3 lacks cv2, so libGL's owner goes
+    same = ok(envcapsule("diff", blur_notebook, "--python", system_kernel, cache=shared_cache))
+    assert "Identical" in same.stdout, same.stdout
+    other = envcapsule("diff", blur_notebook, "--python", DEBIAN_PYTHON, cache=shared_cache)
+    assert f"system package libgl1 {packages['libgl1']['version']} was removed" in other.stdout, other.stdout + other.stderr
+    status = ok(envcapsule("status", blur_notebook, "--python", system_kernel, cache=shared_cache))
+    assert "Up to date" in status.stdout, status.stdout
+
     image = None
     try:
         built = ok(envcapsule("build", blur_notebook, "--base-image", BASE_IMAGE, "--json", cache=shared_cache)).json()
@@ -97,6 +105,12 @@ def test_native_libraries_and_debian_python_packages_travel_and_the_notebook_rep
         assert not (capsule / "vendor").exists() or not any((capsule / "vendor").iterdir())
         labels = docker_client.images.get(image).labels
         assert "libgl1=" in labels["envcapsule.system-packages"]
+        doctor = envcapsule("doctor", blur_notebook, cache=shared_cache)
+        assert "system packages" in doctor.stdout and "the image carries" in doctor.stdout, doctor.stdout
+        ok(envcapsule("share", blur_notebook, "--binder", cache=shared_cache))
+        binder = blur_notebook.parent / "binder"
+        assert (binder / "apt.txt").read_text() == (capsule / "apt.txt").read_text()
+        assert "xargs --arg-file=/tmp/envcapsule/system/apt.txt" in (binder / "Dockerfile").read_text()
 
         verified = envcapsule("verify", blur_notebook, "--json", cache=shared_cache)
         assert verified.code == 0, verified.stdout + verified.stderr
