@@ -39,6 +39,20 @@ class BuildStep:
     number: int
     instruction: str
     cached: bool = False
+    image_id: str = ""  # the engine's short id of the step's result
+
+
+@dataclass(frozen=True)
+class SharedServer:
+    """The shared images of one base and server lock: the server builder stage, and the image's start."""
+
+    builder_id: str
+    start_id: str
+    steps: list[BuildStep]
+
+
+SHARED_REPOSITORY = "envcapsule/server"  # tags that keep the shared images from being pruned with the capsules' images
+_RESULT = re.compile(r"^ ---> ([0-9a-f]{12})$")
 
 
 @dataclass
@@ -172,9 +186,9 @@ def _build(
     if context_dir is None and not no_cache:
         progress.step(f"Building the server environment, shared by capsules with the same server lock ({installer.name})")
         with holding({server_key: True}):
-            server_image_id, server_steps = _build_server_stage(
-                client, spec, server, cache, base, installer, progress, notices, platform
-            )
+            shared = _build_server_stage(client, spec, server, cache, base, installer, progress, notices, platform, server_key)
+        spec = replace(spec, server_image=shared.builder_id, start_image=shared.start_id)
+        server_image_id, server_steps = shared.start_id, shared.steps
     kernel_keys = {layer_key(server_key, name, *(f.sha256 for f in files)): True for name, files in kernel_layers(plan).items()}
     scratch = Path(tempfile.mkdtemp(prefix="envcapsule-context-")) if context_dir is None else context_dir
     try:
@@ -338,19 +352,28 @@ def _build_server_stage(
     installer: Installer,
     progress: Progress,
     notices: list[str],
-    platform: str = "linux/amd64",
-) -> tuple[str, list[BuildStep]]:
-    """The server stage alone, from a context of its own, so the capsule's build finds every server layer cached.
+    platform: str,
+    key: str,
+) -> SharedServer:
+    """The shared stages alone, from a context of their own; the capsule's build then starts from their images by id.
 
-    The caller holds the server stage's layer lock (``envcapsule.image.layer_locks``): a build that
-    waited for it finds the layers the other one made.
+    Both images are tagged (``envcapsule/server:KEY`` and ``KEY-builder``) so that removing every
+    capsule image, or pruning dangling ones, keeps them. The caller holds the server stage's layer
+    lock (``envcapsule.image.layer_locks``): a build that waited for it finds the layers the other made.
     """
     scratch = Path(tempfile.mkdtemp(prefix="envcapsule-server-"))
     try:
         write_server_context(scratch, spec, server, cache, base.standalone, installer)
-        return _run_build(client, scratch, None, False, progress, notices, platform)
+        start_id, steps = _run_build(client, scratch, f"{SHARED_REPOSITORY}:{key[:12]}", False, progress, notices, platform)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+    starts = [index for index, step in enumerate(steps) if step.instruction.startswith("FROM ")]
+    builder = steps[starts[-1] - 1].image_id if len(starts) > 1 else ""
+    if not builder:
+        raise BuildError("The engine did not say which image its server stage built; run the build again with --no-cache.")
+    builder_id = client.images.get(builder).id
+    client.api.tag(builder_id, SHARED_REPOSITORY, f"{key[:12]}-builder")
+    return SharedServer(builder_id, start_id, steps)
 
 
 def _run_build(
@@ -386,6 +409,8 @@ def _run_build(
                     tail.clear()
                 elif line.strip() == "---> Using cache" and steps:
                     steps[-1].cached = True
+                elif _RESULT.match(line) and steps:
+                    steps[-1].image_id = line.split()[-1]
                 elif line.startswith("Successfully built ") and not image_id:
                     image_id = line.split()[-1]
                 elif line == PIP_FALLBACK_NOTICE:

@@ -56,7 +56,10 @@ def write_context(
     ``system`` the system packages (``system/``) and the system site folders (``system-site/``);
     ``sbom`` is the image's SBOM text (``spec.sbom`` says the Dockerfile copies it).
     """
-    _write_server_inputs(folder, server, cache, python, installer)
+    if spec.server_image is None:  # else the shared server images hold them, and they stay out of this context
+        _write_server_inputs(folder, server, cache, python, installer)
+    else:
+        folder.mkdir(parents=True, exist_ok=True)
     if conda is not None:
         from envcapsule.conda.image import write_conda_context
 

@@ -14,6 +14,11 @@ Layout of the build context (made by ``envcapsule.image.context``)::
     home/           the notebook and its capsule, copied into $HOME
     sbom/           sbom.cdx.json, the capsule's SBOM, for /opt/envcapsule/sbom.cdx.json
 
+The server stages and the image's start (base, user jovyan, server environment) depend only on
+the base and the server lock: ``envcapsule build`` builds them on their own first and the
+capsule's Dockerfile then names those two images by id, so its context holds no installer/,
+server/ or python/ (``envcapsule build --context`` and ``--no-cache`` write the whole file instead).
+
 Installs happen in builder stages from files the host already fetched, hash-checked and
 with no index (uv where it runs on the base, else pip: ``envcapsule.image.installer``); the
 final image copies in only the installed environments, so no wheel, no index URL and no
@@ -31,7 +36,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from envcapsule import grammar
 from envcapsule.contract import (
@@ -72,6 +77,11 @@ class ImageSpec:
     system_site: bool = False  # system-site/ holds a .pth that shows the kernel the system's Python packages
     system_libraries: bool = False  # system-lib/ holds libraries no package owns, at their paths in the image
     sbom: bool = False  # sbom/ holds the image's SBOM, for /opt/envcapsule
+    # The shared images of this base and server lock, built on their own (``render_server_dockerfile``):
+    # the server builder stage and the image's start (base, user, server environment). Given, the
+    # capsule's Dockerfile starts from them by id and its context carries no server inputs.
+    server_image: str | None = None
+    start_image: str | None = None
 
     def __post_init__(self) -> None:
         if not _BUILD_ARG.fullmatch(self.base_image):
@@ -94,6 +104,11 @@ class ImageSpec:
             grammar.word("standalone Python build", self.standalone_python)
         if self.system_packages not in (None, "offline", "by-name"):
             raise grammar.refused("system packages", self.system_packages, "offline or by-name")
+        for what, image_id in (("server image", self.server_image), ("start image", self.start_image)):
+            if image_id is not None:
+                grammar.sha256(what, image_id.removeprefix("sha256:"))
+        if (self.server_image is None) != (self.start_image is None):
+            raise ValueError("an image spec names both shared images or neither")
 
     @property
     def start(self) -> str:
@@ -106,26 +121,40 @@ def render_dockerfile(spec: ImageSpec) -> str:
         return render_conda_dockerfile(spec)
     pieces = [
         header(spec),
-        python_stage(spec),
-        server_stage(spec),
+        *builder_stages(spec),
         *(kernel_stage(layer) for layer in spec.kernel_layers),
-        final_base(spec),
+        image_start(spec),
         system_layer(spec),
         system_libraries_layer(spec),
-        user_layer(),
-        environment_layer(spec),
-        server_copy(),
+        capsule_environment_layer(spec),
         *(kernel_copy(layer) for layer in spec.kernel_layers),
         "" if spec.kernel_layers else f"RUN python3 -m venv --without-pip {KERNEL_PREFIX}",
         system_site_layer(spec),
-        kernelspec_layer(),
-        files_layer(spec),
-        notebook_layer(),
-        sbom_layer(spec),
-        runtime_layer(),
-        labels_layer(spec),
+        *image_end(spec),
     ]
     return "\n\n".join(piece for piece in pieces if piece) + "\n"
+
+
+def builder_stages(spec: ImageSpec) -> list[str]:
+    """The stage named ``server`` that kernel stages start from: built here, or the shared one by id."""
+    if spec.server_image is not None:
+        return [f"# The server builder stage, shared by every capsule with this base and server lock.\nFROM {spec.server_image} AS server"]
+    return [python_stage(spec), server_stage(spec)]
+
+
+def image_start(spec: ImageSpec) -> str:
+    """Base, user jovyan and the server environment: the same layers for every capsule with this base and server lock."""
+    if spec.start_image is not None:
+        return (
+            "# The image: the shared start (base, user, server environment), then the capsule - from stable to volatile.\n"
+            f"FROM {spec.start_image}"
+        )
+    return "\n".join([final_base(spec), user_layer(), base_environment_layer(), server_copy()])
+
+
+def image_end(spec: ImageSpec) -> list[str]:
+    """Kernelspecs, the notebook's files, the notebook, the SBOM, the runtime settings and the labels."""
+    return [kernelspec_layer(), files_layer(spec), notebook_layer(), sbom_layer(spec), runtime_layer(), labels_layer(spec)]
 
 
 def header(spec: ImageSpec) -> str:
@@ -160,11 +189,16 @@ def server_stage(spec: ImageSpec) -> str:
 
 
 def render_server_dockerfile(spec: ImageSpec) -> str:
-    """Only the stages the server environment needs, the same text as in ``render_dockerfile``, so each shares the other's cache."""
+    """The shared stages alone, the same text as in ``render_dockerfile``, so each shares the other's cache.
+
+    Its image is the start of every capsule's image with this base and server lock; its server
+    stage is the builder stage their kernel stages start from.
+    """
+    inline = replace(spec, server_image=None, start_image=None)
     pieces = [
-        "# The server environment of envcapsule images, shared by every capsule with the same server lock.",
-        python_stage(spec),
-        server_stage(spec),
+        "# The server environment of envcapsule images, shared by every capsule with the same base and server lock.",
+        *builder_stages(inline),
+        image_start(inline),
     ]
     return "\n\n".join(piece for piece in pieces if piece) + "\n"
 
@@ -239,9 +273,24 @@ def user_layer() -> str:
 
 
 def environment_layer(spec: ImageSpec) -> str:
-    # The base's PATH is kept ($PATH): nvidia/cuda images, for one, put their tools on it.
-    values = {"HOME": json.dumps(HOME), "PATH": json.dumps(f"{SERVER_PREFIX}/bin:$PATH")}
-    values.update((key, quoted(value)) for key, value in spec.environment.items())
+    """HOME, PATH and the capsule's environment in one ``ENV`` (binder/Dockerfile)."""
+    return _env({**_BASE_ENVIRONMENT, **{key: quoted(value) for key, value in spec.environment.items()}})
+
+
+# The base's PATH is kept ($PATH): nvidia/cuda images, for one, put their tools on it.
+_BASE_ENVIRONMENT = {"HOME": json.dumps(HOME), "PATH": json.dumps(f"{SERVER_PREFIX}/bin:$PATH")}
+
+
+def base_environment_layer() -> str:
+    return _env(_BASE_ENVIRONMENT)
+
+
+def capsule_environment_layer(spec: ImageSpec) -> str:
+    """The captured environment variables, after the shared start, so they never split it."""
+    return _env({key: quoted(value) for key, value in spec.environment.items()}) if spec.environment else ""
+
+
+def _env(values: Mapping[str, str]) -> str:
     return "ENV " + " \\\n    ".join(f"{key}={value}" for key, value in values.items())
 
 
@@ -352,33 +401,25 @@ def labels_layer(spec: ImageSpec) -> str:
 def render_conda_dockerfile(spec: ImageSpec) -> str:
     pieces = [
         header(spec),
-        python_stage(spec),
-        server_stage(spec),
-        conda_installer_stage(spec),
+        *builder_stages(spec),
+        conda_installer_stage(),
         conda_stage(),
         *(conda_pip_stage(layer) for layer in spec.kernel_layers),
-        final_base(spec),
+        image_start(spec),
         system_layer(spec),
         system_libraries_layer(spec),
-        user_layer(),
-        environment_layer(spec),
-        server_copy(),
+        capsule_environment_layer(spec),
         conda_copy(),
         *(conda_pip_copy(layer) for layer in spec.kernel_layers),
-        kernelspec_layer(),
-        files_layer(spec),
-        notebook_layer(),
-        sbom_layer(spec),
-        runtime_layer(),
-        labels_layer(spec),
+        *image_end(spec),
     ]
     return "\n\n".join(piece for piece in pieces if piece) + "\n"
 
 
-def conda_installer_stage(spec: ImageSpec) -> str:
+def conda_installer_stage() -> str:
     return (
         "# The conda installer: py-rattler in an environment of its own, used only while building.\n"
-        f"FROM {spec.start} AS conda-installer\n"
+        "FROM server AS conda-installer\n"
         "COPY conda-installer/ /tmp/envcapsule/conda-installer/\n"
         f"RUN python3 -m venv {CONDA_INSTALLER_PREFIX} \\\n"
         f" && {CONDA_INSTALLER_PREFIX}/bin/python -m pip install --no-index --no-deps --require-hashes"

@@ -37,7 +37,7 @@ def final_stage(text: str) -> str:
 def test_the_conda_environment_is_installed_in_a_builder_stage_and_copied_as_one_layer() -> None:
     text = render_dockerfile(SPEC)
 
-    assert "FROM python:3.11.2-slim-bookworm AS conda-installer" in text and "FROM conda-installer AS conda" in text
+    assert "FROM server AS conda-installer" in text and "FROM conda-installer AS conda" in text
     assert (
         "/opt/envcapsule/conda-installer/bin/python /tmp/envcapsule/conda/install.py /tmp/envcapsule/conda /opt/envcapsule/kernel"
         in text

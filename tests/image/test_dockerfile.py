@@ -69,12 +69,32 @@ def test_the_installer_reaches_builder_stages_only() -> None:
     assert "installer" not in final_stage(text)
 
 
-def test_the_server_stage_alone_is_the_same_text_as_in_the_full_dockerfile() -> None:
-    alone = render_server_dockerfile(SPEC)
-    stage = alone[alone.index("FROM ") :]
-    assert stage.startswith("FROM python:3.11.2-slim-bookworm AS server\n")
-    assert "\n" + stage in render_dockerfile(SPEC)
-    assert "kernel" not in stage
+def test_the_shared_stages_alone_are_the_same_text_as_in_the_full_dockerfile() -> None:
+    alone = render_server_dockerfile(SPEC).rstrip("\n").split("\n\n")[1:]
+    assert alone[0].startswith("# The server environment") and "FROM python:3.11.2-slim-bookworm AS server\n" in alone[0]
+    assert "\nFROM python:3.11.2-slim-bookworm\n" in alone[1] and alone[1].endswith("COPY --from=server /opt/envcapsule/server /opt/envcapsule/server")
+    assert all(piece in render_dockerfile(SPEC).split("\n\n") for piece in alone)
+    assert "/opt/envcapsule/kernel" not in "".join(alone) and "OMP_NUM_THREADS" not in "".join(alone)  # nothing of the capsule's own
+
+
+SHARED = dataclasses.replace(SPEC, server_image="sha256:" + "a" * 64, start_image="sha256:" + "b" * 64)
+
+
+def test_given_the_shared_images_the_capsule_starts_from_them_by_id() -> None:
+    text = render_dockerfile(SHARED)
+    froms = re.findall(r"^FROM (.+)$", text, flags=re.MULTILINE)
+    assert froms == ["sha256:" + "a" * 64 + " AS server", "server AS kernel-large", "server AS kernel-rest", "sha256:" + "b" * 64]
+    assert "installer/ " not in text and "COPY server/" not in text and "useradd" not in text
+    shared, inline = text.split("\n\n"), render_dockerfile(SPEC).split("\n\n")
+    assert shared[2:4] == inline[2:4] and shared[5:] == inline[5:]  # the kernel stages and the capsule's own steps, unchanged
+
+
+@pytest.mark.parametrize("field", ["server_image", "start_image"])
+def test_a_shared_image_is_named_by_id_only(field: str) -> None:
+    with pytest.raises(Exception, match="sha256"):
+        dataclasses.replace(SHARED, **{field: "python:3.11; rm -rf /"})
+    with pytest.raises(ValueError):
+        dataclasses.replace(SPEC, **{field: "sha256:" + "c" * 64})
 
 
 def test_no_wheel_ever_reaches_the_final_image() -> None:

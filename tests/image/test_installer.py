@@ -103,4 +103,4 @@ def test_the_server_layer_shares_no_file_with_the_cache_or_other_layers(tmp_path
     write_server_context(tmp_path / "context", SPEC, ServerLock((locked,), ""), cache, None, Installer(None, "none"))
     copied = tmp_path / "context" / "server" / wheel.name
     assert copied.read_bytes() == b"wheel" and copied.stat().st_nlink == 1 and cached.stat().st_nlink == 1
-    assert (tmp_path / "context" / "Dockerfile").read_text().count("FROM ") == 1
+    assert (tmp_path / "context" / "Dockerfile").read_text().count("FROM ") == 2  # the server stage, and the image's start

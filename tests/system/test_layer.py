@@ -28,12 +28,15 @@ def final_stage(text: str) -> str:
     return text.rsplit("\nFROM debian-with-python:bookworm\n", 1)[1]
 
 
-def test_offline_packages_come_right_after_the_base_and_before_everything_else() -> None:
+def test_offline_packages_come_right_after_the_shared_start_and_before_the_kernel() -> None:
+    # The start (base, user, server environment) is shared by every capsule with this base and server lock;
+    # the system packages are the capsule's own, so they come next, before every kernel layer.
     final = final_stage(render_dockerfile(dataclasses.replace(SPEC, system_packages="offline")))
     assert (
-        final.index("dpkg --install /tmp/envcapsule/system/debs/*.deb")
-        < final.index("useradd")
+        final.index("useradd")
         < final.index("COPY --from=server")
+        < final.index("dpkg --install /tmp/envcapsule/system/debs/*.deb")
+        < final.index("COPY --from=kernel-")
     )
     assert "apt-get update" not in final  # no network: the files came from the host
 
@@ -111,7 +114,7 @@ def test_carried_libraries_go_back_to_their_paths_right_after_the_system_package
     layer.write(tmp_path / "context")
     assert (tmp_path / "context" / "system-lib" / "opt" / "demo" / "lib" / "libdemo.so.1").read_bytes() == b"\x7fELF library"
     final = final_stage(render_dockerfile(dataclasses.replace(SPEC, system_packages="offline", system_libraries=True)))
-    assert final.index("dpkg --install") < final.index("COPY system-lib/ /\nRUN ldconfig") < final.index("useradd")
+    assert final.index("dpkg --install") < final.index("COPY system-lib/ /\nRUN ldconfig") < final.index("COPY --from=kernel-")
 
 
 @pytest.mark.parametrize(
