@@ -32,7 +32,7 @@ from envcapsule.drift import diff as compare
 from envcapsule.engine import engine_client
 from envcapsule.errors import CapsuleError, ShareError, UsageError
 from envcapsule.facts import EnvironmentFacts
-from envcapsule.image.build import BuildResult, write_build_context
+from envcapsule.image.build import BuildResult, check_server_profile, write_build_context
 from envcapsule.image.build import build as build_image
 from envcapsule.paths import default_capsule_dir
 from envcapsule.progress import NullProgress, Progress
@@ -218,6 +218,7 @@ def build(
     no_cache: bool = False,
     platform: str | None = None,
     update_server: bool = False,
+    server: str = "full",
     client: DockerClient | None = None,
     progress: Progress | None = None,
 ) -> BuildResult:
@@ -230,7 +231,9 @@ def build(
     ``platform`` (``linux/amd64`` or ``linux/arm64``) defaults to the engine's own when the
     capsule targets it; another architecture builds under emulation (QEMU), and its tag ends in
     ``-<arch>``. The image carries the capsule's SBOM at /opt/envcapsule/sbom.cdx.json.
+    ``server="minimal"`` installs JupyterLab alone as the server environment (tag ``...-minimal``).
     """
+    check_server_profile(server)
     base_image = config.default_base_image(base_image)  # a broken config file stops here, before any work
     capsule = capsule_for(target, python=python, facts=facts, progress=progress)
     with engine_client(client) as engine:
@@ -240,6 +243,7 @@ def build(
             no_cache=no_cache,
             platform=platform,
             update_server=update_server,
+            server=server,
             client=engine,
             progress=progress,
         )

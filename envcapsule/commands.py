@@ -192,6 +192,15 @@ OPTIONS: dict[str, Option] = {
             action="store_true",
         ),
         Option(
+            "server",
+            ("--server",),
+            "the server environment: full (default: JupyterLab, Notebook, jupyterhub-singleuser, nbval for verify)"
+            " or minimal (JupyterLab alone, for an image that is only launched; its tag ends in -minimal)",
+            metavar="full|minimal",
+            choices=("full", "minimal"),
+            default="full",
+        ),
+        Option(
             "context",
             ("--context",),
             "only write the build context (Dockerfile + wheels) to DIR, to build by hand",
@@ -361,8 +370,11 @@ COMMANDS: dict[str, Command] = {
             "The first build pins the base image in image.lock (its RepoDigest, or its image ID when it\n"
             "was made here) and the server environment in server.pylock.toml; later builds, on any host,\n"
             "use exactly those, and --update-server locks the server environment again. The image carries\n"
-            "the capsule's SBOM at /opt/envcapsule/sbom.cdx.json, its sha256 in the envcapsule.sbom-sha256 label.",
-            options=("base_image", "no_cache", "platform", "update_server"),
+            "the capsule's SBOM at /opt/envcapsule/sbom.cdx.json, its sha256 in the envcapsule.sbom-sha256 label.\n\n"
+            "--server minimal makes a slimmer image to launch or ship: JupyterLab alone as its server\n"
+            "environment (pinned in server-minimal.pylock.toml), without Notebook, jupyterhub-singleuser\n"
+            "and nbval, so JupyterHub, Binder and `envcapsule verify` need the default (full) image.",
+            options=("base_image", "no_cache", "platform", "update_server", "server"),
             target=_NOTEBOOK_OR_CAPSULE,
             target_help="a notebook (its capsule is used or made) or a capsule folder",
             python=True,
@@ -372,6 +384,7 @@ COMMANDS: dict[str, Command] = {
                 "envcapsule build analysis.capsule --base-image mirror/python:3.11",
                 "envcapsule build analysis.capsule --platform linux/arm64",
                 "envcapsule build analysis.ipynb --update-server",
+                "envcapsule build analysis.ipynb --server minimal",
             ),
         ),
         Command(

@@ -42,6 +42,7 @@ MIN_DRIVER_LABEL = "envcapsule.min-driver"
 CONDA_PLATFORM_LABEL = "envcapsule.conda-platform"
 SBOM_SHA256_LABEL = "envcapsule.sbom-sha256"  # the sha256 of the file at SBOM_PATH
 SERVER_LOCK_LABEL = "envcapsule.server-lock-sha256"
+SERVER_PROFILE_LABEL = "envcapsule.server"  # full or minimal: which server environment the image carries
 
 # --- labels on containers ----------------------------------------------------------------------------
 MANAGED_LABEL = "envcapsule.managed"

@@ -264,13 +264,12 @@ def _capsule_server_lock(capsule: Capsule) -> list[tuple[str, str]] | None:
 def server_lock_record(capsule: Capsule) -> list[tuple[str, str, str]] | None:
     import hashlib
 
-    from envcapsule.image.server_env import SERVER_PACKAGES
+    from envcapsule.image.server_env import host_record
 
     folder = cache_root() / "server-env"
     wanted = _read_json(capsule.folder / "build.json").get("server_lock_sha256")
     interpreter, machine = capsule.manifest["interpreter"], capsule.manifest["platform"]["machine"]
-    minor = "".join(str(interpreter["version"]).split(".")[:2])
-    current = folder / f"cp{minor}-{machine}-{hashlib.sha256(' '.join(SERVER_PACKAGES).encode()).hexdigest()[:12]}.txt"
+    current = host_record(folder, "".join(str(interpreter["version"]).split(".")[:2]), machine)
     candidates = sorted(folder.glob("*.txt")) if wanted and folder.is_dir() else [current]
     for path in candidates:
         if not path.is_file():

@@ -92,6 +92,7 @@ def _run_build(args: Arguments) -> int:
             no_cache=args.no_cache,
             platform=args.platform,
             update_server=args.update_server,
+            server=args.server,
             progress=progress,
         )
     if args.json:

@@ -166,6 +166,8 @@ def render_build(result: BuildResult) -> None:
         python = f"standalone {result.python_build}" if result.python_build else f"Python {result.python_in_base}"
         out.print(f"  base image    {result.base_image} ({python})")
     out.print(f"  platform      {result.platform}{' (built under emulation)' if result.emulated else ''}")
+    if result.server != "full":
+        out.print(f"  server        {result.server} (JupyterLab alone: launch it; verify and hubs need the full image)")
     for warning in result.warnings:
         out.print(f"[yellow]warning:[/] {warning}")
 

@@ -13,7 +13,14 @@ from typing import Any
 from envcapsule import grammar
 from envcapsule.atomic import write_json
 from envcapsule.capsule import Capsule, read_capsule, require_writable, sha256_bytes
-from envcapsule.contract import BASE_IMAGE_LABEL, PLATFORM_LABEL, SBOM_SHA256_LABEL, SERVER_LOCK_LABEL, SYSTEM_PACKAGES_LABEL
+from envcapsule.contract import (
+    BASE_IMAGE_LABEL,
+    PLATFORM_LABEL,
+    SBOM_SHA256_LABEL,
+    SERVER_LOCK_LABEL,
+    SERVER_PROFILE_LABEL,
+    SYSTEM_PACKAGES_LABEL,
+)
 from envcapsule.errors import BuildError, EnvcapsuleError
 from envcapsule.image.base import BaseImage, BaseImageError, check_base_image, default_base_image
 from envcapsule.image.base_lock import BasePin, pinned_reference, read_pin, write_pin
@@ -22,7 +29,7 @@ from envcapsule.image.dockerfile import ImageSpec, render_server_dockerfile
 from envcapsule.image.files import build_target, install_plan
 from envcapsule.image.installer import PIP_FALLBACK_NOTICE, Installer, host_installer
 from envcapsule.image.layer_locks import holding, layer_key
-from envcapsule.image.server_env import ServerLock
+from envcapsule.image.server_env import SERVER_PROFILES, ServerLock
 from envcapsule.image.server_lockfile import capsule_server_lock, write_server_lockfile
 from envcapsule.image.wheelcache import WheelCache
 from envcapsule.platforms import platform_of
@@ -78,6 +85,7 @@ class BuildResult:
     emulated: bool = False  # built under emulation on an engine of another architecture
     sbom_sha256: str = ""  # of the image's /opt/envcapsule/sbom.cdx.json, the capsule's sbom.cdx.json
     base_image_ref: str = ""  # what FROM named: the base's pinned digest, or its name
+    server: str = "full"  # the server environment's profile: full (verify, hubs, Binder) or minimal (JupyterLab alone)
 
     @property
     def cached_steps(self) -> list[int]:
@@ -87,13 +95,14 @@ class BuildResult:
         return asdict(self)
 
 
-def image_tag(capsule: Capsule, platform: str = "linux/amd64") -> str:
+def image_tag(capsule: Capsule, platform: str = "linux/amd64", server: str = "full") -> str:
     stem = Path(capsule.notebooks[0]).stem if capsule.notebooks else capsule.folder.name.removesuffix(".capsule")
     repository = re.sub(r"[^a-z0-9._-]+", "-", stem.lower()).strip("-._") or "capsule"
     # The environment's hash, then the notebook files' own: a changed CSV is a new image of the same environment.
     files = f"-{capsule.files_hash[:8]}" if capsule.files_hash else ""
     arch = "" if platform == "linux/amd64" else "-" + platform.split("/")[1]
-    return f"envcapsule/{repository}:{capsule.capsule_hash[:12]}{files}{arch}"
+    slim = "" if server == "full" else f"-{server}"
+    return f"envcapsule/{repository}:{capsule.capsule_hash[:12]}{files}{arch}{slim}"
 
 
 def build(
@@ -106,18 +115,32 @@ def build(
     progress: Progress | None = None,
     context_dir: Path | None = None,
     platform: str | None = None,
+    server: str = "full",
 ) -> BuildResult:
     """Build (or find) the capsule's image for ``platform`` (default: the engine's, when targeted); record the result.
 
     The base is the one pinned in image.lock while the build names the same base, and the
     server environment the one in server.pylock.toml; the first build writes both, and
-    ``update_server`` locks the server environment again.
+    ``update_server`` locks the server environment again. ``server="minimal"`` installs
+    JupyterLab alone as the server environment (server-minimal.pylock.toml; the tag ends in
+    ``-minimal``): an image to launch, which `envcapsule verify` and JupyterHub cannot use.
     """
     from envcapsule.engine import engine_client
 
+    check_server_profile(server)
     capsule = read_capsule(capsule_dir)  # refuses hand-edited lockfiles
     with engine_client(client) as engine:
-        return _build(capsule, engine, base_image, no_cache, update_server, progress or NullProgress(), context_dir, platform)
+        return _build(
+            capsule, engine, base_image, no_cache, update_server, progress or NullProgress(), context_dir, platform, server
+        )
+
+
+def check_server_profile(server: str) -> None:
+    if server not in SERVER_PROFILES:
+        raise EnvcapsuleError(
+            f"{server[:40]!r} is not a server environment; pass --server full (the default: JupyterLab, Notebook, "
+            "jupyterhub-singleuser, nbval) or --server minimal (JupyterLab alone)."
+        )
 
 
 def _build(
@@ -129,17 +152,18 @@ def _build(
     progress: Progress,
     context_dir: Path | None,
     platform: str | None = None,
+    server_profile: str = "full",
 ) -> BuildResult:
     from envcapsule.image.emulation import build_platform, check_emulation
 
     native = engine_platform(client)
     platform = build_platform(capsule, platform, native)
     target = build_target(capsule, platform)
-    tag = image_tag(capsule, platform)
+    tag = image_tag(capsule, platform, server_profile)
     base_name = chosen_base_image(capsule, base_image)
     untrusted: list[str] = []
     if not no_cache and not update_server and context_dir is None:
-        existing = _existing(client, tag, capsule, base_image, untrusted, platform)
+        existing = _existing(client, tag, capsule, base_image, untrusted, platform, server_profile)
         if existing is not None:
             _pin_reused(capsule, existing)
             return existing
@@ -157,7 +181,7 @@ def _build(
     root = _cache_root()
     cache = WheelCache(root / "wheels")
     server_environment = capsule_server_lock(
-        capsule, cache, root / "server-env", progress, update=update_server, machine=target.machine
+        capsule, cache, root / "server-env", progress, update=update_server, machine=target.machine, profile=server_profile
     )
     server = server_environment.lock
     if not all(cache.has(f) for f in plan.files):
@@ -177,7 +201,7 @@ def _build(
         {"base_image": base.name, "base_image_digest": base.digest, "base_image_id": base.image_id},
         [(f.filename, f.sha256) for f in server.files],
     )
-    spec = image_spec(capsule, base, plan, server.sha256, system, sha256_bytes(sbom.encode()), platform)
+    spec = image_spec(capsule, base, plan, server.sha256, system, sha256_bytes(sbom.encode()), platform, server_profile)
     installer = host_installer(target.machine)
     notices = [] if installer.uv else [f"The build installs with pip, since {installer.reason}."]
     server_key = layer_key(base.image_id, server.sha256, render_server_dockerfile(spec))
@@ -229,11 +253,14 @@ def _build(
         emulated=emulated,
         sbom_sha256=sha256_bytes(sbom.encode()),
         base_image_ref=base.reference or base.name,
+        server=server_profile,
     )
     # The pins and the SBOM describe the image just made; each is written whole, after it exists.
     write_pin(capsule.folder, BasePin(base.name, base.image_id, base.digest))
     if server_environment.write:
-        write_server_lockfile(capsule.folder, server, interpreter["version"], capsule.manifest["platform"]["machine"])
+        write_server_lockfile(
+            capsule.folder, server, interpreter["version"], capsule.manifest["platform"]["machine"], server_profile
+        )
     write_sbom(capsule.folder, sbom)
     _record(capsule.folder, result)
     return result
@@ -299,6 +326,7 @@ def image_spec(
     system: SystemLayer | None = None,
     sbom_sha: str | None = None,
     platform: str = "linux/amd64",
+    server_profile: str = "full",
 ) -> ImageSpec:
     python = capsule.manifest["interpreter"]["version"]
     labels = {
@@ -309,6 +337,7 @@ def image_spec(
         SERVER_LOCK_LABEL: server_sha,
         BASE_IMAGE_LABEL: base.name,
         PLATFORM_LABEL: platform,
+        SERVER_PROFILE_LABEL: server_profile,
     }
     if sbom_sha is not None:
         labels[SBOM_SHA256_LABEL] = sbom_sha
@@ -455,7 +484,13 @@ def expected_labels(capsule: Capsule) -> dict[str, str]:
 
 
 def _existing(
-    client: Any, tag: str, capsule: Capsule, base_image: str | None, untrusted: list[str], platform: str = "linux/amd64"
+    client: Any,
+    tag: str,
+    capsule: Capsule,
+    base_image: str | None,
+    untrusted: list[str],
+    platform: str = "linux/amd64",
+    server: str = "full",
 ) -> BuildResult | None:
     """The image under ``tag`` when its labels show it is this capsule's (and built on ``base_image``, when one is named)."""
     import docker.errors
@@ -465,7 +500,8 @@ def _existing(
     except docker.errors.ImageNotFound:
         return None
     labels = image.labels or {}
-    if any(labels.get(key) != value for key, value in expected_labels(capsule).items()) or image_platform(image) != platform:
+    mismatched = image_platform(image) != platform or labels.get(SERVER_PROFILE_LABEL, "full") != server
+    if mismatched or any(labels.get(key) != value for key, value in expected_labels(capsule).items()):
         untrusted.append(f"The image tagged {tag} did not carry this capsule's hash and lockfile hashes, so it was built again.")
         return None
     record = _read_record(capsule.folder)
@@ -490,6 +526,7 @@ def _existing(
         server_lock_sha256=labels.get(SERVER_LOCK_LABEL, ""),
         reused=True,
         platform=platform,
+        server=server,
     )
 
 

@@ -138,7 +138,9 @@ def render_dockerfile(spec: ImageSpec) -> str:
 def builder_stages(spec: ImageSpec) -> list[str]:
     """The stage named ``server`` that kernel stages start from: built here, or the shared one by id."""
     if spec.server_image is not None:
-        return [f"# The server builder stage, shared by every capsule with this base and server lock.\nFROM {spec.server_image} AS server"]
+        return [
+            f"# The server builder stage, shared by every capsule with this base and server lock.\nFROM {spec.server_image} AS server"
+        ]
     return [python_stage(spec), server_stage(spec)]
 
 

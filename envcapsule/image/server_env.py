@@ -24,8 +24,11 @@ from envcapsule.image.files import LockedFile
 from envcapsule.image.wheelcache import WheelCache
 from envcapsule.progress import NullProgress, Progress
 
-# nbval and pytest let `envcapsule verify` re-execute and compare a notebook inside the image.
+# nbval and pytest let `envcapsule verify` re-execute and compare a notebook inside the image;
+# jupyterhub gives JupyterHub and BinderHub their jupyterhub-singleuser, notebook the classic UI.
 SERVER_PACKAGES = ("jupyterlab>=4,<5", "notebook>=7,<8", "jupyterhub>=5,<6", "nbval>=0.11", "pytest>=8")
+# ``build --server minimal``: JupyterLab and its jupyter_server alone, for images that are only launched.
+SERVER_PROFILES = {"full": SERVER_PACKAGES, "minimal": ("jupyterlab>=4,<5",)}
 
 
 @dataclass(frozen=True)
@@ -46,19 +49,20 @@ def server_lock(
     progress: Progress | None = None,
     *,
     refresh: bool = False,
+    profile: str = "full",
 ) -> ServerLock:
-    """The host's server lock for this Python minor and architecture, resolved once (again with ``refresh``)."""
+    """The host's server lock for this Python minor, architecture and profile, resolved once (again with ``refresh``)."""
     minor = "".join(python_version.split(".")[:2])
-    record = host_record(lock_dir, minor, machine)
+    record = host_record(lock_dir, minor, machine, profile)
     if refresh or not record.is_file():
         (progress or NullProgress()).step("Resolving the server environment (once per Python version)")
-        _resolve(minor, machine, cache, record)
+        _resolve(minor, machine, cache, record, SERVER_PROFILES[profile])
     return read_wheel_record(record, cache)
 
 
-def host_record(lock_dir: Path, minor: str, machine: str) -> Path:
-    """Where the host cache keeps its server lock for ``cp<minor>`` on ``machine`` and the current SERVER_PACKAGES."""
-    wanted = hashlib.sha256(" ".join(SERVER_PACKAGES).encode()).hexdigest()[:12]
+def host_record(lock_dir: Path, minor: str, machine: str, profile: str = "full") -> Path:
+    """Where the host cache keeps its server lock for ``cp<minor>`` on ``machine`` and the profile's current packages."""
+    wanted = hashlib.sha256(" ".join(SERVER_PROFILES[profile]).encode()).hexdigest()[:12]
     return lock_dir / f"cp{minor}-{machine}-{wanted}.txt"
 
 
@@ -67,9 +71,9 @@ def _platforms(machine: str) -> list[str]:
     return [*tags, f"manylinux2014_{machine}", f"manylinux2010_{machine}", f"manylinux1_{machine}", f"linux_{machine}"]
 
 
-def _resolve(minor: str, machine: str, cache: WheelCache, record: Path) -> None:
+def _resolve(minor: str, machine: str, cache: WheelCache, record: Path, packages: Sequence[str]) -> None:
     download_wheels(
-        SERVER_PACKAGES,
+        packages,
         machine=machine,
         python_version=f"{minor[0]}.{minor[1:]}",
         abi=f"cp{minor}",

@@ -26,12 +26,13 @@ from envcapsule.atomic import atomic_writer
 from envcapsule.capsule import Capsule
 from envcapsule.errors import CapsuleError, EnvcapsuleError, IndexLookupError
 from envcapsule.image.files import LockedFile
-from envcapsule.image.server_env import SERVER_PACKAGES, ServerLock, server_lock, server_lock_of
+from envcapsule.image.server_env import SERVER_PROFILES, ServerLock, server_lock, server_lock_of
 from envcapsule.image.wheelcache import WheelCache
 from envcapsule.lock.redact import redact_url
 from envcapsule.progress import NullProgress, Progress
 
 SERVER_LOCK_FILE = "server.pylock.toml"
+SERVER_LOCK_FILES = {"full": SERVER_LOCK_FILE, "minimal": "server-minimal.pylock.toml"}  # one per server profile
 _HEADER = "# The image's server environment, apart from the kernel: written by the first `envcapsule build`,\n# refreshed only by `envcapsule build --update-server`. Outside the capsule hash.\n"
 
 
@@ -52,8 +53,9 @@ def capsule_server_lock(
     *,
     update: bool = False,
     machine: str | None = None,
+    profile: str = "full",
 ) -> ServerEnvironment:
-    """The capsule's server.pylock.toml when it fits its Python and architecture, else the host's lock (then written).
+    """The capsule's server lock file of ``profile`` when it fits its Python and architecture, else the host's (then written).
 
     A build for another CPU than the capture's (``machine``) resolves that CPU's server
     environment and leaves the capsule's file as it is.
@@ -62,22 +64,25 @@ def capsule_server_lock(
     captured = str(capsule.manifest["platform"]["machine"])
     python = str(capsule.manifest["interpreter"]["version"])
     if machine is not None and machine != captured:
-        return ServerEnvironment(server_lock(python, machine, cache, lock_dir, progress, refresh=update), write=False)
+        return ServerEnvironment(
+            server_lock(python, machine, cache, lock_dir, progress, refresh=update, profile=profile), write=False
+        )
     machine = captured
     minor = ".".join(python.split(".")[:2])
     note = ""
-    path = capsule.folder / SERVER_LOCK_FILE
+    name = SERVER_LOCK_FILES[profile]
+    path = capsule.folder / name
     if path.is_file() and not update:
         locked, for_python, for_machine = read_server_lockfile(path)
         if (for_python, for_machine) == (minor, machine):
             _ensure(capsule, locked, cache, progress)
             return ServerEnvironment(server_lock_of(locked), write=False)
-        note = f"{SERVER_LOCK_FILE} was for Python {for_python} on {for_machine}, so the server environment was locked again."
-    host = with_urls(server_lock(python, machine, cache, lock_dir, progress, refresh=update), progress)
+        note = f"{name} was for Python {for_python} on {for_machine}, so the server environment was locked again."
+    host = with_urls(server_lock(python, machine, cache, lock_dir, progress, refresh=update, profile=profile), progress)
     unlisted = [f.filename for f in host.files if not f.url]
     if unlisted:
         note = (
-            f"{SERVER_LOCK_FILE} was not written, since no index this host's pip uses lists {unlisted[0]}; "
+            f"{name} was not written, since no index this host's pip uses lists {unlisted[0]}; "
             "builds on other hosts resolve their own server environment."
         )
         return ServerEnvironment(host, write=False, note=note)
@@ -113,7 +118,7 @@ def read_server_lockfile(path: Path) -> tuple[list[LockedFile], str, str]:
     return files, for_python or "unknown", for_machine or "unknown"
 
 
-def render_server_lockfile(lock: ServerLock, python: str, machine: str) -> str:
+def render_server_lockfile(lock: ServerLock, python: str, machine: str, profile: str = "full") -> str:
     """The PEP 751 text of ``lock``, validated with ``packaging.pylock``."""
     minor = ".".join(python.split(".")[:2])
     packages = [
@@ -133,7 +138,7 @@ def render_server_lockfile(lock: ServerLock, python: str, machine: str) -> str:
         requires_python=SpecifierSet(f"=={minor}.*"),
         created_by="envcapsule",
         packages=packages,
-        tool={"envcapsule": {"python": minor, "machine": machine, "requested": list(SERVER_PACKAGES)}},
+        tool={"envcapsule": {"python": minor, "machine": machine, "requested": list(SERVER_PROFILES[profile])}},
     )
     try:
         pylock.validate()
@@ -142,9 +147,9 @@ def render_server_lockfile(lock: ServerLock, python: str, machine: str) -> str:
     return _HEADER + tomli_w.dumps(dict(pylock.to_dict()))
 
 
-def write_server_lockfile(folder: Path, lock: ServerLock, python: str, machine: str) -> None:
-    text = render_server_lockfile(lock, python, machine)
-    path = folder / SERVER_LOCK_FILE
+def write_server_lockfile(folder: Path, lock: ServerLock, python: str, machine: str, profile: str = "full") -> None:
+    text = render_server_lockfile(lock, python, machine, profile)
+    path = folder / SERVER_LOCK_FILES[profile]
     if path.is_file() and path.read_text(encoding="utf-8") == text:
         return
     with atomic_writer(path, "w", encoding="utf-8") as stream:

@@ -85,6 +85,7 @@ def _build(args: argparse.Namespace, notebook: Path, progress: Progress) -> Magi
         no_cache=args.no_cache,
         platform=args.platform,
         update_server=args.update_server,
+        server=args.server,
         progress=progress,
         python=python,
         facts=facts,

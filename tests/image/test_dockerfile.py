@@ -72,9 +72,13 @@ def test_the_installer_reaches_builder_stages_only() -> None:
 def test_the_shared_stages_alone_are_the_same_text_as_in_the_full_dockerfile() -> None:
     alone = render_server_dockerfile(SPEC).rstrip("\n").split("\n\n")[1:]
     assert alone[0].startswith("# The server environment") and "FROM python:3.11.2-slim-bookworm AS server\n" in alone[0]
-    assert "\nFROM python:3.11.2-slim-bookworm\n" in alone[1] and alone[1].endswith("COPY --from=server /opt/envcapsule/server /opt/envcapsule/server")
+    assert "\nFROM python:3.11.2-slim-bookworm\n" in alone[1] and alone[1].endswith(
+        "COPY --from=server /opt/envcapsule/server /opt/envcapsule/server"
+    )
     assert all(piece in render_dockerfile(SPEC).split("\n\n") for piece in alone)
-    assert "/opt/envcapsule/kernel" not in "".join(alone) and "OMP_NUM_THREADS" not in "".join(alone)  # nothing of the capsule's own
+    assert "/opt/envcapsule/kernel" not in "".join(alone) and "OMP_NUM_THREADS" not in "".join(
+        alone
+    )  # nothing of the capsule's own
 
 
 SHARED = dataclasses.replace(SPEC, server_image="sha256:" + "a" * 64, start_image="sha256:" + "b" * 64)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -41,9 +42,18 @@ def host_lock(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[dict[str,
     theirs = server_lock_of([wheel(tmp_path / "index", "jupyterlab-4.9.0-py3-none-any.whl", b"their jupyterlab")])
 
     def resolve(
-        python: str, machine: str, cache: WheelCache, lock_dir: Path, progress: Any = None, *, refresh: bool = False
+        python: str,
+        machine: str,
+        cache: WheelCache,
+        lock_dir: Path,
+        progress: Any = None,
+        *,
+        refresh: bool = False,
+        profile: str = "full",
     ) -> ServerLock:
-        calls.append({"python": python, "machine": machine, "refresh": refresh})
+        calls.append(
+            {"python": python, "machine": machine, "refresh": refresh, **({"profile": profile} if profile != "full" else {})}
+        )
         return theirs
 
     monkeypatch.setattr(server_lockfile, "server_lock", resolve)
@@ -133,3 +143,32 @@ def test_a_binder_export_pins_the_capsules_server_lock_not_the_hosts(
     write_server_lockfile(capsule.folder, ours, "3.12.0", "x86_64")
     assert "jupyterlab==4.9.0" in server_requirements(capsule, NullProgress())
     assert len(host_lock) == 1
+
+
+def test_the_minimal_server_has_a_lock_file_of_its_own(capsule: Capsule, tmp_path: Path, host_lock: list[Any]) -> None:
+    full = server_lock_of([wheel(tmp_path / "index", "jupyterlab-4.4.0-py3-none-any.whl", b"our jupyterlab")])
+    write_server_lockfile(capsule.folder, full, "3.11.2", "x86_64")
+    chosen = capsule_server_lock(capsule, WheelCache(tmp_path / "cache"), tmp_path / "server-env", profile="minimal")
+    assert host_lock == [{"python": "3.11.2", "machine": "x86_64", "refresh": False, "profile": "minimal"}]  # not the full lock
+    write_server_lockfile(capsule.folder, chosen.lock, "3.11.2", "x86_64", "minimal")
+    minimal = (capsule.folder / "server-minimal.pylock.toml").read_text()
+    assert 'requested = [\n    "jupyterlab>=4,<5",\n]' in minimal and "nbval" not in minimal
+    assert "nbval>=0.11" in (capsule.folder / SERVER_LOCK_FILE).read_text()  # the full lock is left as it was
+
+
+def test_each_server_profile_keeps_its_own_host_record(tmp_path: Path) -> None:
+    from envcapsule.image.server_env import host_record
+
+    assert host_record(tmp_path, "311", "x86_64") != host_record(tmp_path, "311", "x86_64", "minimal")
+    assert host_record(tmp_path, "311", "x86_64").parent == tmp_path
+
+
+def test_an_unknown_server_profile_is_one_sentence() -> None:
+    from envcapsule.errors import EnvcapsuleError
+    from envcapsule.image.build import check_server_profile, image_tag
+
+    with pytest.raises(EnvcapsuleError, match="'tiny' is not a server environment; pass --server full"):
+        check_server_profile("tiny")
+    capsule: Any = SimpleNamespace(notebooks=["analysis.ipynb"], capsule_hash="c" * 64, files_hash="", folder=Path("a.capsule"))
+    assert image_tag(capsule, server="minimal") == "envcapsule/analysis:cccccccccccc-minimal"
+    assert image_tag(capsule) == "envcapsule/analysis:cccccccccccc"
