@@ -1,8 +1,10 @@
 """Two different capsules with the same server lock share the server environment's layers, on the real engine.
 
-The server stage is built on its own first, one build at a time per server lock, so a
-capsule's build finds every server layer in the engine's cache; the installs go through uv,
-which stays in the builder stages.
+The shared stages (the server builder stage, and the image's start: base, user, server
+environment) are built on their own first, one build at a time per server lock, and tagged
+envcapsule/server:KEY; a capsule's Dockerfile starts from those two images by id, so removing
+every capsule image keeps them. The installs go through uv, which stays in the builder stages.
+`build --server minimal` makes a slimmer image with JupyterLab alone, which still launches.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from tests.cli.shell import envcapsule, ok
 from tests.support import BASE_IMAGE, debian_venv, local_project, run
 
 pytestmark = pytest.mark.integration
@@ -26,6 +29,7 @@ NOTEBOOK = {
     "nbformat_minor": 5,
 }
 SERVER_STAGE = ("COPY installer/ /tmp/envcapsule/installer/", "COPY server/ /tmp/envcapsule/server/", "RUN python3 -m venv /opt/")
+START = ("RUN if ! id -u jovyan", "ENV HOME=", "COPY --from=server /opt/envcapsule/server /opt/envcapsule/server")
 
 
 def build_capsule(root: Path, package: str, cache: Path) -> dict[str, Any]:
@@ -39,31 +43,33 @@ def build_capsule(root: Path, package: str, cache: Path) -> dict[str, Any]:
     env = {**os.environ, "ENVCAPSULE_CACHE_DIR": str(cache)}
     run(sys.executable, "-m", "envcapsule", "snapshot", notebook, "--python", python, "--json", env=env)
     run(sys.executable, "-m", "envcapsule", "build", notebook, "--base-image", BASE_IMAGE, "--json", env=env)
-    return json.loads((root / "notebook.capsule" / "build.json").read_text())
+    return {**json.loads((root / "notebook.capsule" / "build.json").read_text()), "notebook": str(notebook)}
 
 
 @pytest.fixture(scope="module")
 def two_builds(tmp_path_factory: pytest.TempPathFactory, shared_cache: Path, docker_client: Any) -> Any:
-    records = [
-        build_capsule(tmp_path_factory.mktemp(name), package, shared_cache) for name, package in (("a", "six"), ("b", "tabulate"))
-    ]
-    yield records
-    for record in records:
-        docker_client.images.remove(record["image_id"], force=True)
+    first = build_capsule(tmp_path_factory.mktemp("a"), "six", shared_cache)
+    docker_client.images.remove(first["image_id"], force=True)  # as `docker rmi` does: the shared images must stay
+    second = build_capsule(tmp_path_factory.mktemp("b"), "tabulate", shared_cache)
+    yield [first, second]
+    docker_client.images.remove(second["image_id"], force=True)
 
 
-def test_the_second_capsule_reuses_the_server_layers(two_builds: list[dict[str, Any]]) -> None:
+def test_the_second_capsule_reuses_the_server_layers(two_builds: list[dict[str, Any]], docker_client: Any) -> None:
     first, second = two_builds
     assert first["server_lock_sha256"] == second["server_lock_sha256"]
     assert first["image_id"] != second["image_id"]
     assert second["server_image_id"] == first["server_image_id"] != ""
     built_alone = [s for s in second["server_steps"] if not s["instruction"].startswith("FROM ")]
-    assert [s["instruction"][:20] for s in built_alone] == [i[:20] for i in SERVER_STAGE]
+    assert [s["instruction"].startswith(i) for s, i in zip(built_alone, (*SERVER_STAGE, *START), strict=True)] == [True] * 6
     assert all(s["cached"] for s in built_alone), built_alone
-    steps = {s["instruction"]: s["cached"] for s in second["steps"]}
-    in_build = [i for i in steps if i.startswith(SERVER_STAGE)]
-    assert len(in_build) == 3 and all(steps[i] for i in in_build), steps
-    assert steps["COPY --from=server /opt/envcapsule/server /opt/envcapsule/server"] is True
+    # The capsule's own build starts from the shared images by id, and sends no server input.
+    froms = [s["instruction"] for s in second["steps"] if s["instruction"].startswith("FROM ")]
+    assert froms[0].startswith("FROM sha256:") and froms[0].endswith(" AS server")
+    assert froms[-1] == f"FROM {second['server_image_id']}"
+    assert not [s for s in second["steps"] if s["instruction"].startswith((*SERVER_STAGE, *START))]
+    tags = docker_client.images.get(second["server_image_id"]).tags
+    assert [t for t in tags if t.startswith("envcapsule/server:")], tags
 
 
 def test_the_new_kernel_layer_is_built_with_uv(two_builds: list[dict[str, Any]]) -> None:
@@ -86,3 +92,55 @@ def test_uv_stays_in_the_builder_stages_and_installed_the_kernel(two_builds: lis
     ).decode()
     assert output.splitlines()[0] == "uv"
     assert any(name.endswith(".pyc") for name in output.split())  # bytecode compiled at install time
+
+
+SERVER_MODULES = (
+    "import importlib.util as u; print(*[n for n in ('jupyterlab', 'notebook', 'jupyterhub', 'nbval') if u.find_spec(n)])"
+)
+
+
+@pytest.fixture(scope="module")
+def minimal(two_builds: list[dict[str, Any]], shared_cache: Path, docker_client: Any) -> Any:
+    notebook = Path(two_builds[1]["notebook"])
+    full_lock = (notebook.with_name("notebook.capsule") / "server.pylock.toml").read_bytes()
+    done = ok(envcapsule("build", notebook, "--base-image", BASE_IMAGE, "--server", "minimal", "--json", cache=shared_cache))
+    built = json.loads(done.stdout)
+    yield {**built, "notebook": notebook, "full_lock": full_lock}
+    docker_client.images.remove(built["image_id"], force=True)
+
+
+def test_a_minimal_server_is_jupyterlab_alone_in_a_lighter_image(
+    minimal: dict[str, Any], two_builds: list[dict[str, Any]], docker_client: Any
+) -> None:
+    capsule = minimal["notebook"].with_name("notebook.capsule")
+    assert minimal["image"].endswith("-minimal") and minimal["server"] == "minimal"
+    image = docker_client.images.get(minimal["image_id"])
+    assert image.labels["envcapsule.server"] == "minimal"
+    assert image.labels["envcapsule.capsule-hash"] == two_builds[1]["capsule_hash"]
+    found = docker_client.containers.run(
+        minimal["image_id"], ["/opt/envcapsule/server/bin/python", "-c", SERVER_MODULES], entrypoint=[], remove=True
+    )
+    assert found.decode().split() == ["jupyterlab"]
+    full = docker_client.images.get(two_builds[1]["image_id"])
+    assert image.attrs["Size"] < full.attrs["Size"] - 30 * 1024 * 1024, (image.attrs["Size"], full.attrs["Size"])
+    assert 'requested = [\n    "jupyterlab>=4,<5",\n]' in (capsule / "server-minimal.pylock.toml").read_text()
+    assert (capsule / "server.pylock.toml").read_bytes() == minimal["full_lock"]  # the full server's pin is untouched
+
+
+def test_the_minimal_image_launches_and_the_full_one_is_still_the_default(
+    minimal: dict[str, Any], two_builds: list[dict[str, Any]], shared_cache: Path, docker_client: Any
+) -> None:
+    import urllib.request
+
+    launched = json.loads(ok(envcapsule("launch", minimal["image"], "--no-browser", "--json", cache=shared_cache)).stdout)
+    try:
+        base, token = launched["url"].split("/lab", 1)[0], launched["url"].split("token=", 1)[1]
+        request = urllib.request.Request(f"{base}/api/status", headers={"Authorization": f"token {token}"})
+        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - the container's URL on 127.0.0.1
+            assert answer.status == 200 and base.startswith("http://127.0.0.1:")
+    finally:
+        ok(envcapsule("stop", launched["container"], cache=shared_cache))
+    again = json.loads(
+        ok(envcapsule("build", minimal["notebook"], "--base-image", BASE_IMAGE, "--json", cache=shared_cache)).stdout
+    )
+    assert (again["image_id"], again["reused"], again["server"]) == (two_builds[1]["image_id"], True, "full")
