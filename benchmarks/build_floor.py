@@ -7,15 +7,18 @@ one run, side by side:
   floor                 `uv pip install --no-deps --require-hashes --no-index` of the capsule's locked
                         wheels into a fresh venv, uv's cache warm (the least any install can cost)
   pip floor             the same install with pip, as images were built before
+  layer commit          the engine committing the installed kernel environment as one layer (a
+                        container that installed it, then `commit`): what any image of it costs on top
   new-capsule build     `envcapsule build` of a capsule seen for the first time on a warm host: every
                         kernel layer new (a fresh 5 MB package in the large layer, a fresh small one in
-                        the rest), the server layers in the engine's cache
+                        the rest), the shared server images in the engine's cache
+  image size            the image against the base plus the installed server and kernel environments
   cold build uv / pip   `--no-cache`, locked files in the host cache, installing with uv and with pip
   first import          `import pandas` in a fresh container of the uv-built and pip-built images, and
                         in the kernel environment on the host
 
 Ratios are against the floor measured in the same run; targets: new-capsule build <= 3x the floor
-plus the layer commit, <= 10 s for the example.
+plus the layer commit, <= 10 s for the example; image size <= 1.1x.
 
     .venv/bin/python benchmarks/build_floor.py [--env example|sklearn|both] [--repeat 3] [--json]
 """
@@ -110,6 +113,38 @@ def floor(wheels: Path, installer: str) -> float:
         return time.perf_counter() - start
 
 
+def layer_commit(client: Any, result: Any, wheels: Path) -> float:
+    """Install ``wheels`` in a container of the shared server builder image, then time the engine's commit of it."""
+    from envcapsule.contract import KERNEL_PREFIX
+    from envcapsule.image.build import SHARED_REPOSITORY
+    from envcapsule.image.installer import install_command
+
+    start = client.images.get(result.server_image_id)
+    tag = next(t for t in start.tags if t.startswith(f"{SHARED_REPOSITORY}:"))
+    script = f"python3 -m venv --without-pip {KERNEL_PREFIX} && {install_command(f'{KERNEL_PREFIX}/bin/python', '/wheels')}"
+    container = client.containers.create(
+        f"{tag}-builder", ["sh", "-c", script], entrypoint=[], volumes={str(wheels): {"bind": "/wheels", "mode": "ro"}}
+    )
+    try:
+        container.start()
+        assert container.wait()["StatusCode"] == 0, container.logs()[-2000:]
+        began = time.perf_counter()
+        image = container.commit()
+        seconds = time.perf_counter() - began
+        client.images.remove(image.id, force=True)
+        return seconds
+    finally:
+        container.remove(force=True)
+
+
+def size_ratio(client: Any, result: Any, base_image: str) -> float:
+    """The image's size against the base's plus the installed server and kernel environments."""
+    du = "du -sb /opt/envcapsule/server /opt/envcapsule/kernel"
+    output = client.containers.run(result.image_id, ["sh", "-c", du], entrypoint=[], remove=True, network_disabled=True)
+    environments = sum(int(line.split()[0]) for line in output.decode().splitlines())
+    return client.images.get(result.image_id).attrs["Size"] / (client.images.get(base_image).attrs["Size"] + environments)
+
+
 def build(notebook: Path, base_image: str, *, no_cache: bool = False, installer: str = "uv") -> tuple[float, Any]:
     from envcapsule import api
     from envcapsule.image.installer import Installer
@@ -137,19 +172,22 @@ def measure(name: str, base_image: str, repeat: int, client: Any) -> dict[str, f
     shutil.copy(ROOT / "notebooks" / "data-analysis.ipynb", notebook)
     made: list[str] = []
 
-    new_capsule, floors, pip_floors, installed = [], [], [], []
+    new_capsule, floors, pip_floors, installed, commits, sizes = [], [], [], [], [], []
     for round_ in range(repeat + 1):  # the first round warms the host cache, uv's cache and the server layers
         fresh_fixtures(python, f"{time.time_ns()}")
         api.snapshot(notebook, python=python)
         seconds, result = build(notebook, base_image)
         made.append(result.image_id)
         steps = {s.instruction: s.cached for s in result.steps}
-        kernel_runs = [i for i in steps if i.startswith("RUN ") and " /tmp/envcapsule/kernel-" in i]
+        kernel_runs = [i for i in steps if i.startswith(("RUN ", "COPY kernel-")) and "kernel-" in i]  # stages, or host installs
         with tempfile.TemporaryDirectory(prefix="envcapsule-wheels-") as scratch:
             wheels = locked_wheels(notebook.with_name("analysis.capsule"), Path(scratch))
             uv_seconds, pip_seconds = floor(wheels, "uv"), floor(wheels, "pip")
+            commit_seconds = layer_commit(client, result, wheels)
         if round_ == 0:
             continue
+        commits.append(commit_seconds)
+        sizes.append(size_ratio(client, result, base_image))
         assert all(s.cached for s in result.server_steps if not s.instruction.startswith("FROM")), "server layers rebuilt"
         assert kernel_runs and not any(steps[i] for i in kernel_runs), "a kernel layer came from the cache"
         new_capsule.append(seconds)
@@ -180,6 +218,7 @@ def measure(name: str, base_image: str, repeat: int, client: Any) -> dict[str, f
         "distributions": med(installed),
         "floor_uv_s": med(floors),
         "floor_pip_s": med(pip_floors),
+        "layer_commit_s": med(commits),
         "new_capsule_build_s": med(new_capsule),
         "cold_build_uv_s": med(cold["uv"]),
         "cold_build_pip_s": med(cold["pip"]),
@@ -188,6 +227,10 @@ def measure(name: str, base_image: str, repeat: int, client: Any) -> dict[str, f
         "import_pandas_host_s": med(host_import),
     }
     results["new_capsule_over_floor"] = results["new_capsule_build_s"] / results["floor_uv_s"]
+    results["new_capsule_over_floor_plus_commit"] = results["new_capsule_build_s"] / (
+        results["floor_uv_s"] + results["layer_commit_s"]
+    )
+    results["image_size_ratio"] = med(sizes)
     results["cold_pip_over_cold_uv"] = results["cold_build_pip_s"] / results["cold_build_uv_s"]
     results["import_container_over_host"] = results["import_pandas_container_uv_s"] / results["import_pandas_host_s"]
     return results

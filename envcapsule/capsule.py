@@ -91,6 +91,14 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def capsule_hash(manifest: Mapping[str, Any]) -> str:
     """sha256 over what determines the image: interpreter, platform, lockfiles, vendored files, notebooks, environment."""
     platform = manifest.get("platform", {})

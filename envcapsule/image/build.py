@@ -29,6 +29,7 @@ from envcapsule.image.dockerfile import ImageSpec, render_server_dockerfile
 from envcapsule.image.files import build_target, install_plan
 from envcapsule.image.installer import PIP_FALLBACK_NOTICE, Installer, host_installer
 from envcapsule.image.layer_locks import holding, layer_key
+from envcapsule.image.prebuilt import InstalledTrees, host_install
 from envcapsule.image.server_env import SERVER_PROFILES, ServerLock
 from envcapsule.image.server_lockfile import capsule_server_lock, write_server_lockfile
 from envcapsule.image.wheelcache import WheelCache
@@ -76,6 +77,7 @@ class BuildResult:
     reused: bool = False
     steps: list[BuildStep] = field(default_factory=list)
     installer: str = "pip"  # what the builder stages were given to install with: uv, or pip alone
+    kernel_install: str = "stages"  # where the kernel's wheels were installed: in builder stages, or on the host
     server_image_id: str = ""  # the server stage, built on its own before the capsule's build
     server_steps: list[BuildStep] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -184,9 +186,23 @@ def _build(
         capsule, cache, root / "server-env", progress, update=update_server, machine=target.machine, profile=server_profile
     )
     server = server_environment.lock
+    installer = host_installer(target.machine)
+    notices = [] if installer.uv else [f"The build installs with pip, since {installer.reason}."]
+    python_version = base.python_version or str(interpreter["version"])
+    host, why_not = host_install(installer.uv, python_version, target.machine, bool(capsule.manifest.get("conda")))
+    trees = InstalledTrees(root / "installed", host) if host is not None else None
+    # What is installed now is read again first: a cached file that changed is fetched again, never installed.
+    cache.drop_changed(trees.missing(plan.files) if trees is not None else plan.files)
     if not all(cache.has(f) for f in plan.files):
         with _fetcher(capsule) as fetcher:
             cache.ensure(capsule, plan.files, fetcher, progress)
+    if trees is not None:
+        try:
+            trees.ensure(plan.files, cache, progress)
+        except BuildError as error:
+            trees, why_not = None, str(error).rstrip(".")
+    if trees is None:
+        progress.step(f"Installing the kernel's wheels in builder stages, since {why_not[0].lower()}{why_not[1:]}")
     system = prepare_system_layer(
         capsule, client, base.reference or base.name, base.image_id, root / "debs", progress, foreign=emulated
     )
@@ -202,8 +218,7 @@ def _build(
         [(f.filename, f.sha256) for f in server.files],
     )
     spec = image_spec(capsule, base, plan, server.sha256, system, sha256_bytes(sbom.encode()), platform, server_profile)
-    installer = host_installer(target.machine)
-    notices = [] if installer.uv else [f"The build installs with pip, since {installer.reason}."]
+    spec = replace(spec, kernel_install="stages" if trees is None else "host")
     server_key = layer_key(base.image_id, server.sha256, render_server_dockerfile(spec))
     server_image_id = ""
     server_steps: list[BuildStep] = []
@@ -216,7 +231,9 @@ def _build(
     kernel_keys = {layer_key(server_key, name, *(f.sha256 for f in files)): True for name, files in kernel_layers(plan).items()}
     scratch = Path(tempfile.mkdtemp(prefix="envcapsule-context-")) if context_dir is None else context_dir
     try:
-        dockerfile = write_context(scratch, capsule, spec, plan, server, cache, conda, base.standalone, installer, system, sbom)
+        dockerfile = write_context(
+            scratch, capsule, spec, plan, server, cache, conda, base.standalone, installer, system, sbom, trees
+        )
         shutil.copyfile(dockerfile, capsule.folder / "Dockerfile")
         if context_dir is not None:
             raise _ContextWritten(tag)
@@ -237,6 +254,7 @@ def _build(
         python_build=base.standalone.key if base.standalone else None,
         steps=steps,
         installer=installer.name,
+        kernel_install=spec.kernel_install,
         server_image_id=server_image_id,
         server_steps=server_steps,
         warnings=[

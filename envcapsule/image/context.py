@@ -22,6 +22,7 @@ from envcapsule.sbom import SBOM_FILE
 
 if TYPE_CHECKING:
     from envcapsule.conda.image import CondaBuild
+    from envcapsule.image.prebuilt import InstalledTrees
     from envcapsule.image.python_dist import StandalonePython
     from envcapsule.system.layer import SystemLayer
 
@@ -48,13 +49,15 @@ def write_context(
     installer: Installer = NO_UV,
     system: SystemLayer | None = None,
     sbom: str | None = None,
+    trees: InstalledTrees | None = None,
 ) -> Path:
     """Fill ``folder`` (empty or new) with everything ``docker build`` needs; returns the Dockerfile.
 
     ``conda`` adds the conda installer and the conda packages of a conda capsule; ``python``
     the standalone CPython for a base image without one; ``installer`` says whether uv goes in;
     ``system`` the system packages (``system/``) and the system site folders (``system-site/``);
-    ``sbom`` is the image's SBOM text (``spec.sbom`` says the Dockerfile copies it).
+    ``sbom`` is the image's SBOM text (``spec.sbom`` says the Dockerfile copies it); ``trees``, given
+    when the host installed the kernel's wheels, fills each kernel layer with their installed files.
     """
     if spec.server_image is None:  # else the shared server images hold them, and they stay out of this context
         _write_server_inputs(folder, server, cache, python, installer)
@@ -65,7 +68,10 @@ def write_context(
 
         write_conda_context(folder, conda, cache)
     for layer, files in kernel_layers(plan).items():
-        _write_layer(folder / layer, files, cache)
+        if trees is not None:
+            trees.place(files, folder / layer)
+        else:
+            _write_layer(folder / layer, files, cache)
     display_name = f"Python {spec.python_version} (capsule {spec.capsule_hash[:12]})"
     for kernel in kernel_names(capsule, spec.notebook):
         (folder / "kernelspecs" / kernel).mkdir(parents=True)

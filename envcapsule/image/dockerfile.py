@@ -82,6 +82,9 @@ class ImageSpec:
     # capsule's Dockerfile starts from them by id and its context carries no server inputs.
     server_image: str | None = None
     start_image: str | None = None
+    # "stages": builder stages install each kernel layer; "host": its folder holds the files installed on
+    # the host (``envcapsule.image.prebuilt``), copied straight into the kernel environment.
+    kernel_install: str = "stages"
 
     def __post_init__(self) -> None:
         if not _BUILD_ARG.fullmatch(self.base_image):
@@ -107,6 +110,8 @@ class ImageSpec:
         for what, image_id in (("server image", self.server_image), ("start image", self.start_image)):
             if image_id is not None:
                 grammar.sha256(what, image_id.removeprefix("sha256:"))
+        if self.kernel_install not in ("stages", "host"):
+            raise grammar.refused("kernel install", self.kernel_install, "stages or host")
         if (self.server_image is None) != (self.start_image is None):
             raise ValueError("an image spec names both shared images or neither")
 
@@ -119,16 +124,16 @@ class ImageSpec:
 def render_dockerfile(spec: ImageSpec) -> str:
     if spec.conda:
         return render_conda_dockerfile(spec)
+    host = spec.kernel_install == "host"
     pieces = [
         header(spec),
-        *builder_stages(spec),
-        *(kernel_stage(layer) for layer in spec.kernel_layers),
+        *([] if host and spec.server_image else builder_stages(spec)),
+        *([] if host else (kernel_stage(layer) for layer in spec.kernel_layers)),
         image_start(spec),
         system_layer(spec),
         system_libraries_layer(spec),
         capsule_environment_layer(spec),
-        *(kernel_copy(layer) for layer in spec.kernel_layers),
-        "" if spec.kernel_layers else f"RUN python3 -m venv --without-pip {KERNEL_PREFIX}",
+        *kernel_in_image(spec),
         system_site_layer(spec),
         *image_end(spec),
     ]
@@ -152,6 +157,19 @@ def image_start(spec: ImageSpec) -> str:
             f"FROM {spec.start_image}"
         )
     return "\n".join([final_base(spec), user_layer(), base_environment_layer(), server_copy()])
+
+
+def kernel_in_image(spec: ImageSpec) -> list[str]:
+    """The kernel environment: each builder stage's install copied in, or the host's installed files copied straight in."""
+    venv = f"RUN python3 -m venv --without-pip {KERNEL_PREFIX}"
+    if spec.kernel_install == "host":
+        copies = [f"COPY {layer}/ {KERNEL_PREFIX}/" for layer in spec.kernel_layers]
+        return [
+            "# The kernel environment: the locked wheels installed on the host (hash-checked, no index), layer by layer.\n"
+            + venv,
+            *copies,
+        ]
+    return [*(kernel_copy(layer) for layer in spec.kernel_layers), "" if spec.kernel_layers else venv]
 
 
 def image_end(spec: ImageSpec) -> list[str]:

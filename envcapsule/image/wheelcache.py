@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from envcapsule.atomic import atomic_writer
-from envcapsule.capsule import Capsule, sha256_bytes
+from envcapsule.capsule import Capsule, sha256_bytes, sha256_file
 from envcapsule.errors import CapsuleError
 from envcapsule.image.files import LockedFile, vendored_path
 from envcapsule.progress import NullProgress, Progress
@@ -40,6 +40,19 @@ class WheelCache:
         with atomic_writer(target) as stream:
             stream.write(data)
         return target
+
+    def drop_changed(self, files: Sequence[LockedFile]) -> list[LockedFile]:
+        """Remove each cached file of ``files`` whose content no longer matches its sha256, so that it is fetched again."""
+
+        def changed(file: LockedFile) -> bool:
+            path = self.path(file.sha256, file.filename)
+            return path.is_file() and sha256_file(path) != file.sha256
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            dropped = [f for f, bad in zip(files, pool.map(changed, files), strict=True) if bad]
+        for file in dropped:
+            self.path(file.sha256, file.filename).unlink()
+        return dropped
 
     def ensure(
         self, capsule: Capsule, files: Sequence[LockedFile], fetcher: object | None, progress: Progress | None = None

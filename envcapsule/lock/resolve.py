@@ -24,6 +24,7 @@ from packaging.utils import InvalidSdistFilename, InvalidWheelFilename, parse_sd
 from packaging.version import InvalidVersion, Version
 
 from envcapsule.atomic import atomic_writer
+from envcapsule.capsule import sha256_file
 from envcapsule.errors import EnvcapsuleError
 from envcapsule.facts import Distribution, tag_strings
 from envcapsule.lock.entries import BuiltWheel, LockEntry
@@ -400,14 +401,6 @@ def _local_path(url: str) -> Path | None:
     if parts.scheme != "file":
         return None
     return Path(unquote(parts.path))
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 # --- the resolution cache ----------------------------------------------------------------

@@ -3,7 +3,8 @@
 The shared stages (the server builder stage, and the image's start: base, user, server
 environment) are built on their own first, one build at a time per server lock, and tagged
 envcapsule/server:KEY; a capsule's Dockerfile starts from those two images by id, so removing
-every capsule image keeps them. The installs go through uv, which stays in the builder stages.
+every capsule image keeps them. The kernel's wheels are installed on the host with uv (which
+never reaches the image) and copied straight into the kernel environment.
 `build --server minimal` makes a slimmer image with JupyterLab alone, which still launches.
 """
 
@@ -63,35 +64,41 @@ def test_the_second_capsule_reuses_the_server_layers(two_builds: list[dict[str, 
     built_alone = [s for s in second["server_steps"] if not s["instruction"].startswith("FROM ")]
     assert [s["instruction"].startswith(i) for s, i in zip(built_alone, (*SERVER_STAGE, *START), strict=True)] == [True] * 6
     assert all(s["cached"] for s in built_alone), built_alone
-    # The capsule's own build starts from the shared images by id, and sends no server input.
+    # The capsule's own build starts from the shared start by id (the host installed its kernel: no builder stage).
     froms = [s["instruction"] for s in second["steps"] if s["instruction"].startswith("FROM ")]
-    assert froms[0].startswith("FROM sha256:") and froms[0].endswith(" AS server")
-    assert froms[-1] == f"FROM {second['server_image_id']}"
+    assert froms == [f"FROM {second['server_image_id']}"]
     assert not [s for s in second["steps"] if s["instruction"].startswith((*SERVER_STAGE, *START))]
     tags = docker_client.images.get(second["server_image_id"]).tags
     assert [t for t in tags if t.startswith("envcapsule/server:")], tags
 
 
-def test_the_new_kernel_layer_is_built_with_uv(two_builds: list[dict[str, Any]]) -> None:
+def test_the_new_kernel_layer_is_installed_on_the_host_and_copied_in(two_builds: list[dict[str, Any]]) -> None:
     second = two_builds[1]
     steps = {s["instruction"]: s["cached"] for s in second["steps"]}
-    rest = [i for i in steps if i.startswith("RUN ") and i.endswith(" /tmp/envcapsule/kernel-rest")]
-    assert rest and not any(steps[i] for i in rest), steps
-    assert second["installer"] == "uv"
+    assert second["kernel_install"] == "host" and second["installer"] == "uv"
+    assert steps["COPY kernel-rest/ /opt/envcapsule/kernel/"] is False  # the capsule's own, new
+    assert not [i for i in steps if "/tmp/envcapsule/kernel-" in i or " AS kernel-" in i]  # no builder stage for the kernel
     assert not any("pip" in warning for warning in second["warnings"])
 
 
-def test_uv_stays_in_the_builder_stages_and_installed_the_kernel(two_builds: list[dict[str, Any]], docker_client: Any) -> None:
+def test_uv_stays_out_of_the_image_and_installed_the_kernel_with_bytecode(
+    two_builds: list[dict[str, Any]], docker_client: Any
+) -> None:
+    site = "/opt/envcapsule/kernel/lib/python3.11/site-packages"
     script = (
         "test ! -e /tmp/envcapsule/installer && ! command -v uv"
-        " && cat /opt/envcapsule/kernel/lib/python3.11/site-packages/tabulate-*.dist-info/INSTALLER && echo"
-        " && ls /opt/envcapsule/kernel/lib/python3.11/site-packages/tabulate/__pycache__"
+        f" && cat {site}/tabulate-*.dist-info/INSTALLER && echo"
+        f" && ls {site}/tabulate/__pycache__"
+        " && /opt/envcapsule/kernel/bin/tabulate --help | head -1"
+        f" && /opt/envcapsule/kernel/bin/python -c 'import tabulate, sys; print(tabulate.__file__, sys.prefix)'"
     )
     output = docker_client.containers.run(
-        two_builds[1]["image_id"], ["sh", "-c", script], entrypoint=[], remove=True, network_disabled=True
+        two_builds[1]["image_id"], ["sh", "-c", script], entrypoint=[], remove=True, network_disabled=True, user="1000"
     ).decode()
     assert output.splitlines()[0] == "uv"
     assert any(name.endswith(".pyc") for name in output.split())  # bytecode compiled at install time
+    assert "Usage: tabulate [options]" in output  # its console script runs the kernel's own interpreter
+    assert f"{site}/tabulate/__init__.py /opt/envcapsule/kernel" in output
 
 
 SERVER_MODULES = (
