@@ -5,8 +5,8 @@ Layout of the build context (made by ``envcapsule.image.context``)::
     Dockerfile
     installer/      the install script and the host's uv binary, used by the builder stages only
     server/         requirements.txt + the server environment's wheels
-    kernel-large/   requirements.txt + large framework wheels (torch, CUDA, ...)
-    kernel-rest/    requirements.txt + every other locked wheel
+    kernel-large/   large framework wheels (torch, CUDA, ...) + requirements.txt, or, installed on the host, their files
+    kernel-rest/    every other locked wheel + requirements.txt, or their installed files
     kernelspecs/    python3/ (and the notebook's own kernel name) with kernel.json pointing at the kernel environment
     python/         a standalone CPython, only when the base image has no Python
     entrypoint      a shell script that execs its arguments
@@ -19,10 +19,13 @@ the base and the server lock: ``envcapsule build`` builds them on their own firs
 capsule's Dockerfile then names those two images by id, so its context holds no installer/,
 server/ or python/ (``envcapsule build --context`` and ``--no-cache`` write the whole file instead).
 
-Installs happen in builder stages from files the host already fetched, hash-checked and
-with no index (uv where it runs on the base, else pip: ``envcapsule.image.installer``); the
-final image copies in only the installed environments, so no wheel, no index URL and no
-credential ever lands in one of its layers. Only classic Dockerfile
+The kernel's wheels are installed on the host where it can install for the image
+(``envcapsule.image.prebuilt``: once per wheel, kept in the host cache) and each layer's files
+are copied straight into the kernel environment; elsewhere, and always for the server
+environment, installs happen in builder stages from files the host already fetched,
+hash-checked and with no index (uv where it runs on the base, else pip:
+``envcapsule.image.installer``). Either way the final image gets only installed
+environments, so no wheel, no index URL and no credential ever lands in one of its layers. Only classic Dockerfile
 syntax is used, so any Docker-API engine builds it, BuildKit or not.
 
 No value from a capsule is spliced into this text unchecked (DESIGN §7): an ``ImageSpec``

@@ -147,6 +147,7 @@ class InstalledTrees:
             ],
             file,
         )
+        _point_scripts_at_the_image(env)
         for relative in sorted(skeleton, reverse=True):  # the environment's own files: the image makes its own
             path = env / relative
             if path.is_symlink() or path.is_file():
@@ -187,6 +188,21 @@ class InstalledTrees:
                     target = into / name
                     if not target.exists():  # two wheels with one file (a namespace __init__): the first stays
                         link_or_copy(os.path.join(root, name), target)
+
+
+def _point_scripts_at_the_image(env: Path) -> None:
+    """A script whose first line names this host's environment (uv writes relocatable ones; a wheel's own may not) runs the image's."""
+    bin_dir = env / "bin"
+    if not bin_dir.is_dir():
+        return
+    here = str(env).encode()
+    for script in bin_dir.iterdir():
+        if script.is_symlink() or not script.is_file():
+            continue
+        data = script.read_bytes()
+        first, newline, rest = data.partition(b"\n")
+        if first.startswith(b"#!") and here in first:
+            script.write_bytes(f"#!{KERNEL_PREFIX}/bin/python".encode() + newline + rest)
 
 
 def _listing(env: Path) -> set[str]:

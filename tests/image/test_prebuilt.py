@@ -30,6 +30,7 @@ def make_wheel(folder: Path, name: str, version: str = "1.0", source: str = "VAL
         f"{dist}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
         f"{dist}/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
         f"{dist}/entry_points.txt": f"[console_scripts]\n{name}-cli = {name}:main\n",
+        f"{name}-{version}.data/scripts/{name}-tool": "#!python\nprint('tool')\n",  # a wheel's own script
     }
     record = "".join(f"{path},,\n" for path in files) + f"{dist}/RECORD,,\n"
     path = folder / f"{name}-{version}-py3-none-any.whl"
@@ -69,6 +70,8 @@ def test_a_wheel_is_installed_once_with_bytecode_and_a_relocatable_script(host: 
     assert int.from_bytes(pyc[4:8], "little") == 0b01  # hash-based, never checked against the files' times
     script = (tree / "bin" / "demo-cli").read_text()
     assert script.startswith("#!/bin/sh\n") and "/'python'" in script and str(tmp_path) not in script
+    tool = (tree / "bin" / "demo-tool").read_text()
+    assert tool.startswith(("#!/bin/sh\n", "#!/opt/envcapsule/kernel/bin/python\n")) and str(tmp_path) not in tool
     assert (tree / "bin" / "demo-cli").stat().st_mode & 0o777 == 0o755
     assert (tree / SITE / "demo" / "__init__.py").stat().st_mode & 0o777 == 0o644
     left = {p.name for p in tree.rglob("*")}
@@ -90,7 +93,7 @@ def test_placing_links_the_installed_files_and_a_second_build_installs_nothing(
 
     layer = tmp_path / "context" / "kernel-rest"
     assert {p.name for p in (layer / SITE).iterdir()} >= {"alpha", "beta", "alpha-1.0.dist-info", "beta-1.0.dist-info"}
-    assert sorted(p.name for p in (layer / "bin").iterdir()) == ["alpha-cli", "beta-cli"]
+    assert sorted(p.name for p in (layer / "bin").iterdir()) == ["alpha-cli", "alpha-tool", "beta-cli", "beta-tool"]
     assert (layer / SITE / "alpha" / "__init__.py").stat().st_nlink == 2  # a hard link to the host cache
 
 
