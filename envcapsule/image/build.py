@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import subprocess
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from envcapsule import grammar
 from envcapsule.atomic import write_json
@@ -436,9 +441,25 @@ def _run_build(
     steps: list[BuildStep] = []
     tail: list[str] = []
     image_id = ""
-    stream = client.api.build(
-        path=str(context), tag=tag, rm=True, forcerm=True, nocache=no_cache, pull=False, decode=True, platform=platform
-    )
+    options = {"tag": tag, "rm": True, "forcerm": True, "nocache": no_cache, "pull": False, "decode": True, "platform": platform}
+    with context_archive(context) as archive:
+        if archive is not None:
+            stream = client.api.build(fileobj=archive, custom_context=True, **options)
+        else:
+            stream = client.api.build(path=str(context), **options)
+        return _follow(client, stream, tag, steps, tail, image_id, progress, notices)
+
+
+def _follow(
+    client: Any,
+    stream: Any,
+    tag: str | None,
+    steps: list[BuildStep],
+    tail: list[str],
+    image_id: str,
+    progress: Progress,
+    notices: list[str],
+) -> tuple[str, list[BuildStep]]:
     try:
         for chunk in stream:
             if "error" in chunk:
@@ -473,6 +494,37 @@ def _run_build(
     if not image_id and tag is not None:
         image_id = client.images.get(tag).id
     return image_id, steps
+
+
+@contextmanager
+def context_archive(folder: Path) -> Iterator[BinaryIO | None]:
+    """The build context as one tar file made by GNU tar, several times faster than docker-py's own; None without GNU tar.
+
+    Every file is stored whole (``--hard-dereference``: a file linked from the host cache is never a tar
+    hard link, whose checksum would differ) and owned by 0:0, so the archive is the same on every host.
+    """
+    if not _gnu_tar():
+        yield None
+        return
+    with tempfile.TemporaryFile(prefix="envcapsule-context-") as archive:
+        names = sorted(os.listdir(folder))
+        command = ["tar", "--create", "--file", "-", "--directory", str(folder), "--hard-dereference"]
+        done = subprocess.run(
+            [*command, "--owner=0", "--group=0", "--numeric-owner", "--", *names], stdout=archive, stderr=subprocess.PIPE
+        )
+        if done.returncode != 0:
+            raise BuildError(f"Packing the build context failed: {done.stderr.decode(errors='replace').strip()[-300:]}.")
+        archive.seek(0)
+        yield archive
+
+
+@cache
+def _gnu_tar() -> bool:
+    found = shutil.which("tar")
+    if found is None:
+        return False
+    done = subprocess.run([found, "--version"], capture_output=True, text=True, check=False)
+    return done.returncode == 0 and "GNU tar" in done.stdout
 
 
 def _failure_sentence(steps: list[BuildStep], tail: list[str], error: str) -> str:

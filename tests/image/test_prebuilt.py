@@ -140,3 +140,21 @@ def test_the_dockerfile_copies_the_hosts_install_straight_into_the_kernel() -> N
     assert text.index("COPY kernel-large/ /opt/envcapsule/kernel/") < text.index("COPY kernel-rest/ /opt/envcapsule/kernel/")
     inline = render_dockerfile(dataclasses.replace(SPEC, kernel_install="host"))
     assert "AS server" in inline and "AS kernel-large" not in inline and "COPY --from=server" in inline
+
+
+def test_the_context_archive_stores_every_file_whole_and_owned_by_root(tmp_path: Path) -> None:
+    import tarfile
+
+    from envcapsule.image.build import context_archive
+
+    context = tmp_path / "context"
+    (context / "kernel-rest" / "lib").mkdir(parents=True)
+    (context / "Dockerfile").write_text("FROM scratch\n")
+    (context / "kernel-rest" / "lib" / "a.py").write_text("A = 1\n")
+    os.link(context / "kernel-rest" / "lib" / "a.py", context / "kernel-rest" / "b.py")  # as the host cache links them
+    with context_archive(context) as archive:
+        assert archive is not None  # GNU tar is on every Linux host the tests run on
+        members = {m.name: m for m in tarfile.open(fileobj=archive)}
+    assert {"Dockerfile", "kernel-rest/lib/a.py", "kernel-rest/b.py"} <= set(members)
+    assert all(m.isfile() for name, m in members.items() if name.endswith((".py", "Dockerfile")))  # no tar hard link
+    assert {(m.uid, m.gid) for m in members.values()} == {(0, 0)}
