@@ -31,9 +31,10 @@ NO_UV = Installer(None, "no uv was given")
 
 
 def kernel_layers(plan: InstallPlan) -> dict[str, tuple[LockedFile, ...]]:
-    """Layer name -> its wheels, from stable to volatile: each very large wheel alone, the other large ones, the rest."""
+    """Layer name -> its wheels, from stable to volatile: each very large wheel alone, the other large ones, the rest,
+    and the capsule's own wheels last, so that changing a local package rebuilds only its small layer."""
     own = {f"kernel-wheel-{canonicalize_name(f.name)}": (f,) for f in plan.own_layers}
-    layers = {**own, "kernel-large": plan.large, "kernel-rest": plan.rest}
+    layers = {**own, "kernel-large": plan.large, "kernel-rest": plan.rest, "kernel-local": plan.local}
     return {name: files for name, files in layers.items() if files}
 
 

@@ -62,11 +62,17 @@ class InstallPlan:
     @property
     def large(self) -> tuple[LockedFile, ...]:
         own = set(self.own_layers)
-        return tuple(f for f in self.files if f.is_large and f not in own)
+        return tuple(f for f in self.files if f.is_large and f not in own and f.vendored is None)
 
     @property
     def rest(self) -> tuple[LockedFile, ...]:
-        return tuple(f for f in self.files if not f.is_large)
+        return tuple(f for f in self.files if not f.is_large and f.vendored is None)
+
+    @property
+    def local(self) -> tuple[LockedFile, ...]:
+        """The capsule's own wheels (built from local sources, or on no index): the most volatile, so the last layer."""
+        own = set(self.own_layers)
+        return tuple(f for f in self.files if f.vendored is not None and f not in own)
 
 
 def build_target(capsule: Capsule, platform: str | None) -> Target:

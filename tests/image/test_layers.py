@@ -41,3 +41,14 @@ def test_the_number_of_layers_has_a_bound() -> None:
 
 def test_a_small_environment_keeps_two_layers() -> None:
     assert list(layers(wheel("numpy", 16), wheel("six", 0.01))) == ["kernel-large", "kernel-rest"]
+
+
+def test_the_capsules_own_wheels_go_last_so_editing_one_rebuilds_only_their_layer() -> None:
+    own = LockedFile("mypkg", "0.1", "mypkg-0.1-py3-none-any.whl", "b" * 64, 6 * MB, vendored="vendor/mypkg-0.1-py3-none-any.whl")
+    before = layers(wheel("numpy", 16), wheel("six", 0.01), own)
+    assert list(before) == ["kernel-large", "kernel-rest", "kernel-local"]
+    assert before["kernel-local"] == ["mypkg"]  # 6 MB, yet not in the large layer that numpy's install fills
+    edited = LockedFile(own.name, "0.2", "mypkg-0.2-py3-none-any.whl", "c" * 64, own.size, vendored=own.vendored)
+    old = kernel_layers(InstallPlan((wheel("numpy", 16), wheel("six", 0.01), own), ()))
+    new = kernel_layers(InstallPlan((wheel("numpy", 16), wheel("six", 0.01), edited), ()))
+    assert {layer for layer in new if new[layer] != old[layer]} == {"kernel-local"}
