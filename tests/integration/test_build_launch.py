@@ -219,6 +219,7 @@ def test_one_small_package_change_rebuilds_only_the_layers_after_it(
         assert f"FROM {rebuilt['server_image_id']}" in steps  # the shared start: base, user, server environment
         assert rebuilt["kernel_install"] == "host"  # installed on the host, each layer copied straight in
         assert steps["COPY kernel-large/ /opt/envcapsule/kernel/"] is True
-        assert steps["COPY kernel-rest/ /opt/envcapsule/kernel/"] is False
+        assert steps["COPY kernel-rest/ /opt/envcapsule/kernel/"] is True  # the index's packages did not move
+        assert steps["COPY kernel-local/ /opt/envcapsule/kernel/"] is False  # the capsule's own, edited
     finally:
         docker_client.images.remove(rebuilt["image_id"], force=True)

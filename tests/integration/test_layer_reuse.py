@@ -76,7 +76,8 @@ def test_the_new_kernel_layer_is_installed_on_the_host_and_copied_in(two_builds:
     second = two_builds[1]
     steps = {s["instruction"]: s["cached"] for s in second["steps"]}
     assert second["kernel_install"] == "host" and second["installer"] == "uv"
-    assert steps["COPY kernel-rest/ /opt/envcapsule/kernel/"] is False  # the capsule's own, new
+    assert steps["COPY kernel-rest/ /opt/envcapsule/kernel/"] is False  # tabulate, where the first had six
+    assert steps["COPY kernel-local/ /opt/envcapsule/kernel/"] is False  # its own local package, new
     assert not [i for i in steps if "/tmp/envcapsule/kernel-" in i or " AS kernel-" in i]  # no builder stage for the kernel
     assert not any("pip" in warning for warning in second["warnings"])
 
