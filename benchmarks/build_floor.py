@@ -10,15 +10,17 @@ one run, side by side:
   layer commit          the engine committing the installed kernel environment as one layer (a
                         container that installed it, then `commit`): what any image of it costs on top
   new-capsule build     `envcapsule build` of a capsule seen for the first time on a warm host: every
-                        kernel layer new (a fresh 5 MB package in the large layer, a fresh small one in
-                        the rest), the shared server images in the engine's cache
+                        kernel layer new to the engine (the previous round's images removed, and two
+                        fresh local packages), the shared server images in the engine's cache and the
+                        host's caches (wheels, installed wheels) warm
+  one-package rebuild   the same capsule again after one local package changed
   image size            the image against the base plus the installed server and kernel environments
   cold build uv / pip   `--no-cache`, locked files in the host cache, installing with uv and with pip
   first import          `import pandas` in a fresh container of the uv-built and pip-built images, and
                         in the kernel environment on the host
 
 Ratios are against the floor measured in the same run; targets: new-capsule build <= 3x the floor
-plus the layer commit, <= 10 s for the example; image size <= 1.1x.
+plus the layer commit, <= 10 s for the example; one-package rebuild <= 5 s; image size <= 1.1x.
 
     .venv/bin/python benchmarks/build_floor.py [--env example|sklearn|both] [--repeat 3] [--json]
 """
@@ -55,9 +57,11 @@ def kernel_environment(name: str) -> Path:
     return python
 
 
-def fresh_fixtures(python: Path, tag: str) -> None:
-    """Two local packages new on every call: one of 5 MB of random data (the large layer), one tiny (the rest)."""
+def fresh_fixtures(python: Path, tag: str, names: tuple[str, ...] = ("floorbig", "floorsmall")) -> None:
+    """Local packages new on every call: one of 5 MB of random data, one tiny; both land in the capsule's own layer."""
     for name, payload in (("floorbig", os.urandom(5 * 1024 * 1024)), ("floorsmall", b"")):
+        if name not in names:
+            continue
         folder = WORK / name
         shutil.rmtree(folder, ignore_errors=True)
         (folder / name).mkdir(parents=True)
@@ -172,20 +176,28 @@ def measure(name: str, base_image: str, repeat: int, client: Any) -> dict[str, f
     shutil.copy(ROOT / "notebooks" / "data-analysis.ipynb", notebook)
     made: list[str] = []
 
-    new_capsule, floors, pip_floors, installed, commits, sizes = [], [], [], [], [], []
+    new_capsule, floors, pip_floors, installed, commits, sizes, one_package = [], [], [], [], [], [], []
     for round_ in range(repeat + 1):  # the first round warms the host cache, uv's cache and the server layers
         fresh_fixtures(python, f"{time.time_ns()}")
         api.snapshot(notebook, python=python)
         seconds, result = build(notebook, base_image)
-        made.append(result.image_id)
         steps = {s.instruction: s.cached for s in result.steps}
         kernel_runs = [i for i in steps if i.startswith(("RUN ", "COPY kernel-")) and "kernel-" in i]  # stages, or host installs
         with tempfile.TemporaryDirectory(prefix="envcapsule-wheels-") as scratch:
             wheels = locked_wheels(notebook.with_name("analysis.capsule"), Path(scratch))
             uv_seconds, pip_seconds = floor(wheels, "uv"), floor(wheels, "pip")
             commit_seconds = layer_commit(client, result, wheels)
+        # One package changed: a new version of the tiny local package, everything else as it was.
+        fresh_fixtures(python, f"{time.time_ns()}", ("floorsmall",))
+        api.snapshot(notebook, python=python)
+        one_seconds, changed = build(notebook, base_image)
+        rebuilt = [s.instruction for s in changed.steps if not s.cached and "kernel-" in s.instruction]
+        for image_id in (changed.image_id, result.image_id):  # the next capsule finds none of these kernel layers
+            client.images.remove(image_id, force=True)
         if round_ == 0:
             continue
+        assert all("kernel-local" in i for i in rebuilt), rebuilt
+        one_package.append(one_seconds)
         commits.append(commit_seconds)
         sizes.append(size_ratio(client, result, base_image))
         assert all(s.cached for s in result.server_steps if not s.instruction.startswith("FROM")), "server layers rebuilt"
@@ -220,6 +232,7 @@ def measure(name: str, base_image: str, repeat: int, client: Any) -> dict[str, f
         "floor_pip_s": med(pip_floors),
         "layer_commit_s": med(commits),
         "new_capsule_build_s": med(new_capsule),
+        "one_package_rebuild_s": med(one_package),
         "cold_build_uv_s": med(cold["uv"]),
         "cold_build_pip_s": med(cold["pip"]),
         "import_pandas_container_uv_s": med(imports["uv"]),
