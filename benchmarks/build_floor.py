@@ -187,6 +187,7 @@ def measure(name: str, base_image: str, repeat: int, client: Any) -> dict[str, f
             wheels = locked_wheels(notebook.with_name("analysis.capsule"), Path(scratch))
             uv_seconds, pip_seconds = floor(wheels, "uv"), floor(wheels, "pip")
             commit_seconds = layer_commit(client, result, wheels)
+        size = size_ratio(client, result, base_image)
         # One package changed: a new version of the tiny local package, everything else as it was.
         fresh_fixtures(python, f"{time.time_ns()}", ("floorsmall",))
         api.snapshot(notebook, python=python)
@@ -199,7 +200,7 @@ def measure(name: str, base_image: str, repeat: int, client: Any) -> dict[str, f
         assert all("kernel-local" in i for i in rebuilt), rebuilt
         one_package.append(one_seconds)
         commits.append(commit_seconds)
-        sizes.append(size_ratio(client, result, base_image))
+        sizes.append(size)
         assert all(s.cached for s in result.server_steps if not s.instruction.startswith("FROM")), "server layers rebuilt"
         assert kernel_runs and not any(steps[i] for i in kernel_runs), "a kernel layer came from the cache"
         new_capsule.append(seconds)
