@@ -201,7 +201,7 @@ def measure(name: str, base_image: str, repeat: int, client: Any) -> dict[str, f
         one_package.append(one_seconds)
         commits.append(commit_seconds)
         sizes.append(size)
-        assert all(s.cached for s in result.server_steps if not s.instruction.startswith("FROM")), "server layers rebuilt"
+        assert result.server_reused or all(s.cached for s in result.server_steps if not s.instruction.startswith("FROM"))
         assert kernel_runs and not any(steps[i] for i in kernel_runs), "a kernel layer came from the cache"
         new_capsule.append(seconds)
         floors.append(uv_seconds)

@@ -8,7 +8,7 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from functools import cache
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from envcapsule import grammar
-from envcapsule.atomic import write_json
+from envcapsule.atomic import atomic_writer, write_json
 from envcapsule.capsule import Capsule, read_capsule, require_writable, sha256_bytes
 from envcapsule.contract import (
     BASE_IMAGE_LABEL,
@@ -30,11 +30,11 @@ from envcapsule.errors import BuildError, EnvcapsuleError
 from envcapsule.image.base import BaseImage, BaseImageError, check_base_image, default_base_image
 from envcapsule.image.base_lock import BasePin, pinned_reference, read_pin, write_pin
 from envcapsule.image.context import kernel_layers, write_context, write_server_context
-from envcapsule.image.dockerfile import ImageSpec, render_server_dockerfile
+from envcapsule.image.dockerfile import ImageSpec, Segments, host_layer_copy, render_server_dockerfile
 from envcapsule.image.files import build_target, install_plan
 from envcapsule.image.installer import PIP_FALLBACK_NOTICE, Installer, host_installer
 from envcapsule.image.layer_locks import holding, layer_key
-from envcapsule.image.prebuilt import InstalledTrees, host_install
+from envcapsule.image.prebuilt import PREBUILT_FORMAT, InstalledTrees, host_install
 from envcapsule.image.server_env import SERVER_PROFILES, ServerLock
 from envcapsule.image.server_lockfile import capsule_server_lock, write_server_lockfile
 from envcapsule.image.wheelcache import WheelCache
@@ -62,6 +62,7 @@ class SharedServer:
     builder_id: str
     start_id: str
     steps: list[BuildStep]
+    known: bool = False  # both images were found as an earlier build recorded them: no server build ran
 
 
 SHARED_REPOSITORY = "envcapsule/server"  # tags that keep the shared images from being pruned with the capsules' images
@@ -85,6 +86,7 @@ class BuildResult:
     kernel_install: str = "stages"  # where the kernel's wheels were installed: in builder stages, or on the host
     server_image_id: str = ""  # the server stage, built on its own before the capsule's build
     server_steps: list[BuildStep] = field(default_factory=list)
+    server_reused: bool = False  # the shared server images an earlier build made were used without a server build
     warnings: list[str] = field(default_factory=list)
     system_packages: list[str] = field(default_factory=list)  # what the system layer installed (name=version offline)
     system_install: str | None = None  # offline (checked .deb files) or by-name (the base's repository)
@@ -227,12 +229,19 @@ def _build(
     server_key = layer_key(base.image_id, server.sha256, render_server_dockerfile(spec))
     server_image_id = ""
     server_steps: list[BuildStep] = []
+    server_reused = False
     if context_dir is None and not no_cache:
-        progress.step(f"Building the server environment, shared by capsules with the same server lock ({installer.name})")
         with holding({server_key: True}):
-            shared = _build_server_stage(client, spec, server, cache, base, installer, progress, notices, platform, server_key)
+            shared = _known_server(client, root / "layers", server_key)
+            if shared is None:
+                progress.step(f"Building the server environment, shared by capsules with the same server lock ({installer.name})")
+                shared = _build_server_stage(
+                    client, spec, server, cache, base, installer, progress, notices, platform, server_key, root / "layers"
+                )
+            else:
+                progress.step(f"Starting from the shared server environment ({SHARED_REPOSITORY}:{server_key[:12]})")
         spec = replace(spec, server_image=shared.builder_id, start_image=shared.start_id)
-        server_image_id, server_steps = shared.start_id, shared.steps
+        server_image_id, server_steps, server_reused = shared.start_id, shared.steps, shared.known
     kernel_keys = {layer_key(server_key, name, *(f.sha256 for f in files)): True for name, files in kernel_layers(plan).items()}
     scratch = Path(tempfile.mkdtemp(prefix="envcapsule-context-")) if context_dir is None else context_dir
     try:
@@ -243,7 +252,12 @@ def _build(
         if context_dir is not None:
             raise _ContextWritten(tag)
         with holding({server_key: no_cache, **kernel_keys}):  # the server stage shared, unless this build redoes it
-            image_id, steps = _run_build(client, scratch, tag, no_cache, progress, notices, platform)
+            if spec.kernel_install == "host" and spec.start_image is not None and _gnu_tar():
+                layers = kernel_layers(plan)
+                memo = LayerMemo(root / "layers", f"{python_version}:{PREBUILT_FORMAT}")
+                image_id, steps = _build_in_parts(client, scratch, Segments(spec), layers, memo, tag, progress, notices, platform)
+            else:
+                image_id, steps = _run_build(client, scratch, tag, no_cache, progress, notices, platform)
     finally:
         if context_dir is None:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -262,6 +276,7 @@ def _build(
         kernel_install=spec.kernel_install,
         server_image_id=server_image_id,
         server_steps=server_steps,
+        server_reused=server_reused,
         warnings=[
             *untrusted,
             *base.warnings,
@@ -406,6 +421,7 @@ def _build_server_stage(
     notices: list[str],
     platform: str,
     key: str,
+    memo: Path,
 ) -> SharedServer:
     """The shared stages alone, from a context of their own; the capsule's build then starts from their images by id.
 
@@ -425,7 +441,26 @@ def _build_server_stage(
         raise BuildError("The engine did not say which image its server stage built; run the build again with --no-cache.")
     builder_id = client.images.get(builder).id
     client.api.tag(builder_id, SHARED_REPOSITORY, f"{key[:12]}-builder")
+    with atomic_writer(memo / f"server-{key}", "w", encoding="utf-8") as stream:
+        stream.write(f"{builder_id}\n{start_id}\n")
     return SharedServer(builder_id, start_id, steps)
+
+
+def _known_server(client: Any, memo: Path, key: str) -> SharedServer | None:
+    """The shared images an earlier build made for ``key``, while the engine still has both (image IDs are content hashes)."""
+    import docker.errors
+
+    try:
+        ids = (memo / f"server-{key}").read_text(encoding="utf-8").split()
+    except OSError:
+        return None
+    if len(ids) != 2 or not all(grammar.SHA256.fullmatch(i.removeprefix("sha256:")) for i in ids):
+        return None
+    try:
+        found = [client.images.get(i).id for i in ids]
+    except docker.errors.ImageNotFound:
+        return None
+    return SharedServer(found[0], found[1], [], known=True) if found == ids else None
 
 
 def _run_build(
@@ -436,13 +471,18 @@ def _run_build(
     progress: Progress,
     notices: list[str],
     platform: str = "linux/amd64",
+    names: Sequence[str] | None = None,
+    dockerfile: str = "Dockerfile",
 ) -> tuple[str, list[BuildStep]]:
-    """Build ``context``; lines the install script writes for the user (the pip fallback) go to ``notices``."""
+    """Build ``context`` (only ``names`` of it, when given, with ``dockerfile``); lines the install script writes
+    for the user (the pip fallback) go to ``notices``."""
     steps: list[BuildStep] = []
     tail: list[str] = []
     image_id = ""
     options = {"tag": tag, "rm": True, "forcerm": True, "nocache": no_cache, "pull": False, "decode": True, "platform": platform}
-    with context_archive(context) as archive:
+    if dockerfile != "Dockerfile":
+        options["dockerfile"] = dockerfile
+    with context_archive(context, names) as archive:
         if archive is not None:
             stream = client.api.build(fileobj=archive, custom_context=True, **options)
         else:
@@ -496,8 +536,90 @@ def _follow(
     return image_id, steps
 
 
+PART_DOCKERFILE = "part.Dockerfile"  # beside the whole Dockerfile in the context, one part at a time
+_START_INPUTS = ("system", "system-lib")
+_END_INPUTS = ("system-site", "kernelspecs", "entrypoint", "files", "home", "sbom")
+
+
+class LayerMemo:
+    """Which image a kernel layer made on which parent, so a layer the engine holds is reused without sending its files.
+
+    An answer counts only while the engine still has that image with that parent: removing the
+    capsule's image removes its layers, and the next build makes them again.
+    """
+
+    def __init__(self, root: Path, salt: str) -> None:
+        self.root = root
+        self.salt = salt
+
+    def key(self, parent: str, layer: str, files: Sequence[Any]) -> str:
+        return layer_key(self.salt, parent, layer, *sorted(f.sha256 for f in files))
+
+    def get(self, client: Any, key: str, parent: str) -> str | None:
+        import docker.errors
+
+        try:
+            image_id = (self.root / key).read_text(encoding="utf-8").strip()
+        except OSError:
+            return None
+        if not grammar.SHA256.fullmatch(image_id.removeprefix("sha256:")):
+            return None
+        try:
+            image = client.images.get(image_id)
+        except docker.errors.ImageNotFound:
+            return None
+        return image.id if (image.attrs or {}).get("Parent") == parent else None
+
+    def put(self, key: str, image_id: str) -> None:
+        with atomic_writer(self.root / key, "w", encoding="utf-8") as stream:
+            stream.write(image_id + "\n")
+
+
+def _build_in_parts(
+    client: Any,
+    context: Path,
+    parts: Segments,
+    layers: dict[str, Any],
+    memo: LayerMemo,
+    tag: str,
+    progress: Progress,
+    notices: list[str],
+    platform: str,
+) -> tuple[str, list[BuildStep]]:
+    """The capsule's image one part at a time: its start, each kernel layer (reused when the engine holds it), its end.
+
+    Each part is its own small build whose context holds only that part's folders, so a kernel
+    layer made before on the same parent costs no transfer at all.
+    """
+    steps: list[BuildStep] = []
+
+    def part(text: str, names: Sequence[str], part_tag: str | None) -> str:
+        (context / PART_DOCKERFILE).write_text(text, encoding="utf-8")
+        present = [PART_DOCKERFILE, *(name for name in names if (context / name).exists())]
+        image_id, made = _run_build(client, context, part_tag, False, progress, notices, platform, present, PART_DOCKERFILE)
+        for step in made:
+            if not steps or not step.instruction.startswith("FROM "):  # a later part's FROM is the part before
+                steps.append(replace(step, number=len(steps) + 1))
+        return image_id if image_id.startswith("sha256:") else client.images.get(image_id).id
+
+    parent = part(parts.start(), _START_INPUTS, None)
+    for layer, files in layers.items():
+        key = memo.key(parent, layer, files)
+        known = memo.get(client, key, parent)
+        if known is not None:
+            progress.step(f"{layer}: the engine holds this layer already, on the same image")
+            steps.append(
+                BuildStep(len(steps) + 1, host_layer_copy(layer), cached=True, image_id=known.removeprefix("sha256:")[:12])
+            )
+            parent = known
+            continue
+        parent = part(parts.layer(parent, layer), (layer,), None)
+        memo.put(key, parent)
+    return part(parts.end(parent), _END_INPUTS, tag), steps
+
+
 @contextmanager
-def context_archive(folder: Path) -> Iterator[BinaryIO | None]:
+def context_archive(folder: Path, names: Sequence[str] | None = None) -> Iterator[BinaryIO | None]:
     """The build context as one tar file made by GNU tar, several times faster than docker-py's own; None without GNU tar.
 
     Every file is stored whole (``--hard-dereference``: a file linked from the host cache is never a tar
@@ -507,7 +629,7 @@ def context_archive(folder: Path) -> Iterator[BinaryIO | None]:
         yield None
         return
     with tempfile.TemporaryFile(prefix="envcapsule-context-") as archive:
-        names = sorted(os.listdir(folder))
+        names = sorted(os.listdir(folder)) if names is None else list(names)
         command = ["tar", "--create", "--file", "-", "--directory", str(folder), "--hard-dereference"]
         done = subprocess.run(
             [*command, "--owner=0", "--group=0", "--numeric-owner", "--", *names], stdout=archive, stderr=subprocess.PIPE

@@ -162,17 +162,60 @@ def image_start(spec: ImageSpec) -> str:
     return "\n".join([final_base(spec), user_layer(), base_environment_layer(), server_copy()])
 
 
+_KERNEL_VENV = f"RUN python3 -m venv --without-pip {KERNEL_PREFIX}"
+
+
 def kernel_in_image(spec: ImageSpec) -> list[str]:
     """The kernel environment: each builder stage's install copied in, or the host's installed files copied straight in."""
-    venv = f"RUN python3 -m venv --without-pip {KERNEL_PREFIX}"
     if spec.kernel_install == "host":
-        copies = [f"COPY {layer}/ {KERNEL_PREFIX}/" for layer in spec.kernel_layers]
         return [
             "# The kernel environment: the locked wheels installed on the host (hash-checked, no index), layer by layer.\n"
-            + venv,
-            *copies,
+            + _KERNEL_VENV,
+            *(host_layer_copy(layer) for layer in spec.kernel_layers),
         ]
-    return [*(kernel_copy(layer) for layer in spec.kernel_layers), "" if spec.kernel_layers else venv]
+    return [*(kernel_copy(layer) for layer in spec.kernel_layers), "" if spec.kernel_layers else _KERNEL_VENV]
+
+
+def host_layer_copy(layer: str) -> str:
+    return f"COPY {layer}/ {KERNEL_PREFIX}/"
+
+
+@dataclass(frozen=True)
+class Segments:
+    """The Dockerfile of a host-installed kernel cut where each kernel layer starts, to build one part at a time.
+
+    Each part starts ``FROM`` the image the part before made, so a kernel layer the engine
+    already holds on the same parent is reused without its files being sent again. Together the
+    parts are exactly the instructions of ``render_dockerfile``.
+    """
+
+    spec: ImageSpec
+
+    def __post_init__(self) -> None:
+        if self.spec.kernel_install != "host" or self.spec.start_image is None:
+            raise ValueError("only a host-installed kernel on the shared start is built in parts")
+
+    def start(self) -> str:
+        spec = self.spec
+        pieces = [
+            f"FROM {spec.start_image}",
+            system_layer(spec),
+            system_libraries_layer(spec),
+            capsule_environment_layer(spec),
+            _KERNEL_VENV,
+        ]
+        return "\n\n".join(piece for piece in pieces if piece) + "\n"
+
+    def layer(self, parent: str, layer: str) -> str:
+        grammar.sha256("parent image", parent.removeprefix("sha256:"))
+        if layer not in self.spec.kernel_layers:
+            raise ValueError(f"{layer} is not a kernel layer of this image")
+        return f"FROM {parent}\n{host_layer_copy(layer)}\n"
+
+    def end(self, parent: str) -> str:
+        grammar.sha256("parent image", parent.removeprefix("sha256:"))
+        pieces = [f"FROM {parent}", system_site_layer(self.spec), *image_end(self.spec)]
+        return "\n\n".join(piece for piece in pieces if piece) + "\n"
 
 
 def image_end(spec: ImageSpec) -> list[str]:

@@ -33,6 +33,7 @@ from envcapsule.image.wheelcache import WheelCache, link_or_copy
 from envcapsule.progress import NullProgress, Progress
 
 _MACHINES = {"amd64": "x86_64", "arm64": "aarch64"}
+PREBUILT_FORMAT = "1"  # what an installed tree holds and how; a change makes every tree and layer memo new
 _COMPILE = """
 import compileall, py_compile, sys
 image = sys.argv[1]
@@ -84,7 +85,7 @@ class InstalledTrees:
     """Installed wheels under ``root``/cp<minor>/<sha256[:2]>/<sha256>/, each the files its install added."""
 
     def __init__(self, root: Path, host: HostInstall) -> None:
-        self.root = root / f"cp{host.minor.replace('.', '')}"
+        self.root = root / f"cp{host.minor.replace('.', '')}-v{PREBUILT_FORMAT}"
         self.host = host
 
     def path(self, file: LockedFile) -> Path:

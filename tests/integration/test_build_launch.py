@@ -214,8 +214,7 @@ def test_one_small_package_change_rebuilds_only_the_layers_after_it(
     try:
         steps = {s["instruction"]: s["cached"] for s in rebuilt["steps"]}
         assert rebuilt["image"] != built["image"]
-        server = [s["cached"] for s in rebuilt["server_steps"] if not s["instruction"].startswith("FROM ")]
-        assert server and all(server), rebuilt["server_steps"]
+        assert rebuilt["server_reused"] is True and rebuilt["server_steps"] == []  # the shared images, no server build
         assert f"FROM {rebuilt['server_image_id']}" in steps  # the shared start: base, user, server environment
         assert rebuilt["kernel_install"] == "host"  # installed on the host, each layer copied straight in
         assert steps["COPY kernel-large/ /opt/envcapsule/kernel/"] is True

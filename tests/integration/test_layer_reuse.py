@@ -61,9 +61,11 @@ def test_the_second_capsule_reuses_the_server_layers(two_builds: list[dict[str, 
     assert first["server_lock_sha256"] == second["server_lock_sha256"]
     assert first["image_id"] != second["image_id"]
     assert second["server_image_id"] == first["server_image_id"] != ""
-    built_alone = [s for s in second["server_steps"] if not s["instruction"].startswith("FROM ")]
-    assert [s["instruction"].startswith(i) for s, i in zip(built_alone, (*SERVER_STAGE, *START), strict=True)] == [True] * 6
-    assert all(s["cached"] for s in built_alone), built_alone
+    # The second found both shared images as a build recorded them: no server build at all, nothing sent.
+    assert second["server_reused"] is True and second["server_steps"] == []
+    built_alone = [s for s in first["server_steps"] if not s["instruction"].startswith("FROM ")]
+    if built_alone:  # the module's first build made them (an earlier test with this cache may have)
+        assert [s["instruction"].startswith(i) for s, i in zip(built_alone, (*SERVER_STAGE, *START), strict=True)] == [True] * 6
     # The capsule's own build starts from the shared start by id (the host installed its kernel: no builder stage).
     froms = [s["instruction"] for s in second["steps"] if s["instruction"].startswith("FROM ")]
     assert froms == [f"FROM {second['server_image_id']}"]
