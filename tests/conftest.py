@@ -68,8 +68,22 @@ def docker_client() -> Iterator[Any]:
         require(False, f"a running Docker engine is needed ({error}); run scripts/docker-setup")
         raise
     require(_has_image(client, BASE_IMAGE), f"the offline base image {BASE_IMAGE} is needed; run scripts/docker-setup")
+    before = _shared_server_images(client)
     yield client
+    # The shared server images (envcapsule/server:KEY) outlive capsule images by design; those the
+    # session made go with it, so that repeated runs do not fill the disk.
+    for tag in sorted(_shared_server_images(client) - before):
+        try:
+            client.images.remove(tag, force=True)
+        except Exception:  # noqa: BLE001 - an image already gone, or still used by a container
+            pass
     client.close()
+
+
+def _shared_server_images(client: Any) -> set[str]:
+    from envcapsule.image.build import SHARED_REPOSITORY
+
+    return {tag for image in client.images.list(name=SHARED_REPOSITORY) for tag in image.tags}
 
 
 def _has_image(client: Any, name: str) -> bool:
