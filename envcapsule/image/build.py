@@ -245,17 +245,20 @@ def _build(
     kernel_keys = {layer_key(server_key, name, *(f.sha256 for f in files)): True for name, files in kernel_layers(plan).items()}
     scratch = Path(tempfile.mkdtemp(prefix="envcapsule-context-")) if context_dir is None else context_dir
     try:
+        in_parts = spec.kernel_install == "host" and spec.start_image is not None and _gnu_tar() and trees is not None
         dockerfile = write_context(
-            scratch, capsule, spec, plan, server, cache, conda, base.standalone, installer, system, sbom, trees
+            scratch, capsule, spec, plan, server, cache, conda, base.standalone, installer, system, sbom, trees, not in_parts
         )
         shutil.copyfile(dockerfile, capsule.folder / "Dockerfile")
         if context_dir is not None:
             raise _ContextWritten(tag)
         with holding({server_key: no_cache, **kernel_keys}):  # the server stage shared, unless this build redoes it
-            if spec.kernel_install == "host" and spec.start_image is not None and _gnu_tar():
+            if in_parts and trees is not None:
                 layers = kernel_layers(plan)
                 memo = LayerMemo(root / "layers", f"{python_version}:{PREBUILT_FORMAT}")
-                image_id, steps = _build_in_parts(client, scratch, Segments(spec), layers, memo, tag, progress, notices, platform)
+                image_id, steps = _build_in_parts(
+                    client, scratch, Segments(spec), layers, memo, trees, tag, progress, notices, platform
+                )
             else:
                 image_id, steps = _run_build(client, scratch, tag, no_cache, progress, notices, platform)
     finally:
@@ -581,6 +584,7 @@ def _build_in_parts(
     parts: Segments,
     layers: dict[str, Any],
     memo: LayerMemo,
+    trees: InstalledTrees,
     tag: str,
     progress: Progress,
     notices: list[str],
@@ -613,6 +617,7 @@ def _build_in_parts(
             )
             parent = known
             continue
+        trees.place(files, context / layer)  # only the layers this build sends
         parent = part(parts.layer(parent, layer), (layer,), None)
         memo.put(key, parent)
     return part(parts.end(parent), _END_INPUTS, tag), steps

@@ -51,6 +51,7 @@ def write_context(
     system: SystemLayer | None = None,
     sbom: str | None = None,
     trees: InstalledTrees | None = None,
+    kernel_files: bool = True,
 ) -> Path:
     """Fill ``folder`` (empty or new) with everything ``docker build`` needs; returns the Dockerfile.
 
@@ -68,7 +69,7 @@ def write_context(
         from envcapsule.conda.image import write_conda_context
 
         write_conda_context(folder, conda, cache)
-    for layer, files in kernel_layers(plan).items():
+    for layer, files in kernel_layers(plan).items() if kernel_files else ():  # else placed as each part is built
         if trees is not None:
             trees.place(files, folder / layer)
         else:
